@@ -1,0 +1,56 @@
+import { Context, type Effect, Schema } from "effect"
+import type { Employee } from "./Employee.js"
+import type { AppProfile } from "./Profile.js"
+import { UserId } from "./Pseudonym.js"
+import { CategoryId, type Taxonomy } from "./Taxonomy.js"
+
+/** A category with a score, for runners-up and evidence. */
+export const ScoredCategory = Schema.Struct({ category: CategoryId, score: Schema.Number })
+export type ScoredCategory = typeof ScoredCategory.Type
+
+/** What a categorizer concludes about one user. */
+export const CategorizationResult = Schema.Struct({
+  userId: UserId,
+  category: CategoryId,
+  confidence: Schema.Number.pipe(Schema.between(0, 1)),
+  explanation: Schema.String,
+  recommendations: Schema.Array(Schema.String),
+  evidenceApps: Schema.Array(Schema.String),
+  alternatives: Schema.Array(ScoredCategory),
+  /** Which categorizer and version produced this, e.g. `offline-knn/1` or an LLM model id. */
+  categorizer: Schema.String
+})
+export type CategorizationResult = typeof CategorizationResult.Type
+
+/** An already-categorized colleague similar to the user, used as evidence or few-shot example. */
+export interface Neighbour {
+  readonly userId: UserId
+  readonly category: CategoryId
+  readonly similarity: number
+}
+
+/** Everything a categorizer may use to categorize one user. */
+export interface CategorizationInput {
+  readonly profile: AppProfile
+  readonly employee: Employee | null
+  /** Most similar first. */
+  readonly neighbours: ReadonlyArray<Neighbour>
+  /** The tenant's inverse document frequency per app. */
+  readonly appIdf: ReadonlyMap<string, number>
+  readonly taxonomy: Taxonomy
+}
+
+/** A categorizer could not categorize a user; the run records the reason and goes on. */
+export class CategorizationError extends Schema.TaggedError<CategorizationError>()("CategorizationError", {
+  userId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/** Assigns a work category to a user. Implemented offline (nearest neighbours) and by an LLM. */
+export class Categorizer extends Context.Tag("workcat/Categorizer")<
+  Categorizer,
+  {
+    readonly name: string
+    readonly categorize: (input: CategorizationInput) => Effect.Effect<CategorizationResult, CategorizationError>
+  }
+>() {}

@@ -1,0 +1,84 @@
+import { type AppProfile, avgAuthStep, distinctAppsPerDay } from "./Profile.js"
+
+/** Minutes an extra sign-in step costs per access. */
+export const MINUTES_PER_EXTRA_AUTH_STEP = 0.5
+/** Minutes of refocusing each distinct app used in a day costs. */
+export const MINUTES_PER_APP_SWITCH = 5
+
+/** auth_waste_hours = (avg_auth_step - 1) * 0.5 * accesses / 60 */
+export const authWasteHours = (avgAuthStepValue: number, accesses: number): number =>
+  (Math.max(0, avgAuthStepValue - 1) * MINUTES_PER_EXTRA_AUTH_STEP * accesses) / 60
+
+/** context_switch_waste_hours = distinct_apps_per_day * 5 / 60 (hours for one day) */
+export const contextSwitchWasteHours = (distinctAppsPerDayValue: number): number =>
+  (distinctAppsPerDayValue * MINUTES_PER_APP_SWITCH) / 60
+
+/** What one user's activity over a window costs, in hours. */
+export interface UserWaste {
+  readonly accesses: number
+  readonly authSteps: number
+  readonly activeDays: number
+  readonly appDays: number
+  readonly authWasteHours: number
+  readonly contextSwitchWasteHours: number
+}
+
+export const userWaste = (p: Pick<AppProfile, "accesses" | "authSteps" | "activeDays" | "appDays">): UserWaste => ({
+  accesses: p.accesses,
+  authSteps: p.authSteps,
+  activeDays: p.activeDays,
+  appDays: p.appDays,
+  authWasteHours: authWasteHours(avgAuthStep(p), p.accesses),
+  contextSwitchWasteHours: contextSwitchWasteHours(distinctAppsPerDay(p)) * p.activeDays
+})
+
+/** Productivity metrics of a group of employees (a department, team or category) over a window. */
+export interface GroupMetrics {
+  readonly groupBy: "department" | "team" | "category"
+  readonly group: string
+  readonly employees: number
+  readonly activeDays: number
+  readonly accesses: number
+  readonly avgAuthStep: number
+  readonly distinctAppsPerDay: number
+  readonly authWasteHours: number
+  readonly contextSwitchWasteHours: number
+  /** (auth + context-switch waste) per employee per week of the window. */
+  readonly wasteHoursPerEmployeeWeek: number
+}
+
+/** Aggregates users' waste into one row per group value. */
+export const groupMetrics = (
+  groupBy: GroupMetrics["groupBy"],
+  users: Iterable<{ readonly group: string; readonly waste: UserWaste }>,
+  windowDays: number
+): ReadonlyArray<GroupMetrics> => {
+  const groups = new Map<string, Array<UserWaste>>()
+  for (const u of users) {
+    const list = groups.get(u.group)
+    if (list) list.push(u.waste)
+    else groups.set(u.group, [u.waste])
+  }
+  const weeks = windowDays / 7
+  return [...groups.entries()]
+    .map(([group, list]): GroupMetrics => {
+      const sum = (f: (w: UserWaste) => number) => list.reduce((acc, w) => acc + f(w), 0)
+      const accesses = sum((w) => w.accesses)
+      const activeDays = sum((w) => w.activeDays)
+      const auth = sum((w) => w.authWasteHours)
+      const ctx = sum((w) => w.contextSwitchWasteHours)
+      return {
+        groupBy,
+        group,
+        employees: list.length,
+        activeDays,
+        accesses,
+        avgAuthStep: avgAuthStep({ accesses, authSteps: sum((w) => w.authSteps) }),
+        distinctAppsPerDay: distinctAppsPerDay({ activeDays, appDays: sum((w) => w.appDays) }),
+        authWasteHours: auth,
+        contextSwitchWasteHours: ctx,
+        wasteHoursPerEmployeeWeek: weeks > 0 ? (auth + ctx) / list.length / weeks : 0
+      }
+    })
+    .sort((a, b) => a.group.localeCompare(b.group))
+}

@@ -1,0 +1,62 @@
+import type { AppCatalog } from "./AppCatalog.js"
+import type { Archetypes } from "./Archetypes.js"
+import { authWasteHours, contextSwitchWasteHours } from "./Metrics.js"
+import { type AppProfile, avgAuthStep, distinctAppsPerDay } from "./Profile.js"
+
+/** Thresholds above which friction is worth a recommendation. */
+export const FRICTION = {
+  avgAuthStep: 1.25,
+  distinctAppsPerDay: 9,
+  minOverlapShare: 0.03
+} as const
+
+const hours = (h: number) => (h >= 10 ? h.toFixed(0) : h.toFixed(1))
+
+/**
+ * Rule-based recommendations from a profile's observed friction: re-authentication, app
+ * switching, and paying twice for interchangeable tools. At most three, most costly first.
+ */
+export const recommendations = (profile: AppProfile, catalog: AppCatalog, archetypes: Archetypes): ReadonlyArray<string> => {
+  const found: Array<{ readonly cost: number; readonly text: string }> = []
+  const weeks = Math.max(1, (Date.parse(profile.windowEnd) - Date.parse(profile.windowStart)) / (7 * 86_400_000))
+
+  const steps = avgAuthStep(profile)
+  if (steps >= FRICTION.avgAuthStep) {
+    const worst = [...profile.apps]
+      .filter((a) => a.accesses > 0)
+      .sort((a, b) => b.authSteps / b.accesses - a.authSteps / a.accesses)
+      .slice(0, 2)
+      .map((a) => catalog.displayName(a.app))
+    const perWeek = authWasteHours(steps, profile.accesses) / weeks
+    found.push({
+      cost: perWeek,
+      text: `Sign-ins average ${steps.toFixed(2)} steps (about ${hours(perWeek)} h a week lost to re-authentication); longer SSO sessions or device trust for ${worst.join(" and ")} would cut the prompts.`
+    })
+  }
+
+  const perDay = distinctAppsPerDay(profile)
+  if (perDay >= FRICTION.distinctAppsPerDay) {
+    const perWeek = (contextSwitchWasteHours(perDay) * profile.activeDays) / weeks
+    found.push({
+      cost: perWeek,
+      text: `About ${perDay.toFixed(0)} different apps a day (about ${hours(perWeek)} h a week of context switching); pinning the daily core in one workspace or retiring rarely used tools would help.`
+    })
+  }
+
+  const share = new Map(profile.apps.map((a) => [a.app as string, profile.accesses === 0 ? 0 : a.accesses / profile.accesses]))
+  const seen = new Set<string>()
+  for (const slot of [...archetypes.common, ...archetypes.archetypes.flatMap((a) => a.slots)]) {
+    const used = slot.apps.filter((app) => (share.get(app) ?? 0) >= FRICTION.minOverlapShare)
+    const key = used.join("|")
+    if (used.length < 2 || seen.has(key)) continue
+    seen.add(key)
+    const names = used.map((app) => catalog.displayName(app))
+    // Dropping one of the apps saves one app switch on each active day.
+    const perWeek = (contextSwitchWasteHours(used.length - 1) * profile.activeDays) / weeks
+    found.push({
+      cost: perWeek,
+      text: `Uses ${names.join(" and ")} for the same job; standardizing on one would save about ${hours(perWeek)} h a week of switching, and a licence.`
+    })
+  }
+  return found.sort((a, b) => b.cost - a.cost).slice(0, 3).map((f) => f.text)
+}

@@ -1,0 +1,66 @@
+import { Schema } from "effect"
+import { addDays, dayNumber } from "./Dates.js"
+import type { IsoDate } from "./Employee.js"
+import type { UserId } from "./Pseudonym.js"
+
+/** Why a user is categorized tonight. */
+export const TriggerReason = Schema.Literal("uncategorized", "new_hire", "periodic", "hr_change", "anomaly")
+export type TriggerReason = typeof TriggerReason.Type
+
+/** Every user is refreshed once per this many days, a rotating slice a night. */
+export const PERIODIC_DAYS = 60
+
+/** The night (mod 60) on which a user is refreshed: derived from the pseudonym, so stable and uniform. */
+export const periodicSlot = (userId: UserId): number => Number.parseInt(userId.slice(2, 10), 16) % PERIODIC_DAYS
+
+export const isPeriodicDue = (userId: UserId, date: string): boolean =>
+  periodicSlot(userId) === dayNumber(date) % PERIODIC_DAYS
+
+/** What trigger selection knows of one user. */
+export interface TriggerCandidate {
+  readonly userId: UserId
+  /** Whether the user has any app access in the profile window. */
+  readonly active: boolean
+  readonly hireDate: IsoDate | null
+  readonly categorizedAt: Date | null
+}
+
+export interface TriggerOptions {
+  readonly date: IsoDate
+  /** A hire within this many days before the run date is recategorized every night. */
+  readonly newHireDays: number
+}
+
+export interface SelectedUser {
+  readonly userId: UserId
+  readonly reasons: ReadonlyArray<TriggerReason>
+}
+
+export interface TriggerSelection {
+  readonly selected: ReadonlyArray<SelectedUser>
+  /** Users a trigger fired for who have no activity to categorize yet (new hires before day one). */
+  readonly deferred: ReadonlyArray<SelectedUser>
+}
+
+/** The reasons a user is due tonight, in a fixed order; empty when not due. */
+export const triggerReasons = (c: TriggerCandidate, options: TriggerOptions): ReadonlyArray<TriggerReason> => {
+  const reasons: Array<TriggerReason> = []
+  if (c.categorizedAt === null) reasons.push("uncategorized")
+  if (c.hireDate !== null && c.hireDate <= options.date && c.hireDate > addDays(options.date, -options.newHireDays)) {
+    reasons.push("new_hire")
+  }
+  if (c.categorizedAt !== null && isPeriodicDue(c.userId, options.date)) reasons.push("periodic")
+  return reasons
+}
+
+/** Selects tonight's users: never categorized, new hires, and the periodic 1/60 slice. */
+export const selectTriggers = (candidates: Iterable<TriggerCandidate>, options: TriggerOptions): TriggerSelection => {
+  const selected: Array<SelectedUser> = []
+  const deferred: Array<SelectedUser> = []
+  for (const c of candidates) {
+    const reasons = triggerReasons(c, options)
+    if (reasons.length === 0) continue
+    ;(c.active ? selected : deferred).push({ userId: c.userId, reasons })
+  }
+  return { selected, deferred }
+}

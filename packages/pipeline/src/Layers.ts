@@ -1,0 +1,42 @@
+import { NodeContext } from "@effect/platform-node"
+import { Categorizer } from "@workcat/core"
+import { ControlSqlLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
+import { Layer } from "effect"
+import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
+import { DatabaseLive } from "./db/Database.js"
+import { migrateControl, migrateTenant } from "./db/Migrations.js"
+import { Evaluator } from "./eval/Evaluate.js"
+import { HrIngest } from "./ingest/HrIngest.js"
+import { Ingest } from "./ingest/Ingest.js"
+import { RunLedger } from "./ledger/RunLedger.js"
+import { CategoryStore } from "./materialize/CategoryStore.js"
+import { Metrics } from "./materialize/Metrics.js"
+import { Nightly } from "./nightly/Nightly.js"
+
+/** The control plane's pool, migrated. */
+export const ControlLive = Layer.effectDiscard(migrateControl).pipe(Layer.provideMerge(ControlSqlLive))
+
+/**
+ * What every process needs once: the database (embedded unless `DATABASE_URL` is set), the
+ * control plane and the tenant registry.
+ */
+export const BaseLive = Layer.mergeAll(RunLedger.Default.pipe(Layer.provideMerge(ControlLive)), TenantRegistry.Default).pipe(
+  Layer.provideMerge(DatabaseLive),
+  Layer.provideMerge(NodeContext.layer)
+)
+
+/** One tenant's identity, key and schema-bound `SqlClient`, with its tables migrated. */
+export const TenantLive = (id: TenantId) => Layer.effectDiscard(migrateTenant).pipe(Layer.provideMerge(Tenant.layer(id)))
+
+/** The categorizer the nightly run uses. */
+export const CategorizerLive: Layer.Layer<Categorizer> = OfflineCategorizerLive
+
+/** Every service of the pipeline for one tenant, over `BaseLive`. */
+export const PipelineLive = (id: TenantId) =>
+  Layer.mergeAll(Ingest.Default, HrIngest.Default, Nightly.Default, CategoryStore.Default, Metrics.Default, Evaluator.Default).pipe(
+    Layer.provide(CategorizerLive),
+    Layer.provideMerge(TenantLive(id))
+  )
+
+/** A tenant's services with everything under them: what a one-shot CLI command provides. */
+export const TenantCommandLive = (id: TenantId) => PipelineLive(id).pipe(Layer.provideMerge(BaseLive))

@@ -1,0 +1,5 @@
+export { hrCommand, ingestCommand } from "./IngestCommands.js"
+export { evalCommand, generateCommand, taxonomyCommand, tenantsCommand } from "./MiscCommands.js"
+export { describeRun, EXIT, runCommand } from "./RunCommands.js"
+export * as CliOutput from "./Output.js"
+export { dbCommand } from "./DbCommands.js"

@@ -1,0 +1,68 @@
+import {
+  type AccessEvent,
+  DefaultAppCatalog,
+  hashIdentifier,
+  makePseudonymizer,
+  normalizeOkta,
+  OktaLogEvent,
+  redactPayload
+} from "@workcat/core"
+import { CurrentTenant } from "@workcat/tenancy"
+import { Effect, Either, Redacted, Schema, type Stream } from "effect"
+import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
+import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
+
+const decodeOkta = Schema.decodeUnknownEither(OktaLogEvent)
+
+/**
+ * Okta System Log intake: NDJSON lines are decoded with Schema, pseudonymized with the tenant's
+ * key, and written in batches; malformed lines become dead letters with the reason.
+ */
+export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
+  effect: Effect.gen(function* () {
+    const store = yield* EventStore
+    const tenant = yield* CurrentTenant
+    const key = Redacted.value(tenant.key)
+    const pseudonyms = {
+      user: makePseudonymizer(key),
+      session: (id: string) => hashIdentifier(key, "s", id)
+    }
+
+    const parseLine = (line: string, position: number, source: string): AccessEvent | DeadLetter => {
+      const reject = (reason: string): DeadLetter => ({ source, position, reason, payload: redactPayload(line) })
+      let json: unknown
+      try {
+        json = JSON.parse(line)
+      } catch (e) {
+        return reject(`invalid JSON: ${(e as Error).message}`)
+      }
+      const decoded = decodeOkta(json)
+      return Either.isLeft(decoded)
+        ? reject(`not an Okta LogEvent: ${formatParseError(decoded.left)}`)
+        : normalizeOkta(decoded.right, DefaultAppCatalog, pseudonyms)
+    }
+
+    const writeBatch = Effect.fn("Ingest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string) {
+      const events: Array<AccessEvent> = []
+      const rejected: Array<DeadLetter> = []
+      for (const [line, position] of lines) {
+        if (line.trim() === "") continue
+        const parsed = parseLine(line, position, source)
+        if ("reason" in parsed) rejected.push(parsed)
+        else events.push(parsed)
+      }
+      const inserted = yield* store.insert(events)
+      yield* store.deadLetter(rejected)
+      return { accepted: inserted, duplicates: events.length - inserted, rejected: rejected.length } satisfies IngestCounts
+    })
+
+    /** Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and writing. */
+    const okta = <E, R>(lines: Stream.Stream<string, E, R>, options: IngestOptions) =>
+      ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source)).pipe(
+        Effect.withSpan("Ingest.okta")
+      )
+
+    return { okta } as const
+  }),
+  dependencies: [EventStore.Default]
+}) {}

@@ -1,0 +1,93 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { type GroupMetrics, groupMetrics, type IsoDate, userWaste } from "@workcat/core"
+import { Effect } from "effect"
+import { Employees } from "../warehouse/Employees.js"
+import { Profiles, windowEnding } from "../warehouse/Profiles.js"
+import { CategoryStore } from "./CategoryStore.js"
+
+/** Productivity metrics look at the last four whole weeks. */
+export const METRICS_WINDOW_DAYS = 28
+
+export type GroupBy = GroupMetrics["groupBy"]
+
+export interface MetricsSnapshot {
+  readonly asOf: IsoDate | null
+  readonly windowDays: number
+  readonly groups: ReadonlyArray<GroupMetrics>
+}
+
+/** `productivity_metrics`: waste hours by department, team and category, one snapshot per day. */
+export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const profiles = yield* Profiles
+    const employees = yield* Employees
+    const categories = yield* CategoryStore
+
+    /** Recomputes the snapshot of `asOf` from the rollup and replaces it. */
+    const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string) {
+      const [users, staff, labels] = yield* Effect.all(
+        [profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)), employees.all(), categories.labels()],
+        { concurrency: 3 }
+      )
+      const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))
+      const by = (groupBy: GroupBy, group: (userId: (typeof wastes)[number]["userId"]) => string) =>
+        groupMetrics(
+          groupBy,
+          wastes.map((w) => ({ group: group(w.userId), waste: w.waste })),
+          METRICS_WINDOW_DAYS
+        )
+      const rows = [
+        ...by("department", (u) => staff.get(u)?.department ?? "Unknown"),
+        ...by("team", (u) => staff.get(u)?.team ?? "Unknown"),
+        ...by("category", (u) => labels.get(u)?.category ?? "uncategorized")
+      ]
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`DELETE FROM productivity_metrics WHERE as_of = ${asOf}`
+          if (rows.length === 0) return
+          yield* sql`INSERT INTO productivity_metrics ${sql.insert(
+            rows.map((m) => ({
+              as_of: asOf,
+              group_by: m.groupBy,
+              group_value: m.group,
+              window_days: METRICS_WINDOW_DAYS,
+              employees: m.employees,
+              active_days: m.activeDays,
+              accesses: m.accesses,
+              avg_auth_step: m.avgAuthStep,
+              distinct_apps_per_day: m.distinctAppsPerDay,
+              auth_waste_hours: m.authWasteHours,
+              context_switch_waste_hours: m.contextSwitchWasteHours,
+              waste_hours_per_employee_week: m.wasteHoursPerEmployeeWeek,
+              run_id: runId
+            }))
+          )}`
+        })
+      )
+      return rows.length
+    }, Effect.orDie)
+
+    /** The latest snapshot (or that of `asOf`) for one grouping. */
+    const snapshot = Effect.fn("Metrics.snapshot")(function* (groupBy: GroupBy, asOf?: IsoDate) {
+      const rows = yield* sql<GroupMetrics & { asOf: IsoDate; windowDays: number }>`
+        SELECT as_of AS "asOf", window_days AS "windowDays", group_by AS "groupBy", group_value AS "group", employees,
+               active_days AS "activeDays", accesses, avg_auth_step AS "avgAuthStep",
+               distinct_apps_per_day AS "distinctAppsPerDay", auth_waste_hours AS "authWasteHours",
+               context_switch_waste_hours AS "contextSwitchWasteHours",
+               waste_hours_per_employee_week AS "wasteHoursPerEmployeeWeek"
+        FROM productivity_metrics
+        WHERE group_by = ${groupBy}
+          AND as_of = ${asOf ?? sql`(SELECT max(as_of) FROM productivity_metrics)`}
+        ORDER BY group_value`
+      return {
+        asOf: rows[0]?.asOf ?? null,
+        windowDays: rows[0]?.windowDays ?? METRICS_WINDOW_DAYS,
+        groups: rows.map(({ asOf: _a, windowDays: _w, ...g }) => g)
+      } satisfies MetricsSnapshot
+    }, Effect.orDie)
+
+    return { materialize, snapshot } as const
+  }),
+  dependencies: [Profiles.Default, Employees.Default, CategoryStore.Default]
+}) {}

@@ -1,0 +1,67 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { AccessEvent } from "@workcat/core"
+import { Effect, Schedule } from "effect"
+
+/** A line or message that could not be accepted, kept with the reason (payload already redacted). */
+export interface DeadLetter {
+  readonly source: string
+  readonly position: number | null
+  readonly reason: string
+  readonly payload: string
+}
+
+/** Deadlocks between concurrent rollup upserts are resolved by PostgreSQL aborting one: retry it. */
+const deadlockRetry = Schedule.exponential("20 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
+  Effect.retry(self, {
+    schedule: deadlockRetry,
+    while: (e) => (e.cause as { code?: string } | undefined)?.code === "40P01"
+  })
+
+/**
+ * Raw events and their daily rollup, written in one statement per batch: only rows that were
+ * really inserted (not duplicates of earlier deliveries) feed `user_app_daily`, so a re-ingest
+ * changes nothing. Rollup rows are upserted in key order so concurrent batches cannot deadlock.
+ */
+export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
+      if (events.length === 0) return 0
+      const col = <A>(f: (e: AccessEvent) => A) => events.map(f)
+      const rows = yield* sql<{ inserted: number }>`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${col((e) => e.provider)}::text[], ${col((e) => e.eventId)}::text[], ${col((e) => e.eventType)}::text[],
+            ${col((e) => e.occurredAt.toISOString())}::timestamptz[], ${col((e) => e.userId)}::text[],
+            ${col((e) => e.app)}::text[], ${col((e) => e.appName)}::text[], ${col((e) => e.outcome)}::text[],
+            ${col((e) => e.authSteps)}::smallint[], ${col((e) => e.sessionId)}::text[], ${col((e) => e.country)}::text[]
+          ) AS t(provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
+        ), inserted AS (
+          INSERT INTO sso_events (provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
+          SELECT * FROM input
+          ON CONFLICT (provider, event_id) DO NOTHING
+          RETURNING user_id, app, occurred_at, auth_steps
+        ), rollup AS (
+          INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
+          SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, app, count(*), sum(auth_steps)
+          FROM inserted WHERE app IS NOT NULL AND user_id IS NOT NULL
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+          ON CONFLICT (user_id, day, app) DO UPDATE
+            SET accesses = user_app_daily.accesses + excluded.accesses,
+                auth_steps = user_app_daily.auth_steps + excluded.auth_steps
+        )
+        SELECT count(*)::int AS inserted FROM inserted`.pipe(retryDeadlock)
+      return rows[0]?.inserted ?? 0
+    }, Effect.orDie)
+
+    const deadLetter = Effect.fn("EventStore.deadLetter")(function* (letters: ReadonlyArray<DeadLetter>) {
+      if (letters.length === 0) return
+      yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))}`
+    }, Effect.orDie)
+
+    return { insert, deadLetter } as const
+  })
+}) {}

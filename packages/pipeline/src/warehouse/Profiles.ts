@@ -1,0 +1,55 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { type AppKey, type AppProfile, type AppUsage, addDays, type IsoDate, type UserId } from "@workcat/core"
+import { Array as Arr, Effect } from "effect"
+
+/** The profile window ending (exclusive) on `end`. */
+export interface ProfileWindow {
+  readonly start: IsoDate
+  readonly end: IsoDate
+}
+
+export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
+
+/** Users' app profiles, built from the daily rollup in two aggregate queries for the whole tenant. */
+export class Profiles extends Effect.Service<Profiles>()("workcat/Profiles", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const load = Effect.fn("Profiles.load")(function* (window: ProfileWindow) {
+      const [apps, days] = yield* Effect.all(
+        [
+          sql<{ userId: UserId; app: AppKey; accesses: number; authSteps: number; activeDays: number }>`
+            SELECT user_id AS "userId", app, sum(accesses)::int AS accesses, sum(auth_steps)::int AS "authSteps",
+                   count(*)::int AS "activeDays"
+            FROM user_app_daily WHERE day >= ${window.start} AND day < ${window.end}
+            GROUP BY user_id, app`,
+          sql<{ userId: UserId; activeDays: number; appDays: number }>`
+            SELECT user_id AS "userId", count(DISTINCT day)::int AS "activeDays", count(*)::int AS "appDays"
+            FROM user_app_daily WHERE day >= ${window.start} AND day < ${window.end}
+            GROUP BY user_id`
+        ],
+        { concurrency: 2 }
+      )
+      const usage = Arr.groupBy(apps, (r) => r.userId)
+      const profiles = new Map<UserId, AppProfile>()
+      for (const d of days) {
+        const list: Array<AppUsage> = (usage[d.userId] ?? [])
+          .map((r) => ({ app: r.app, accesses: r.accesses, activeDays: r.activeDays, authSteps: r.authSteps }))
+          .sort((a, b) => b.accesses - a.accesses || a.app.localeCompare(b.app))
+        profiles.set(d.userId, {
+          userId: d.userId,
+          windowStart: window.start,
+          windowEnd: window.end,
+          activeDays: d.activeDays,
+          appDays: d.appDays,
+          accesses: list.reduce((acc, a) => acc + a.accesses, 0),
+          authSteps: list.reduce((acc, a) => acc + a.authSteps, 0),
+          apps: list
+        })
+      }
+      return profiles as ReadonlyMap<UserId, AppProfile>
+    }, Effect.orDie)
+
+    return { load } as const
+  })
+}) {}

@@ -1,0 +1,41 @@
+#!/usr/bin/env -S node --import tsx
+import { Command } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import {
+  dbCommand,
+  evalCommand,
+  generateCommand,
+  hrCommand,
+  ingestCommand,
+  runCommand,
+  taxonomyCommand,
+  tenantsCommand
+} from "@workcat/pipeline"
+import { Effect } from "effect"
+import { serveCommand } from "./ServeCommand.js"
+
+/**
+ * The `workcat` command. It lives in the server package because `serve` needs the server and
+ * dependencies point one way (core ← tenancy ← pipeline ← server).
+ */
+const workcat = Command.make("workcat").pipe(
+  Command.withDescription("Work categorization pipeline: ingest SSO and HR events, categorize, serve results"),
+  Command.withSubcommands([
+    generateCommand,
+    tenantsCommand,
+    ingestCommand,
+    hrCommand,
+    runCommand,
+    evalCommand,
+    taxonomyCommand,
+    dbCommand,
+    serveCommand
+  ])
+)
+
+const cli = Command.run(workcat, { name: "workcat", version: "0.1.0" })
+
+cli(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain
+)

@@ -1,0 +1,2 @@
+export * from "./Api.js"
+export * from "./Server.js"

@@ -1,0 +1,6 @@
+export * from "./Database.js"
+export * from "./Home.js"
+export * as Tenant from "./Tenant.js"
+export { CurrentTenant, type TenantContext } from "./Tenant.js"
+export * from "./TenantId.js"
+export * from "./TenantRegistry.js"
