@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { Categorizer } from "@workcat/core"
 import { ControlSqlLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migrateControl, migrateTenant } from "./db/Migrations.js"
@@ -31,11 +31,26 @@ export const TenantLive = (id: TenantId) => Layer.effectDiscard(migrateTenant).p
 /** The categorizer the nightly run uses. */
 export const CategorizerLive: Layer.Layer<Categorizer> = OfflineCategorizerLive
 
-/** Every service of the pipeline for one tenant, over `BaseLive`. */
+/**
+ * Builds a layer with a memo map of its own. Layers memoize by identity, and `CategoryStore.Default`
+ * is one value: built twice in one memo map (two tenants in one server), the second tenant would
+ * get the first tenant's instance, bound to the first tenant's schema.
+ */
+export const isolated = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const memoMap = yield* Layer.makeMemoMap
+      return yield* Layer.buildWithMemoMap(layer, memoMap, yield* Effect.scope)
+    })
+  )
+
+/** Every service of the pipeline for one tenant, over `BaseLive`; never shared with another tenant. */
 export const PipelineLive = (id: TenantId) =>
-  Layer.mergeAll(Ingest.Default, HrIngest.Default, Nightly.Default, CategoryStore.Default, Metrics.Default, Evaluator.Default).pipe(
-    Layer.provide(CategorizerLive),
-    Layer.provideMerge(TenantLive(id))
+  isolated(
+    Layer.mergeAll(Ingest.Default, HrIngest.Default, Nightly.Default, CategoryStore.Default, Metrics.Default, Evaluator.Default).pipe(
+      Layer.provide(CategorizerLive),
+      Layer.provideMerge(TenantLive(id))
+    )
   )
 
 /** A tenant's services with everything under them: what a one-shot CLI command provides. */

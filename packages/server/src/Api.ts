@@ -98,4 +98,5 @@ export class WorkcatApi extends HttpApi.make("workcat")
   .add(CategoriesApi)
   .add(MetricsApi)
   .annotate(OpenApi.Title, "workcat")
+  .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "Work categories and productivity metrics per tenant") {}

@@ -9,26 +9,24 @@ import { MetricsLive } from "./http/MetricsHandlers.js"
 
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(Layer.provide([HealthLive, CategoriesLive, MetricsLive]))
 
+/** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */
+export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+  Layer.provide(ApiLive)
+)
+
 export interface ServeOptions {
   readonly port?: number | undefined
   readonly host?: string | undefined
 }
 
-/**
- * The HTTP server: the API, Swagger UI at `/docs` and the OpenAPI document at
- * `/docs/openapi.json`. `PORT` (default 8080) and `HOST` (default 127.0.0.1) configure it.
- */
+/** The HTTP server on Node. `PORT` (default 8080) and `HOST` (default 127.0.0.1) configure it. */
 export const ServerLive = (options: ServeOptions = {}) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const port = options.port ?? (yield* Config.port("PORT").pipe(Config.withDefault(8080)))
       const host = options.host ?? (yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1")))
-      return HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
-        Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-        Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
-        Layer.provide(ApiLive),
-        HttpServer.withLogAddress,
-        Layer.provide(NodeHttpServer.layer(createServer, { port, host }))
-      )
+      return HttpAppLive.pipe(HttpServer.withLogAddress, Layer.provide(NodeHttpServer.layer(createServer, { port, host })))
     })
   )

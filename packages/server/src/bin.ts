@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import tsx
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import {

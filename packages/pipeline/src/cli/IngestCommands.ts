@@ -1,17 +1,11 @@
 import { Args, Command } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
-import { Console, Effect, Stream } from "effect"
+import { Console, Effect } from "effect"
 import { HrIngest } from "../ingest/HrIngest.js"
 import { Ingest } from "../ingest/Ingest.js"
-import { addCounts, emptyCounts, type IngestCounts } from "../ingest/Lines.js"
+import { addCounts, emptyCounts, fileLines, type IngestCounts } from "../ingest/Lines.js"
 import { TenantCommandLive } from "../Layers.js"
 import { formatNumber, makeProgress, printJson, seconds } from "./Output.js"
 import * as Opt from "./Options.js"
-
-const lines = (file: string) =>
-  Stream.unwrap(
-    Effect.map(FileSystem.FileSystem, (fs) => fs.stream(file, { chunkSize: 256 * 1024 }).pipe(Stream.decodeText(), Stream.splitLines))
-  )
 
 const describe = (c: IngestCounts) =>
   `${formatNumber(c.accepted)} accepted, ${formatNumber(c.duplicates)} duplicates, ${formatNumber(c.rejected)} rejected`
@@ -48,13 +42,13 @@ const files = Args.file({ name: "FILE", exists: "yes" }).pipe(Args.atLeast(1))
 export const ingestCommand = Command.make("ingest", { tenant: Opt.tenant, json: Opt.json, files }, (args) =>
   Effect.gen(function* () {
     const ingest = yield* Ingest
-    yield* ingestFiles(args.files, args.json, (file, onProgress) => ingest.okta(lines(file), { source: file, onProgress }))
+    yield* ingestFiles(args.files, args.json, (file, onProgress) => ingest.okta(fileLines(file), { source: file, onProgress }))
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(Command.withDescription("Ingest Okta System Log NDJSON files (pseudonymized, idempotent)"))
 
 export const hrCommand = Command.make("hr", { tenant: Opt.tenant, json: Opt.json, files }, (args) =>
   Effect.gen(function* () {
     const hr = yield* HrIngest
-    yield* ingestFiles(args.files, args.json, (file, onProgress) => hr.records(lines(file), { source: file, onProgress }))
+    yield* ingestFiles(args.files, args.json, (file, onProgress) => hr.records(fileLines(file), { source: file, onProgress }))
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(Command.withDescription("Ingest HR records (hire, role_change, termination) from NDJSON files"))

@@ -1,3 +1,4 @@
+import { FileSystem } from "@effect/platform"
 import { Chunk, Effect, ParseResult, Stream } from "effect"
 
 /** How one intake went: every non-blank input line ends in exactly one of the three counts. */
@@ -52,4 +53,10 @@ export const ingestLines = <E, R>(
       return next
     }),
     Effect.withSpan("ingestLines", { attributes: { source: options.source } })
+  )
+
+/** The lines of a file, streamed (a file of any size is never held in memory). */
+export const fileLines = (file: string) =>
+  Stream.unwrap(
+    Effect.map(FileSystem.FileSystem, (fs) => fs.stream(file, { chunkSize: 256 * 1024 }).pipe(Stream.decodeText(), Stream.splitLines))
   )

@@ -6,6 +6,16 @@ import { join } from "node:path"
 import { inject } from "vitest"
 import { TenantCommandLive } from "../../src/Layers.js"
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The PostgreSQL every test talks to: `DATABASE_URL`, or a throwaway embedded cluster. */
+    readonly databaseUrl: string
+  }
+}
+
+/** The test database's connection string. */
+export const testDatabaseUrl = () => inject("databaseUrl")
+
 /** A fresh tenant id, so tests sharing one database never see each other's data. */
 export const freshTenant = (prefix = "t"): TenantId => TenantId.make(`${prefix}_${randomBytes(5).toString("hex")}`)
 
@@ -17,7 +27,7 @@ export const testConfig = (tenants: ReadonlyArray<TenantId>, extra: Readonly<Rec
   Layer.setConfigProvider(
     ConfigProvider.fromMap(
       new Map([
-        ["DATABASE_URL", inject("databaseUrl")],
+        ["DATABASE_URL", testDatabaseUrl()],
         ["WORKCAT_HOME", join(tmpdir(), "workcat-test-home")],
         ["WORKCAT_TENANTS_FILE", join(tmpdir(), "workcat-test-home", "no-tenants.json")],
         ["WORKCAT_TENANT_KEYS", tenants.map((t) => `${t}:${testKey(t)}`).join(",")],

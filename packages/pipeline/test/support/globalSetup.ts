@@ -6,15 +6,10 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import type { TestProject } from "vitest/node"
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    /** The PostgreSQL every test talks to: `DATABASE_URL`, or a throwaway embedded cluster. */
-    readonly databaseUrl: string
-  }
-}
+import type {} from "./TestLayers.js" // the `databaseUrl` the tests inject
 
 /** The `workcat` CLI, as the tests and a user run it. */
-export const workcatBin = ["--import", "tsx", "packages/server/src/bin.ts"] as const
+export const workcatBin = ["packages/server/bin/workcat.mjs"] as const
 
 const firstLine = async (child: ChildProcess): Promise<string> => {
   const lines = createInterface({ input: child.stdout! })

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Stream } from "effect"
+import { HrIngest } from "../src/ingest/HrIngest.js"
+import { Ingest } from "../src/ingest/Ingest.js"
+import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
+
+const sso = (uuid: string, login: string, app: string, at: string, step = 1) =>
+  JSON.stringify({
+    uuid,
+    published: at,
+    eventType: "user.authentication.sso",
+    actor: { id: `00u${login.length}`, type: "User", alternateId: login, displayName: "Jane Doe" },
+    client: { ipAddress: "203.0.113.7", geographicalContext: { country: "Germany" } },
+    outcome: { result: "SUCCESS" },
+    target: [{ id: "0oa1", type: "AppInstance", alternateId: app, displayName: app }],
+    authenticationContext: { authenticationStep: step, externalSessionId: "102sess" }
+  })
+
+const lines = [
+  sso("e1", "jane@example.com", "GitHub", "2026-11-02T09:00:00Z", 1),
+  sso("e2", "jane@example.com", "GitHub", "2026-11-02T10:00:00Z", 2),
+  sso("e3", "jane@example.com", "Jira", "2026-11-02T11:00:00Z", 1),
+  sso("e4", "JANE@example.com", "GitHub", "2026-11-03T09:00:00Z", 1),
+  JSON.stringify({ uuid: "e5", published: "2026-11-03T09:05:00Z", eventType: "user.session.start", actor: { id: "00u9", type: "User", alternateId: "jane@example.com" } }),
+  '{"uuid":"bad1","published":"2026-11-03T09:00:00Z","actor":{"alternateId":"jane@example.com"',
+  JSON.stringify({ uuid: "bad2", eventType: "user.authentication.sso", actor: { id: "x", type: "User", alternateId: "jane@example.com" } }),
+  ""
+]
+
+const okta = (input: ReadonlyArray<string>) =>
+  Effect.flatMap(Ingest, (ingest) => ingest.okta(Stream.fromIterable(input), { source: "test.ndjson", batchSize: 3 }))
+
+const rollup = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ day: string; app: string; accesses: number; authSteps: number }>`
+    SELECT day, app, accesses, auth_steps AS "authSteps" FROM user_app_daily ORDER BY day, app`
+)
+
+describe("Okta ingest", () => {
+  it.effect("stores accepted events, rolls them up per user, day and app, and dead-letters the rest", () =>
+    Effect.gen(function* () {
+      const counts = yield* okta(lines)
+      expect(counts).toEqual({ accepted: 5, duplicates: 0, rejected: 2 })
+      expect(yield* rollup).toEqual([
+        { day: "2026-11-02", app: "github", accesses: 2, authSteps: 3 },
+        { day: "2026-11-02", app: "jira", accesses: 1, authSteps: 1 },
+        { day: "2026-11-03", app: "github", accesses: 1, authSteps: 1 }
+      ])
+      const sql = yield* SqlClient.SqlClient
+      const letters = yield* sql<{ position: number; reason: string; payload: string }>`
+        SELECT position, reason, payload FROM dead_letters ORDER BY position`
+      expect(letters.map((l) => l.position)).toEqual([6, 7])
+      expect(letters[0]!.reason).toMatch(/^invalid JSON/)
+      expect(letters[1]!.reason).toMatch(/published/)
+      expect(letters.map((l) => l.payload).join()).not.toContain("jane@example.com")
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("is idempotent: re-ingesting the same file adds nothing and counts duplicates", () =>
+    Effect.gen(function* () {
+      yield* okta(lines)
+      const before = yield* rollup
+      expect(yield* okta(lines)).toEqual({ accepted: 0, duplicates: 5, rejected: 2 })
+      expect(yield* rollup).toEqual(before)
+      // A duplicate inside one batch is stored once too.
+      expect(yield* okta([sso("e9", "x@example.com", "Slack", "2026-11-04T09:00:00Z"), sso("e9", "x@example.com", "Slack", "2026-11-04T09:00:00Z")])).toEqual({
+        accepted: 1,
+        duplicates: 1,
+        rejected: 0
+      })
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("never stores logins, names or IP addresses", () =>
+    Effect.gen(function* () {
+      yield* okta(lines)
+      const sql = yield* SqlClient.SqlClient
+      const dump = yield* sql<{ row: string }>`
+        SELECT row_to_json(e)::text AS row FROM sso_events e
+        UNION ALL SELECT row_to_json(d)::text FROM dead_letters d
+        UNION ALL SELECT row_to_json(u)::text FROM user_app_daily u`
+      const text = dump.map((r) => r.row).join("\n")
+      expect(text).toMatch(/u_[0-9a-f]{32}/)
+      expect(text.toLowerCase()).not.toMatch(/jane@example\.com|jane doe|203\.0\.113\.7/)
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+})
+
+const hr = (records: ReadonlyArray<object | string>) =>
+  Effect.flatMap(HrIngest, (h) =>
+    h.records(Stream.fromIterable(records.map((r) => (typeof r === "string" ? r : JSON.stringify(r)))), { source: "hr.ndjson" })
+  )
+
+const employees = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ title: string | null; department: string | null; hireDate: string | null; status: string }>`
+    SELECT title, department, hire_date AS "hireDate", status FROM employees ORDER BY hire_date`
+)
+
+describe("HR ingest", () => {
+  const hire = { eventId: "h1", type: "hire", login: "ana@example.com", name: "Ana Silva", effectiveDate: "2024-03-01", title: "Recruiter", department: "People" }
+  const promotion = { eventId: "h2", type: "role_change", login: "ana@example.com", effectiveDate: "2025-06-01", title: "Senior Recruiter" }
+  const leave = { eventId: "h3", type: "termination", login: "Ana@Example.com", effectiveDate: "2026-10-31" }
+
+  it.effect("applies events in effective-date order, whatever order they arrive in", () =>
+    Effect.gen(function* () {
+      expect(yield* hr([promotion, hire])).toEqual({ accepted: 2, duplicates: 0, rejected: 0 })
+      expect(yield* employees).toEqual([{ title: "Senior Recruiter", department: "People", hireDate: "2024-03-01", status: "active" }])
+      expect(yield* hr([leave, hire, { eventId: "h4", type: "promotion", login: "x@example.com", effectiveDate: "2026-01-01" }, "not json"])).toEqual({
+        accepted: 1,
+        duplicates: 1,
+        rejected: 2
+      })
+      expect(yield* employees).toEqual([{ title: "Senior Recruiter", department: "People", hireDate: "2024-03-01", status: "terminated" }])
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("rejects impossible dates and drops names", () =>
+    Effect.gen(function* () {
+      expect(yield* hr([{ ...hire, eventId: "h9", effectiveDate: "2026-02-30" }])).toEqual({ accepted: 0, duplicates: 0, rejected: 1 })
+      yield* hr([hire])
+      const sql = yield* SqlClient.SqlClient
+      const dump = yield* sql<{ row: string }>`
+        SELECT row_to_json(h)::text AS row FROM hr_events h UNION ALL SELECT row_to_json(e)::text FROM employees e
+        UNION ALL SELECT row_to_json(d)::text FROM dead_letters d`
+      expect(dump.map((r) => r.row).join()).not.toMatch(/Ana Silva|ana@example\.com/i)
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+})
