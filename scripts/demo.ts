@@ -150,6 +150,7 @@ const demo = Command.make(
 )
 
 Command.run(demo, { name: "workcat demo", version: "0.1.0" })(process.argv).pipe(
+  CliOutput.exitOnFailure,
   Effect.provide(Layer.mergeAll(BaseLive, NodeContext.layer)),
   NodeRuntime.runMain
 )

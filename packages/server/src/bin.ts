@@ -1,6 +1,7 @@
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import {
+  CliOutput,
   dbCommand,
   evalCommand,
   generateCommand,
@@ -35,6 +36,7 @@ const workcat = Command.make("workcat").pipe(
 const cli = Command.run(workcat, { name: "workcat", version: "0.1.0" })
 
 cli(process.argv).pipe(
+  CliOutput.exitOnFailure,
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain
 )

@@ -1,3 +1,4 @@
+import { ValidationError } from "@effect/cli"
 import { Console, Effect } from "effect"
 
 /** Pretty JSON on stdout: what `--json` and machine consumers read. */
@@ -31,3 +32,24 @@ export const formatNumber = (n: number) => n.toLocaleString("en-US")
 
 /** Elapsed seconds since `started`, one decimal. */
 export const seconds = (started: number) => ((Date.now() - started) / 1000).toFixed(1)
+
+/**
+ * The end of a CLI run: invalid arguments (already explained by the CLI) exit 3, any other
+ * failure prints one line to stderr and exits 1. Defects keep their stack for bug reports.
+ */
+export const exitOnFailure = <A, E, R>(program: Effect.Effect<A, E, R>) =>
+  program.pipe(
+    Effect.catchAll((error) =>
+      Effect.sync(() => {
+        if (ValidationError.isValidationError(error)) {
+          process.exitCode = 3
+          return
+        }
+        const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
+          ? String((error as { message: unknown }).message)
+          : String(error)
+        process.stderr.write(`workcat: ${message}\n`)
+        process.exitCode = 1
+      })
+    )
+  )

@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type GroupMetrics, groupMetrics, type IsoDate, userWaste } from "@workcat/core"
+import { type GroupMetrics, groupMetrics, type IsoDate, type UserId, userWaste } from "@workcat/core"
 import { Effect } from "effect"
 import { Employees } from "../warehouse/Employees.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
@@ -31,12 +31,8 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
         { concurrency: 3 }
       )
       const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))
-      const by = (groupBy: GroupBy, group: (userId: (typeof wastes)[number]["userId"]) => string) =>
-        groupMetrics(
-          groupBy,
-          wastes.map((w) => ({ group: group(w.userId), waste: w.waste })),
-          METRICS_WINDOW_DAYS
-        )
+      const by = (groupBy: GroupBy, group: (userId: UserId) => string) =>
+        groupMetrics(groupBy, wastes.map((w) => ({ group: group(w.userId), waste: w.waste })), METRICS_WINDOW_DAYS)
       const rows = [
         ...by("department", (u) => staff.get(u)?.department ?? "Unknown"),
         ...by("team", (u) => staff.get(u)?.team ?? "Unknown"),
