@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
-import { testDatabaseUrl } from "@workcat/pipeline/testing"
+import { testDatabaseUrl, testMasterKey } from "@workcat/pipeline/testing"
 
 describe("npm run demo", () => {
   it("runs the whole job on a small tenant and prints the summary", async () => {
@@ -12,7 +12,7 @@ describe("npm run demo", () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "scripts/demo.ts", "--employees", "60", "--days", "21", "--no-serve"],
-      { env: { ...process.env, WORKCAT_HOME: home, DATABASE_URL: testDatabaseUrl() }, timeout: 90_000 }
+      { env: { ...process.env, WORKCAT_HOME: home, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey }, timeout: 90_000 }
     )
     expect(stdout).toMatch(/ingested\s+[\d,]+ accepted, 0 duplicates, \d+ rejected/)
     expect(stdout).toMatch(/nightly\s+READY: (\d+) selected, \1 categorized, 0 failed/)

@@ -18,7 +18,7 @@ import {
   PipelineLive
 } from "@workcat/pipeline"
 import { ServerLive } from "@workcat/server"
-import { ControlSql, TenantId, TenantRegistry, tenantSchema, WorkcatHome } from "@workcat/tenancy"
+import { TenantId, TenantRegistry, WorkcatHome } from "@workcat/tenancy"
 import { Config, Console, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -97,12 +97,11 @@ const pipeline = (files: { events: string; hr: string; truth: string; end: Retur
     }
   })
 
+/** The demo tenant starts empty on every run, so every demo shows a first night. */
 const resetTenant = Effect.gen(function* () {
   const registry = yield* TenantRegistry
-  if (!(yield* registry.list).includes(TENANT)) yield* registry.add(TENANT)
-  // The demo tenant starts empty on every run, so every demo shows a first night.
-  const sql = yield* ControlSql
-  yield* sql`DROP SCHEMA IF EXISTS ${sql(tenantSchema(TENANT))} CASCADE`
+  yield* registry.remove(TENANT).pipe(Effect.catchTag("TenantNotFound", () => Effect.void))
+  yield* registry.create(TENANT, { displayName: "Demo" })
 })
 
 const demo = Command.make(

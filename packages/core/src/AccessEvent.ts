@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import type { AppCatalog, AppKey } from "./AppCatalog.js"
 import { OKTA_SSO_EVENT, type OktaLogEvent } from "./Okta.js"
-import type { UserId } from "./Pseudonym.js"
+import type { Pseudonyms, UserId } from "./Pseudonym.js"
 
 /** Identity providers workcat reads audit events from. */
 export const Provider = Schema.Literal("okta", "gws", "entra")
@@ -25,12 +25,6 @@ export interface AccessEvent {
   readonly authSteps: number
   readonly sessionId: string | null
   readonly country: string | null
-}
-
-/** The keyed hashes normalization needs; they come from the tenant's key. */
-export interface Pseudonyms {
-  readonly user: (login: string) => UserId
-  readonly session: (sessionId: string) => string
 }
 
 const SUCCESS = new Set(["SUCCESS", "ALLOW"])

@@ -82,3 +82,44 @@ export const groupMetrics = (
     })
     .sort((a, b) => a.group.localeCompare(b.group))
 }
+
+/** The group that small groups are rolled up into. */
+export const SMALL_GROUPS = "(small groups)"
+
+/**
+ * Privacy for aggregates: a group with fewer than `minGroupSize` employees is never shown raw.
+ * `suppress` drops such groups; `rollup` merges them into one group, itself dropped if still
+ * too small. Returns what may be shown and how many groups were withheld.
+ */
+export const applySmallGroupPolicy = (
+  groups: ReadonlyArray<GroupMetrics>,
+  options: { readonly minGroupSize: number; readonly policy: "suppress" | "rollup"; readonly windowDays: number }
+): { readonly groups: ReadonlyArray<GroupMetrics>; readonly suppressedGroups: number } => {
+  const large = groups.filter((g) => g.employees >= options.minGroupSize)
+  const small = groups.filter((g) => g.employees < options.minGroupSize)
+  if (small.length === 0) return { groups: large, suppressedGroups: 0 }
+  if (options.policy === "rollup") {
+    const sum = (f: (g: GroupMetrics) => number) => small.reduce((acc, g) => acc + f(g), 0)
+    const employees = sum((g) => g.employees)
+    if (employees >= options.minGroupSize) {
+      const accesses = sum((g) => g.accesses)
+      const activeDays = sum((g) => g.activeDays)
+      const auth = sum((g) => g.authWasteHours)
+      const ctx = sum((g) => g.contextSwitchWasteHours)
+      const merged: GroupMetrics = {
+        groupBy: small[0]!.groupBy,
+        group: SMALL_GROUPS,
+        employees,
+        activeDays,
+        accesses,
+        avgAuthStep: accesses === 0 ? 1 : sum((g) => g.avgAuthStep * g.accesses) / accesses,
+        distinctAppsPerDay: activeDays === 0 ? 0 : sum((g) => g.distinctAppsPerDay * g.activeDays) / activeDays,
+        authWasteHours: auth,
+        contextSwitchWasteHours: ctx,
+        wasteHoursPerEmployeeWeek: options.windowDays > 0 ? (auth + ctx) / employees / (options.windowDays / 7) : 0
+      }
+      return { groups: [...large, merged], suppressedGroups: 0 }
+    }
+  }
+  return { groups: large, suppressedGroups: small.length }
+}

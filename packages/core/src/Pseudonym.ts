@@ -19,17 +19,46 @@ export const hashIdentifier = (key: Uint8Array, kind: string, value: string): st
   `${kind}_${hmacHex(key, `${kind}:${value}`)}`
 
 /**
- * A pseudonymizer with a bounded memo: ingest sees the same few thousand logins millions of times,
- * and an HMAC per event would dominate the decoding cost.
+ * Re-keys an identifier (`u_…`, `s_…`) after a key rotation: the new pseudonym is the HMAC of the
+ * old one under the new key. So pseudonyms under key versions 0..n are a chain, and a leaked old
+ * key alone no longer links a login to today's pseudonym.
  */
-export const makePseudonymizer = (key: Uint8Array, maxEntries = 100_000) => {
-  const memo = new Map<string, UserId>()
-  return (login: string): UserId => {
-    const hit = memo.get(login)
+export const rekeyIdentifier = <A extends string>(key: Uint8Array, id: A): A => {
+  const kind = id.slice(0, id.indexOf("_"))
+  return `${kind}_${hmacHex(key, id)}` as A
+}
+
+/**
+ * A bounded memo: ingest sees the same few thousand logins millions of times, and an HMAC chain
+ * per event would dominate the decoding cost.
+ */
+const memoize = <A>(f: (input: string) => A, maxEntries = 100_000) => {
+  const memo = new Map<string, A>()
+  return (input: string): A => {
+    const hit = memo.get(input)
     if (hit !== undefined) return hit
-    const id = pseudonymize(key, login)
+    const value = f(input)
     if (memo.size >= maxEntries) memo.clear()
-    memo.set(login, id)
-    return id
+    memo.set(input, value)
+    return value
   }
 }
+
+/** The pseudonym of a login under a chain of key versions (oldest first). */
+export const pseudonymizeWithChain = (keys: ReadonlyArray<Uint8Array>, login: string): UserId =>
+  keys.slice(1).reduce((id, key) => rekeyIdentifier(key, id), pseudonymize(keys[0]!, login))
+
+/** A session id's hash under a chain of key versions. */
+export const hashWithChain = (keys: ReadonlyArray<Uint8Array>, kind: string, value: string): string =>
+  keys.slice(1).reduce((id, key) => rekeyIdentifier(key, id), hashIdentifier(keys[0]!, kind, value))
+
+/** The keyed hashes normalization needs, from a tenant's key chain. */
+export interface Pseudonyms {
+  readonly user: (login: string) => UserId
+  readonly session: (sessionId: string) => string
+}
+
+export const makePseudonyms = (keys: ReadonlyArray<Uint8Array>): Pseudonyms => ({
+  user: memoize((login) => pseudonymizeWithChain(keys, login)),
+  session: (id) => hashWithChain(keys, "s", id)
+})

@@ -11,7 +11,8 @@ const scrubText = (text: string): string =>
   text.replace(EMAIL, "[email]").replace(IPV4, "[ip]").replace(IPV6, "[ip]")
 
 const scrubValue = (value: unknown, key: string | undefined): unknown => {
-  if (typeof value === "string") return key !== undefined && PERSONAL_KEYS.test(key) ? "[redacted]" : scrubText(value)
+  if (key !== undefined && PERSONAL_KEYS.test(key) && value !== null) return "[redacted]"
+  if (typeof value === "string") return scrubText(value)
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, key))
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, k)]))
@@ -19,15 +20,28 @@ const scrubValue = (value: unknown, key: string | undefined): unknown => {
   return value
 }
 
+/** `"displayName": "Jane Doe"` in text that is JSON-like but does not parse (a truncated line). */
+const PERSONAL_PAIRS = new RegExp(`("(?:${PERSONAL_KEYS.source.slice(2, -3)})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?`, "gi")
+
 /**
  * A rejected payload with personal data removed, so it can be kept as a dead letter: values of
- * personal keys are replaced, and e-mail and IP addresses are masked anywhere else. A payload
- * that is not JSON gets the masking only; a bare name in free text cannot be recognized.
+ * personal keys are replaced whatever their type, and e-mail and IP addresses are masked
+ * anywhere else. A line that is not JSON (a truncated export line, say) gets the same treatment
+ * for `"key": "value"` pairs; a bare name in free text cannot be recognized.
  */
 export const redactPayload = (payload: string): string => {
   try {
     return JSON.stringify(scrubValue(JSON.parse(payload), undefined))
   } catch {
-    return scrubText(payload)
+    return scrubText(payload.replace(PERSONAL_PAIRS, '$1"[redacted]"'))
   }
+}
+
+/** A Schema issue message without the value it quotes ("Expected string, actual {...}"). */
+export const withoutActual = (message: string): string => message.replace(/,? actual [\s\S]*$/, "")
+
+/** Why a line is not JSON, without quoting the line (`JSON.parse` messages echo the input). */
+export const describeJsonError = (error: unknown): string => {
+  const position = /position (\d+)/.exec(error instanceof Error ? error.message : "")
+  return position ? `invalid JSON at character ${position[1]}` : "invalid JSON"
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { authWasteHours, contextSwitchWasteHours, groupMetrics, userWaste } from "../src/index.js"
+import { applySmallGroupPolicy, authWasteHours, contextSwitchWasteHours, groupMetrics, SMALL_GROUPS, userWaste } from "../src/index.js"
 
 describe("metric formulas", () => {
   it("auth_waste_hours = (avg_auth_step - 1) * 0.5 * accesses / 60", () => {
@@ -28,5 +28,34 @@ describe("metric formulas", () => {
     expect(g!.authWasteHours).toBeCloseTo(0.5)
     expect(g!.contextSwitchWasteHours).toBeCloseTo(5)
     expect(g!.wasteHoursPerEmployeeWeek).toBeCloseTo(5.5 / 2 / 2)
+  })
+})
+
+describe("small groups", () => {
+  const waste = userWaste({ accesses: 10, authSteps: 20, activeDays: 1, appDays: 6 })
+  const groups = groupMetrics(
+    "team",
+    [
+      ...Array.from({ length: 6 }, () => ({ group: "Big", waste })),
+      ...Array.from({ length: 3 }, () => ({ group: "Small A", waste })),
+      ...Array.from({ length: 2 }, () => ({ group: "Small B", waste })),
+      { group: "Tiny", waste }
+    ],
+    7
+  )
+
+  it("suppresses groups under the minimum size", () => {
+    const shown = applySmallGroupPolicy(groups, { minGroupSize: 5, policy: "suppress", windowDays: 7 })
+    expect(shown.groups.map((g) => g.group)).toEqual(["Big"])
+    expect(shown.suppressedGroups).toBe(3)
+  })
+
+  it("rolls small groups up into one, and suppresses the roll-up if it is still small", () => {
+    const rolled = applySmallGroupPolicy(groups, { minGroupSize: 5, policy: "rollup", windowDays: 7 })
+    expect(rolled.groups.map((g) => [g.group, g.employees])).toEqual([["Big", 6], [SMALL_GROUPS, 6]])
+    expect(rolled.groups[1]!.authWasteHours).toBeCloseTo(6 * waste.authWasteHours)
+    const tooFew = applySmallGroupPolicy(groups, { minGroupSize: 13, policy: "rollup", windowDays: 7 })
+    expect(tooFew.groups).toEqual([])
+    expect(tooFew.suppressedGroups).toBe(4)
   })
 })

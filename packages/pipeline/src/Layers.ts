@@ -1,10 +1,10 @@
 import { NodeContext } from "@effect/platform-node"
 import { Categorizer } from "@workcat/core"
-import { ControlSqlLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
+import { ApiTokens, AuditLog, ControlSqlLive, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "./db/Database.js"
-import { migrateControl, migrateTenant } from "./db/Migrations.js"
+import { migratePipelineControl, migrateTenant } from "./db/Migrations.js"
 import { Evaluator } from "./eval/Evaluate.js"
 import { HrIngest } from "./ingest/HrIngest.js"
 import { Ingest } from "./ingest/Ingest.js"
@@ -12,15 +12,17 @@ import { RunLedger } from "./ledger/RunLedger.js"
 import { CategoryStore } from "./materialize/CategoryStore.js"
 import { Metrics } from "./materialize/Metrics.js"
 import { Nightly } from "./nightly/Nightly.js"
+import { Privacy } from "./privacy/Privacy.js"
 
 /** The control plane's pool, migrated. */
-export const ControlLive = Layer.effectDiscard(migrateControl).pipe(Layer.provideMerge(ControlSqlLive))
+export const ControlLive = Layer.effectDiscard(migratePipelineControl).pipe(Layer.provideMerge(ControlSqlLive))
 
 /**
  * What every process needs once: the database (embedded unless `DATABASE_URL` is set), the
- * control plane and the tenant registry.
+ * master key, the control plane, the tenant registry, tokens and the audit log.
  */
-export const BaseLive = Layer.mergeAll(RunLedger.Default.pipe(Layer.provideMerge(ControlLive)), TenantRegistry.Default).pipe(
+export const BaseLive = Layer.mergeAll(RunLedger.Default, TenantRegistry.Default, ApiTokens.Default, AuditLog.Default).pipe(
+  Layer.provideMerge(Layer.mergeAll(ControlLive, MasterKeyLive)),
   Layer.provideMerge(DatabaseLive),
   Layer.provideMerge(NodeContext.layer)
 )
@@ -47,7 +49,15 @@ export const isolated = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E
 /** Every service of the pipeline for one tenant, over `BaseLive`; never shared with another tenant. */
 export const PipelineLive = (id: TenantId) =>
   isolated(
-    Layer.mergeAll(Ingest.Default, HrIngest.Default, Nightly.Default, CategoryStore.Default, Metrics.Default, Evaluator.Default).pipe(
+    Layer.mergeAll(
+      Ingest.Default,
+      HrIngest.Default,
+      Nightly.Default,
+      CategoryStore.Default,
+      Metrics.Default,
+      Evaluator.Default,
+      Privacy.Default
+    ).pipe(
       Layer.provide(CategorizerLive),
       Layer.provideMerge(TenantLive(id))
     )

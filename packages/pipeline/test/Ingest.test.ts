@@ -70,9 +70,14 @@ describe("Okta ingest", () => {
       })
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 
-  it.effect("never stores logins, names or IP addresses", () =>
+  it.effect("never stores logins, names or IP addresses, not even in dead letters", () =>
     Effect.gen(function* () {
-      yield* okta(lines)
+      yield* okta([
+        ...lines,
+        "bob@corp.io;10.1.2.3",
+        JSON.stringify({ ...JSON.parse(lines[0]!), uuid: "e10", actor: { id: 5, alternateId: "jane@example.com", displayName: { first: "Jane", last: "Doe" } } }),
+        JSON.stringify({ ...JSON.parse(lines[0]!), uuid: "e11", client: { ipAddress: ["203.0.113.7"] } })
+      ])
       const sql = yield* SqlClient.SqlClient
       const dump = yield* sql<{ row: string }>`
         SELECT row_to_json(e)::text AS row FROM sso_events e
@@ -80,7 +85,7 @@ describe("Okta ingest", () => {
         UNION ALL SELECT row_to_json(u)::text FROM user_app_daily u`
       const text = dump.map((r) => r.row).join("\n")
       expect(text).toMatch(/u_[0-9a-f]{32}/)
-      expect(text.toLowerCase()).not.toMatch(/jane@example\.com|jane doe|203\.0\.113\.7/)
+      expect(text.toLowerCase()).not.toMatch(/jane@example\.com|jane doe|"jane"|"doe"|203\.0\.113\.7|bob@|10\.1\.2\.3/)
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 })
 

@@ -50,14 +50,18 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(report.overall.accuracy).toBeGreaterThan(0.85)
 
         const metrics = yield* Metrics
-        const byDepartment = yield* metrics.snapshot("department")
+        const privacy = { minGroupSize: 5, smallGroupPolicy: "suppress" } as const
+        const byDepartment = yield* metrics.snapshot("department", { privacy })
         expect(byDepartment.asOf).toBe(end)
         expect(byDepartment.groups.map((g) => g.group)).toContain("Engineering")
-        const byCategory = yield* metrics.snapshot("category")
-        expect(byCategory.groups.reduce((n, g) => n + g.employees, 0)).toBe(
-          byDepartment.groups.reduce((n, g) => n + g.employees, 0)
-        )
-        for (const g of byCategory.groups) expect(g.authWasteHours).toBeGreaterThanOrEqual(0)
+        const byCategory = yield* metrics.snapshot("category", { privacy })
+        expect(byCategory.groups.length).toBeGreaterThan(5)
+        // Groups under the default minimum of 5 employees are withheld, never shown raw.
+        expect(byCategory.suppressedGroups).toBeGreaterThan(0)
+        for (const g of [...byCategory.groups, ...byDepartment.groups]) {
+          expect(g.employees).toBeGreaterThanOrEqual(5)
+          expect(g.authWasteHours).toBeGreaterThanOrEqual(0)
+        }
 
         // The next night only the rotating slice and new hires are due.
         const second = yield* nightly.run({ date: addDays(end, 1) })

@@ -1,9 +1,11 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { IsoDate } from "@workcat/core"
-import { TenantId, TenantNotFound } from "@workcat/tenancy"
+import { Role, SettingsPatch, TenantId, TenantSettings } from "@workcat/tenancy"
 import { Schema } from "effect"
+import { Authentication, Forbidden, NotFound } from "./Auth.js"
 
 const TenantPath = Schema.Struct({ tenant: TenantId })
+const PositiveIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
 
 /** The database cannot be reached. */
 export class Unavailable extends Schema.TaggedError<Unavailable>()(
@@ -38,8 +40,6 @@ export const CategoryPage = Schema.Struct({
   total: Schema.Int
 })
 
-const PositiveIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
-
 export const CategoryQuery = Schema.Struct({
   page: Schema.optional(PositiveIntFromString),
   pageSize: Schema.optional(PositiveIntFromString.pipe(Schema.lessThanOrEqualTo(500))),
@@ -65,38 +65,127 @@ export const ProductivityMetrics = Schema.Struct({
   asOf: Schema.NullOr(Schema.String),
   windowDays: Schema.Int,
   groupBy: GroupBy,
-  groups: Schema.Array(GroupMetrics)
+  groups: Schema.Array(GroupMetrics),
+  minGroupSize: Schema.Int,
+  /** Groups smaller than `minGroupSize`, withheld. */
+  suppressedGroups: Schema.Int
 })
+
+export const IngestCounts = Schema.Struct({ accepted: Schema.Int, duplicates: Schema.Int, rejected: Schema.Int })
+
+export const ForgetRequest = Schema.Struct({ login: Schema.NonEmptyString })
+export const ForgetResult = Schema.Struct({
+  requestId: Schema.String,
+  deleted: Schema.Record({ key: Schema.String, value: Schema.Int })
+})
+
+export const AuditItem = Schema.Struct({
+  id: Schema.Int,
+  at: Schema.Date,
+  actor: Schema.String,
+  role: Schema.NullOr(Schema.String),
+  action: Schema.String,
+  details: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  origin: Schema.NullOr(Schema.String)
+})
+export const AuditPage = Schema.Struct({ items: Schema.Array(AuditItem), next: Schema.NullOr(Schema.Int) })
+
+const tenantGroup = <const Name extends string>(name: Name) =>
+  HttpApiGroup.make(name).middleware(Authentication).addError(NotFound).addError(Forbidden)
 
 export class HealthApi extends HttpApiGroup.make("health").add(
   HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).addError(Unavailable)
 ) {}
 
-export class CategoriesApi extends HttpApiGroup.make("categories")
+export class CategoriesApi extends tenantGroup("categories").add(
+  HttpApiEndpoint.get("list", "/api/v1/tenants/:tenant/categories")
+    .setPath(TenantPath)
+    .setUrlParams(CategoryQuery)
+    .addSuccess(CategoryPage)
+    .annotate(OpenApi.Summary, "Employees' work categories, paginated, filterable by department and category (audited)")
+) {}
+
+export class MetricsApi extends tenantGroup("metrics").add(
+  HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
+    .setPath(TenantPath)
+    .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(IsoDate) }))
+    .addSuccess(ProductivityMetrics)
+    .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
+) {}
+
+export class SettingsApi extends tenantGroup("settings")
   .add(
-    HttpApiEndpoint.get("list", "/api/v1/tenants/:tenant/categories")
+    HttpApiEndpoint.get("get", "/api/v1/tenants/:tenant/settings")
       .setPath(TenantPath)
-      .setUrlParams(CategoryQuery)
-      .addSuccess(CategoryPage)
-      .addError(TenantNotFound, { status: 404 })
-      .annotate(OpenApi.Summary, "Employees' work categories, paginated, filterable by department and category")
+      .addSuccess(TenantSettings)
+      .annotate(OpenApi.Summary, "The tenant's settings")
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/api/v1/tenants/:tenant/settings")
+      .setPath(TenantPath)
+      .setPayload(SettingsPatch)
+      .addSuccess(TenantSettings)
+      .annotate(OpenApi.Summary, "Change some settings (audited)")
   ) {}
 
-export class MetricsApi extends HttpApiGroup.make("metrics")
+/**
+ * Events in any of the shapes providers send: NDJSON (`application/x-ndjson` or `text/plain`),
+ * a JSON array (a System Log API page), or one JSON object.
+ */
+const EventsBody = Schema.Unknown.annotations({
+  description: "NDJSON text, a JSON array of events, or a single JSON event",
+  jsonSchema: {}
+})
+
+export class EventsApi extends tenantGroup("events")
   .add(
-    HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
+    HttpApiEndpoint.post("okta", "/api/v1/tenants/:tenant/events/okta")
       .setPath(TenantPath)
-      .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(IsoDate) }))
-      .addSuccess(ProductivityMetrics)
-      .addError(TenantNotFound, { status: 404 })
-      .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
+      .setPayload(EventsBody)
+      .addSuccess(IngestCounts)
+      .annotate(OpenApi.Summary, "Ingest Okta System Log events: NDJSON, or a JSON array (a System Log API page)")
+  )
+  .add(
+    HttpApiEndpoint.post("hr", "/api/v1/tenants/:tenant/events/hr")
+      .setPath(TenantPath)
+      .setPayload(EventsBody)
+      .addSuccess(IngestCounts)
+      .annotate(OpenApi.Summary, "Ingest HR records (NDJSON)")
   ) {}
+
+export class PrivacyApi extends tenantGroup("privacy").add(
+  HttpApiEndpoint.post("forget", "/api/v1/tenants/:tenant/privacy/forget")
+    .setPath(TenantPath)
+    .setPayload(ForgetRequest)
+    .addSuccess(ForgetResult)
+    .annotate(OpenApi.Summary, "Right to forget: delete everything about one person (audited, without the login)")
+) {}
+
+export class AuditApi extends tenantGroup("audit").add(
+  HttpApiEndpoint.get("list", "/api/v1/tenants/:tenant/audit")
+    .setPath(TenantPath)
+    .setUrlParams(
+      Schema.Struct({
+        limit: Schema.optional(PositiveIntFromString.pipe(Schema.lessThanOrEqualTo(500))),
+        before: Schema.optional(PositiveIntFromString)
+      })
+    )
+    .addSuccess(AuditPage)
+    .annotate(OpenApi.Summary, "The tenant's audit log, newest first")
+) {}
 
 /** The HTTP contract of workcat; `/docs` renders it. */
 export class WorkcatApi extends HttpApi.make("workcat")
   .add(HealthApi)
   .add(CategoriesApi)
   .add(MetricsApi)
+  .add(SettingsApi)
+  .add(EventsApi)
+  .add(PrivacyApi)
+  .add(AuditApi)
   .annotate(OpenApi.Title, "workcat")
   .annotate(OpenApi.Version, "0.1.0")
-  .annotate(OpenApi.Description, "Work categories and productivity metrics per tenant") {}
+  .annotate(
+    OpenApi.Description,
+    `Work categories and productivity metrics per tenant. Every /api/v1 endpoint takes a bearer token of one tenant; roles: ${Role.literals.join(", ")}.`
+  ) {}

@@ -3,11 +3,19 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { WorkcatApi } from "./Api.js"
+import { AuthenticationLive } from "./Auth.js"
 import { CategoriesLive } from "./http/CategoriesHandlers.js"
+import { EventsLive } from "./http/EventsHandlers.js"
 import { HealthLive } from "./http/HealthHandlers.js"
 import { MetricsLive } from "./http/MetricsHandlers.js"
+import { AuditLive, PrivacyLive } from "./http/PrivacyHandlers.js"
+import { SettingsLive } from "./http/SettingsHandlers.js"
+import { TenantServices } from "./TenantServices.js"
 
-export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(Layer.provide([HealthLive, CategoriesLive, MetricsLive]))
+export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
+  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, AuditLive]),
+  Layer.provide([AuthenticationLive, TenantServices.Default])
+)
 
 /** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */
 export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(

@@ -4,12 +4,14 @@ import {
   CliOutput,
   dbCommand,
   evalCommand,
+  forgetCommand,
   generateCommand,
   hrCommand,
   ingestCommand,
   runCommand,
   taxonomyCommand,
-  tenantsCommand
+  tenantsCommand,
+  tokensCommand
 } from "@workcat/pipeline"
 import { Effect } from "effect"
 import { serveCommand } from "./ServeCommand.js"
@@ -23,10 +25,12 @@ const workcat = Command.make("workcat").pipe(
   Command.withSubcommands([
     generateCommand,
     tenantsCommand,
+    tokensCommand,
     ingestCommand,
     hrCommand,
     runCommand,
     evalCommand,
+  forgetCommand,
     taxonomyCommand,
     dbCommand,
     serveCommand

@@ -1,52 +1,27 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import type { IsoDate } from "@workcat/core"
-import { freshTenant, testConfig, testTenantLayer } from "@workcat/pipeline/testing"
-import { BaseLive, fileLines, generate, HrIngest, Ingest, Nightly } from "@workcat/pipeline"
-import { Effect, Layer } from "effect"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { HttpAppLive } from "../src/Server.js"
+import { freshTenant } from "@workcat/pipeline/testing"
+import { Effect } from "effect"
+import { call, END, seedTenant, serverLayer, token } from "./support.js"
 
-const end = "2026-11-23" as IsoDate
 const tenant = freshTenant("api")
 const other = freshTenant("api")
 
-/** A small tenant, categorized, as the API serves it. */
-const seed = Effect.gen(function* () {
-  const files = yield* generate({ tenant, employees: 80, days: 30, seed: "api", end, out: mkdtempSync(join(tmpdir(), "workcat-api-")) })
-  yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: "hr" }))
-  yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: "events" }))
-  return yield* Effect.flatMap(Nightly, (n) => n.run({ date: end }))
-}).pipe(Effect.provide(testTenantLayer(tenant)))
-
-const ServerTest = HttpAppLive.pipe(
-  Layer.provideMerge(NodeHttpServer.layerTest),
-  Layer.provide(BaseLive),
-  Layer.provide(testConfig([tenant, other]))
-)
-
-const get = (path: string) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) => client.get(path)).pipe(
-    Effect.flatMap((res) => Effect.map(res.json, (body) => ({ status: res.status, body: body as any }))),
-    Effect.scoped
-  )
-
 describe("HTTP API", () => {
-  it.layer(ServerTest, { timeout: 120_000 })((it) => {
+  it.layer(serverLayer([other]), { timeout: 120_000 })((it) => {
     it.effect("serves a tenant's categories, paginated and filtered", () =>
       Effect.gen(function* () {
-        const run = yield* seed
+        const { run } = yield* seedTenant(tenant)
+        const analyst = yield* token(tenant, "analyst")
+        const get = (path: string) => call("GET", path, { token: analyst })
         const all = yield* get(`/api/v1/tenants/${tenant}/categories?pageSize=500`)
         expect(all.status).toBe(200)
         expect(all.body.total).toBe(run.categorized)
         expect(all.body.items).toHaveLength(run.categorized)
         const first = all.body.items[0]
         expect(first.userId).toMatch(/^u_[0-9a-f]{32}$/)
-        expect(first).toHaveProperty("explanation")
-        expect(first).toHaveProperty("categoryName")
+        expect(first.explanation.length).toBeGreaterThan(20)
+        expect(first.categoryName).not.toBe(first.category)
         expect(Number.isNaN(Date.parse(first.categorizedAt))).toBe(false)
 
         const page2 = yield* get(`/api/v1/tenants/${tenant}/categories?page=2&pageSize=10`)
@@ -62,33 +37,44 @@ describe("HTTP API", () => {
         expect(engineering.body.items.every((i: any) => i.department === "Engineering")).toBe(true)
       }))
 
-    it.effect("serves productivity metrics by department, team or category", () =>
+    it.effect("serves productivity metrics by department, team or category, small groups withheld", () =>
       Effect.gen(function* () {
-        const byDepartment = yield* get(`/api/v1/tenants/${tenant}/metrics/productivity`)
+        const analyst = yield* token(tenant, "analyst")
+        const byDepartment = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity`, { token: analyst })
         expect(byDepartment.status).toBe(200)
-        expect(byDepartment.body).toMatchObject({ asOf: end, groupBy: "department", windowDays: 28 })
-        const byCategory = yield* get(`/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category`)
+        expect(byDepartment.body).toMatchObject({ asOf: END, groupBy: "department", windowDays: 28, minGroupSize: 5 })
+        const byCategory = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category`, { token: analyst })
         expect(byCategory.body.groups.map((g: any) => g.group)).toContain("sales")
-        const sum = (r: any) => r.body.groups.reduce((n: number, g: any) => n + g.employees, 0)
-        expect(sum(byCategory)).toBe(sum(byDepartment))
-        const none = yield* get(`/api/v1/tenants/${other}/metrics/productivity?groupBy=team`)
-        expect(none.body).toMatchObject({ asOf: null, groups: [] })
+        for (const g of byCategory.body.groups) expect(g.employees).toBeGreaterThanOrEqual(5)
+
+        // An admin switches the tenant to roll small groups up: it applies to the next request.
+        const admin = yield* token(tenant, "admin")
+        const patched = yield* call("PATCH", `/api/v1/tenants/${tenant}/settings`, { token: admin, json: { smallGroupPolicy: "rollup", minGroupSize: 8 } })
+        expect(patched.body).toMatchObject({ smallGroupPolicy: "rollup", minGroupSize: 8 })
+        const rolled = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category`, { token: analyst })
+        expect(rolled.body.minGroupSize).toBe(8)
+        const employees = (r: any) => r.body.groups.reduce((n: number, g: any) => n + g.employees, 0)
+        expect(rolled.body.groups.map((g: any) => g.group)).toContain("(small groups)")
+        expect(employees(rolled)).toBeGreaterThan(employees(byCategory))
+        for (const g of rolled.body.groups) expect(g.employees).toBeGreaterThanOrEqual(8)
       }))
 
-    it.effect("keeps tenants apart and rejects bad input", () =>
+    it.effect("rejects bad input with 400", () =>
       Effect.gen(function* () {
-        expect((yield* get(`/api/v1/tenants/${other}/categories`)).body).toMatchObject({ total: 0, items: [] })
-        expect((yield* get(`/api/v1/tenants/nosuchtenant/categories`)).status).toBe(404)
-        expect((yield* get(`/api/v1/tenants/Not-A-Tenant/categories`)).status).toBe(400)
-        expect((yield* get(`/api/v1/tenants/${tenant}/categories?page=0`)).status).toBe(400)
-        expect((yield* get(`/api/v1/tenants/${tenant}/categories?pageSize=501`)).status).toBe(400)
-        expect((yield* get(`/api/v1/tenants/${tenant}/metrics/productivity?groupBy=planet`)).status).toBe(400)
+        const analyst = yield* token(tenant, "analyst")
+        for (const path of [
+          `/api/v1/tenants/${tenant}/categories?page=0`,
+          `/api/v1/tenants/${tenant}/categories?pageSize=501`,
+          `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=planet`
+        ]) {
+          expect((yield* call("GET", path, { token: analyst })).status).toBe(400)
+        }
       }))
 
-    it.effect("reports health and documents itself", () =>
+    it.effect("reports health and documents itself, without a token", () =>
       Effect.gen(function* () {
-        expect(yield* get("/healthz")).toEqual({ status: 200, body: { status: "ok", database: "ok" } })
-        const spec = yield* get("/docs/openapi.json")
+        expect(yield* call("GET", "/healthz")).toMatchObject({ status: 200, body: { status: "ok", database: "ok" } })
+        const spec = yield* call("GET", "/docs/openapi.json")
         expect(Object.keys(spec.body.paths)).toEqual(
           expect.arrayContaining(["/healthz", "/api/v1/tenants/{tenant}/categories", "/api/v1/tenants/{tenant}/metrics/productivity"])
         )

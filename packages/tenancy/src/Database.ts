@@ -1,14 +1,20 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
+import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
 import Pg from "pg"
+import { runMigrations } from "./Migrate.js"
+import tenants0001 from "./migrations/0001_tenants.js"
 
-/** The PostgreSQL connection string every pool of the process derives from. */
-export class DatabaseUrl extends Context.Tag("workcat/DatabaseUrl")<DatabaseUrl, Redacted.Redacted<string>>() {}
+/** The PostgreSQL connection string of the control plane; tenant pools derive theirs from it. */
+export class DatabaseUrl extends Context.Tag("workcat/DatabaseUrl")<
+  DatabaseUrl,
+  { readonly url: Redacted.Redacted<string>; readonly embedded: boolean }
+>() {}
 
-/** The schema of the control plane: run ledger and, later, the tenant registry. */
+/** The schema of the control plane: tenant registry, tokens, audit log, run ledger. */
 export const CONTROL_SCHEMA = "workcat"
 
 /**
@@ -24,24 +30,32 @@ const pgTypes: Pg.CustomTypesConfig = {
 }
 
 export interface PoolOptions {
-  /** The schema unqualified names resolve to, created if missing. */
+  readonly url: Redacted.Redacted<string>
+  /** The only schema unqualified names resolve to. */
   readonly schema: string
   readonly maxConnections: number
   readonly applicationName: string
+  /** Log in as this role instead of the URL's user. */
+  readonly login?: { readonly user: string; readonly password: Redacted.Redacted<string> } | undefined
 }
 
-/**
- * A pool whose every connection resolves unqualified names in one schema. The schema is created
- * first, under an advisory lock so concurrent processes do not race on it.
- */
+const connectionString = (options: PoolOptions): string => {
+  const url = new URL(Redacted.value(options.url))
+  if (options.login !== undefined) {
+    url.username = encodeURIComponent(options.login.user)
+    url.password = encodeURIComponent(Redacted.value(options.login.password))
+  }
+  return url.toString()
+}
+
+/** A pool whose every connection resolves unqualified names in one schema only. */
 export const makeSchemaClient = (options: PoolOptions) =>
   Effect.gen(function* () {
-    const url = yield* DatabaseUrl
     const pool = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
           new Pg.Pool({
-            connectionString: Redacted.value(url),
+            connectionString: connectionString(options),
             options: `-c search_path=${Pg.escapeIdentifier(options.schema)}`,
             max: options.maxConnections,
             application_name: options.applicationName,
@@ -54,32 +68,35 @@ export const makeSchemaClient = (options: PoolOptions) =>
     )
     pool.on("error", () => {}) // idle-client errors surface on the next query instead
     yield* Effect.tryPromise({
-      try: async () => {
-        const client = await pool.connect()
-        try {
-          await client.query("BEGIN")
-          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`workcat:schema:${options.schema}`])
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${Pg.escapeIdentifier(options.schema)}`)
-          await client.query("COMMIT")
-        } finally {
-          client.release()
-        }
-      },
-      catch: (cause) => new SqlError.SqlError({ cause, message: `Cannot prepare schema ${options.schema}: ${String(cause)}` })
+      try: () => pool.query("SELECT 1"),
+      // The message of a failed login can echo the user, never the password; say only what failed.
+      catch: (cause) => new SqlError.SqlError({ cause, message: `Cannot connect for schema ${options.schema}: ${(cause as Error).message}` })
     })
-    return yield* PgClient.fromPool({
-      acquire: Effect.succeed(pool),
-      applicationName: options.applicationName
-    })
-  })
+    return yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: options.applicationName })
+  }).pipe(Effect.provide(Reactivity.layer))
 
 /** The control plane's client: a separate tag, so it never shadows a tenant's `SqlClient`. */
 export class ControlSql extends Context.Tag("workcat/ControlSql")<ControlSql, SqlClient.SqlClient>() {}
 
+/** Runs migrations of the control plane, tracked per owner (`tenancy`, `pipeline`). */
+export const migrateControl = (loader: Migrator.Loader, owner: string) =>
+  Effect.flatMap(ControlSql, (sql) =>
+    runMigrations(loader, `${owner}_migrations`).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+  )
+
+/** The control plane's pool (as the `DATABASE_URL` user), with its schema and tenancy tables. */
 export const ControlSqlLive = Layer.scoped(
   ControlSql,
   Effect.gen(function* () {
+    const { url } = yield* DatabaseUrl
     const maxConnections = yield* Config.integer("WORKCAT_CONTROL_POOL_SIZE").pipe(Config.withDefault(4))
-    return yield* makeSchemaClient({ schema: CONTROL_SCHEMA, maxConnections, applicationName: "workcat-control" })
-  }).pipe(Effect.provide(Reactivity.layer))
+    const sql = yield* makeSchemaClient({ url, schema: CONTROL_SCHEMA, maxConnections, applicationName: "workcat-control" })
+    yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(CONTROL_SCHEMA)}`.pipe(
+      Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
+    )
+    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001 }), "tenancy_migrations").pipe(
+      Effect.provideService(SqlClient.SqlClient, sql)
+    )
+    return sql
+  })
 )

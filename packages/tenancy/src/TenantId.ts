@@ -15,6 +15,9 @@ export type TenantId = typeof TenantId.Type
 /** The PostgreSQL schema holding one tenant's data. */
 export const tenantSchema = (id: TenantId): string => `tenant_${id}`
 
+/** The PostgreSQL role that owns the tenant's schema and is the only one its pools log in as. */
+export const tenantRole = (id: TenantId): string => `workcat_tenant_${id}`
+
 /** The tenant does not exist, or is not visible to the caller. */
 export class TenantNotFound extends Schema.TaggedError<TenantNotFound>()("TenantNotFound", {
   tenant: Schema.String,

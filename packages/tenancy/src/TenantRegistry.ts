@@ -1,94 +1,143 @@
-import { FileSystem, Path } from "@effect/platform"
-import { Config, Effect, Option, Redacted, Schema } from "effect"
+import { DefaultTaxonomy, rekeyIdentifier, type Taxonomy } from "@workcat/core"
+import { Effect, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
-import { WorkcatHome } from "./Home.js"
-import { TenantExists, TenantId, TenantNotFound } from "./TenantId.js"
+import Pg from "pg"
+import { ControlSql } from "./Database.js"
+import { MasterKey } from "./MasterKey.js"
+import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
+import { applyPatch, defaultSettings, type SettingsPatch, TenantSettings } from "./TenantSettings.js"
 
-const TenantsFile = Schema.Struct({
-  tenants: Schema.Record({
-    key: Schema.String,
-    value: Schema.Struct({ key: Schema.String, createdAt: Schema.String })
-  })
-})
-type TenantsFile = typeof TenantsFile.Type
-
-/** A tenant key is at least 128 bits, base64-encoded. */
-const MIN_KEY_BYTES = 16
-
-const decodeKey = (tenant: string, base64: string) => {
-  const key = Buffer.from(base64, "base64")
-  return key.length >= MIN_KEY_BYTES
-    ? Effect.succeed(Redacted.make(new Uint8Array(key)))
-    : Effect.dieMessage(`The key of tenant ${tenant} decodes to ${key.length} bytes; at least ${MIN_KEY_BYTES} are required`)
+/** A tenant as the registry stores it; the secrets stay sealed until a tenant layer opens them. */
+export interface TenantRecord {
+  readonly id: TenantId
+  readonly settings: TenantSettings
+  readonly sealedKeys: ReadonlyArray<string>
+  readonly sealedDbPassword: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
 }
 
-/** `acme:BASE64,globex:BASE64` → entries. */
-const parseKeyList = (value: string): ReadonlyArray<readonly [string, string]> =>
-  value
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "")
-    .map((entry) => {
-      const at = entry.indexOf(":")
-      return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()] as const
-    })
+/** Seal contexts: a ciphertext opens only for its own tenant and purpose. */
+export const sealContext = {
+  key: (tenant: string, version: number) => `tenant:${tenant}:pseudonym-key:${version}`,
+  dbPassword: (tenant: string) => `tenant:${tenant}:db-password`
+}
+
+const decodeSettings = Schema.decodeUnknownSync(TenantSettings)
+const encodeSettings = Schema.encodeSync(TenantSettings)
 
 /**
- * Where tenants and their pseudonymization keys come from: the tenants file
- * (`WORKCAT_TENANTS_FILE`, default `$WORKCAT_HOME/tenants.json`, mode 0600) and the
- * `WORKCAT_TENANT_KEYS` environment variable (`id:base64key,...`), which wins over the file.
+ * The tenant registry (`workcat.tenants`). Creating a tenant also creates its database role and
+ * its schema, owned by that role: tenant data is isolated by PostgreSQL privileges, not only by
+ * the queries we write.
  */
 export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/TenantRegistry", {
   effect: Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const home = yield* WorkcatHome
-    const file = yield* Config.string("WORKCAT_TENANTS_FILE").pipe(Config.withDefault(path.join(home, "tenants.json")))
-    const fromEnv = yield* Config.option(Config.redacted("WORKCAT_TENANT_KEYS"))
-    const envKeys = new Map(Option.match(fromEnv, { onNone: () => [], onSome: (v) => parseKeyList(Redacted.value(v)) }))
+    const sql = yield* ControlSql
+    const box = yield* MasterKey
 
-    const read = Effect.gen(function* () {
-      if (!(yield* fs.exists(file))) return { tenants: {} } satisfies TenantsFile
-      const text = yield* fs.readFileString(file)
-      return yield* Schema.decodeUnknown(Schema.parseJson(TenantsFile))(text)
-    }).pipe(Effect.orDieWith((e) => new Error(`Cannot read tenants file ${file}: ${String(e)}`)))
+    type Row = { id: TenantId; settings: unknown; keys: ReadonlyArray<string>; dbPassword: string; createdAt: Date; updatedAt: Date }
+    const toRecord = (r: Row): TenantRecord => ({
+      id: r.id,
+      settings: decodeSettings(r.settings),
+      sealedKeys: r.keys,
+      sealedDbPassword: r.dbPassword,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt
+    })
 
-    const key = Effect.fn("TenantRegistry.key")(function* (tenant: TenantId) {
-      const env = envKeys.get(tenant)
-      if (env !== undefined) return yield* decodeKey(tenant, env)
-      const entry = (yield* read).tenants[tenant]
-      if (entry === undefined) {
-        return yield* new TenantNotFound({
-          tenant,
-          message: `Unknown tenant "${tenant}": create it with \`workcat tenants add ${tenant}\` or set WORKCAT_TENANT_KEYS`
+    const find = (id: TenantId) =>
+      sql<Row>`
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        FROM tenants WHERE id = ${id}`.pipe(Effect.orDie)
+
+    const get = Effect.fn("TenantRegistry.get")(function* (id: TenantId) {
+      const [row] = yield* find(id)
+      if (row === undefined) return yield* new TenantNotFound({ tenant: id, message: `Unknown tenant "${id}"` })
+      return toRecord(row)
+    })
+
+    const list = Effect.fn("TenantRegistry.list")(function* () {
+      const rows = yield* sql<Row>`
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        FROM tenants ORDER BY id`.pipe(Effect.orDie)
+      return rows.map(toRecord)
+    })
+
+    const create = Effect.fn("TenantRegistry.create")(function* (
+      id: TenantId,
+      options: { readonly displayName?: string | undefined; readonly taxonomy?: Taxonomy | undefined } = {}
+    ) {
+      const settings = defaultSettings(options.displayName ?? id, options.taxonomy ?? DefaultTaxonomy)
+      const password = randomBytes(24).toString("base64url")
+      const role = tenantRole(id)
+      const schema = tenantSchema(id)
+      const created = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const rows = yield* sql<{ id: string }>`
+            INSERT INTO tenants (id, settings, keys, db_password)
+            VALUES (${id}, ${JSON.stringify(encodeSettings(settings))}, ${JSON.stringify([box.seal(randomBytes(32), sealContext.key(id, 0))])},
+                    ${box.seal(Buffer.from(password, "utf8"), sealContext.dbPassword(id))})
+            ON CONFLICT (id) DO NOTHING RETURNING id`
+          if (rows.length === 0) return false
+          const [me] = yield* sql<{ superuser: boolean }>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`
+          yield* sql.unsafe(`CREATE ROLE ${Pg.escapeIdentifier(role)} LOGIN NOINHERIT PASSWORD ${Pg.escapeLiteral(password)}`)
+          // A non-superuser creator must be able to SET ROLE to own a schema for it.
+          if (me?.superuser !== true) yield* sql.unsafe(`GRANT ${Pg.escapeIdentifier(role)} TO CURRENT_USER`)
+          yield* sql.unsafe(`CREATE SCHEMA ${Pg.escapeIdentifier(schema)} AUTHORIZATION ${Pg.escapeIdentifier(role)}`)
+          yield* sql.unsafe(`REVOKE ALL ON SCHEMA ${Pg.escapeIdentifier(schema)} FROM PUBLIC`)
+          return true
         })
-      }
-      return yield* decodeKey(tenant, entry.key)
+      ).pipe(Effect.orDie)
+      if (!created) return yield* new TenantExists({ tenant: id, message: `Tenant "${id}" exists already` })
+      return settings
     })
 
-    const write = (next: TenantsFile) =>
-      Effect.gen(function* () {
-        yield* fs.makeDirectory(path.dirname(file), { recursive: true })
-        const tmp = `${file}.${process.pid}.tmp`
-        yield* fs.writeFileString(tmp, JSON.stringify(next, null, 2) + "\n", { mode: 0o600 })
-        yield* fs.rename(tmp, file)
-      }).pipe(Effect.orDieWith((e) => new Error(`Cannot write tenants file ${file}: ${String(e)}`)))
-
-    const add = Effect.fn("TenantRegistry.add")(function* (tenant: TenantId) {
-      const current = yield* read
-      if (current.tenants[tenant] !== undefined || envKeys.has(tenant)) {
-        return yield* new TenantExists({ tenant, message: `Tenant "${tenant}" exists already` })
-      }
-      const entry = { key: randomBytes(32).toString("base64"), createdAt: new Date().toISOString() }
-      yield* write({ tenants: { ...current.tenants, [tenant]: entry } })
+    const update = Effect.fn("TenantRegistry.update")(function* (id: TenantId, patch: SettingsPatch) {
+      const current = yield* get(id)
+      const settings = decodeSettings(applyPatch(current.settings, patch))
+      yield* sql`UPDATE tenants SET settings = ${JSON.stringify(encodeSettings(settings))}, updated_at = now() WHERE id = ${id}`.pipe(Effect.orDie)
+      return settings
     })
 
-    const list = Effect.map(read, (f) =>
-      [...new Set([...Object.keys(f.tenants), ...envKeys.keys()])]
-        .filter((id) => Schema.is(TenantId)(id))
-        .sort() as ReadonlyArray<TenantId>
-    )
+    /** Appends a new key version (sealed) unless one is already waiting to be applied. */
+    const appendKey = Effect.fn("TenantRegistry.appendKey")(function* (id: TenantId, appliedVersion: number) {
+      const current = yield* get(id)
+      if (current.sealedKeys.length > appliedVersion + 1) return appliedVersion + 1
+      const version = current.sealedKeys.length
+      yield* sql`
+        UPDATE tenants SET keys = keys || ${JSON.stringify([box.seal(randomBytes(32), sealContext.key(id, version))])}::jsonb,
+               updated_at = now()
+        WHERE id = ${id}`.pipe(Effect.orDie)
+      return version
+    })
 
-    return { key, add, list, file } as const
+    /** Re-keys identifiers into key version `version` (the HMAC of the old pseudonym under the new key). */
+    const rekeyer = Effect.fn("TenantRegistry.rekeyer")(function* (id: TenantId, version: number) {
+      const sealed = (yield* get(id)).sealedKeys[version]
+      if (sealed === undefined) return yield* Effect.dieMessage(`Tenant ${id} has no key version ${version}`)
+      const key = Redacted.value(yield* box.open(sealed, sealContext.key(id, version)))
+      return <A extends string>(identifier: A): A => rekeyIdentifier(key, identifier)
+    })
+
+    /** Drops the tenant: its schema with all data, its role, its tokens. The audit log stays. */
+    const remove = Effect.fn("TenantRegistry.remove")(function* (id: TenantId) {
+      yield* get(id)
+      const role = Pg.escapeIdentifier(tenantRole(id))
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${tenantRole(id)}`
+          yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${Pg.escapeIdentifier(tenantSchema(id))} CASCADE`)
+          const roles = yield* sql`SELECT 1 FROM pg_roles WHERE rolname = ${tenantRole(id)}`
+          if (roles.length > 0) {
+            yield* sql.unsafe(`DROP OWNED BY ${role}`)
+            yield* sql.unsafe(`DROP ROLE ${role}`)
+          }
+          yield* sql`DELETE FROM tenants WHERE id = ${id}`
+        })
+      ).pipe(Effect.orDie)
+    })
+
+    return { get, list, create, update, appendKey, rekeyer, remove } as const
   })
 }) {}

@@ -1,5 +1,7 @@
 export { hrCommand, ingestCommand } from "./IngestCommands.js"
-export { evalCommand, generateCommand, taxonomyCommand, tenantsCommand } from "./MiscCommands.js"
+export { evalCommand, generateCommand, taxonomyCommand } from "./MiscCommands.js"
+export { forgetCommand, tenantsCommand } from "./TenantCommands.js"
+export { tokensCommand } from "./TokenCommands.js"
 export { describeRun, EXIT, runCommand } from "./RunCommands.js"
 export * as CliOutput from "./Output.js"
 export { dbCommand } from "./DbCommands.js"

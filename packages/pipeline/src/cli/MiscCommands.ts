@@ -1,8 +1,6 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { DefaultTaxonomy, IsoDate, isoDate } from "@workcat/core"
-import { NodeContext } from "@effect/platform-node"
-import { TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect } from "effect"
 import { Evaluator } from "../eval/Evaluate.js"
 import { TenantCommandLive } from "../Layers.js"
 import { generate } from "../synthetic/Generate.js"
@@ -64,25 +62,3 @@ export const taxonomyCommand = Command.make("taxonomy", { json: Opt.json }, (arg
     ? printJson(DefaultTaxonomy.categories.map((c) => ({ id: c.id, name: c.name, department: c.department, description: c.description })))
     : Console.log(DefaultTaxonomy.categories.map((c) => `${c.id.padEnd(24)} ${c.name}`).join("\n"))
 ).pipe(Command.withDescription("Print the default work taxonomy"))
-
-const RegistryLive = TenantRegistry.Default.pipe(Layer.provide(NodeContext.layer))
-
-const addTenant = Command.make("add", { tenant: Args.text({ name: "TENANT" }).pipe(Args.withSchema(TenantId)) }, (args) =>
-  Effect.gen(function* () {
-    const registry = yield* TenantRegistry
-    yield* registry.add(args.tenant)
-    yield* Console.log(`tenant ${args.tenant} created; its pseudonymization key is in ${registry.file}`)
-  }).pipe(Effect.provide(RegistryLive))
-).pipe(Command.withDescription("Create a tenant with a new random pseudonymization key"))
-
-const listTenants = Command.make("list", {}, () =>
-  Effect.flatMap(TenantRegistry, (r) => r.list).pipe(
-    Effect.flatMap((ids) => Console.log(ids.join("\n"))),
-    Effect.provide(RegistryLive)
-  )
-).pipe(Command.withDescription("List tenants"))
-
-export const tenantsCommand = Command.make("tenants").pipe(
-  Command.withDescription("Manage tenants"),
-  Command.withSubcommands([addTenant, listTenants])
-)

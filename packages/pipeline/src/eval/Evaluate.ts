@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
-import { makePseudonymizer, type UserId } from "@workcat/core"
+import type { UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 
 export interface Accuracy {
@@ -63,8 +63,7 @@ export class Evaluator extends Effect.Service<Evaluator>()("workcat/Evaluator", 
   effect: Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const categories = yield* CategoryStore
-    const tenant = yield* CurrentTenant
-    const pseudonymize = makePseudonymizer(Redacted.value(tenant.key))
+    const pseudonymize = (yield* CurrentTenant).pseudonyms.user
 
     const fromFile = Effect.fn("Evaluator.fromFile")(function* (file: string) {
       const text = yield* fs.readFileString(file)

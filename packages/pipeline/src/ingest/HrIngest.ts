@@ -1,11 +1,22 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { foldHrEvents, type HrEvent, HrRecord, makePseudonymizer, redactPayload, type UserId } from "@workcat/core"
+import { describeJsonError, foldHrEvents, type HrEvent, HrRecord, redactPayload, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Array as Arr, Effect, Either, Redacted, Schema, type Stream } from "effect"
+import { Array as Arr, Effect, Either, Schema, type Stream } from "effect"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
 import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
 
-const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(HrRecord))
+const decodeRecord = Schema.decodeUnknownEither(HrRecord)
+
+/** A record, or why the line is not one (without quoting it). */
+const parseRecord = (line: string): Either.Either<HrRecord, string> => {
+  let json: unknown
+  try {
+    json = JSON.parse(line)
+  } catch (e) {
+    return Either.left(describeJsonError(e))
+  }
+  return Either.mapLeft(decodeRecord(json), (e) => `not an HR record: ${formatParseError(e)}`)
+}
 
 /**
  * HR intake: hire, role change and termination records (NDJSON). Events are stored once per
@@ -17,7 +28,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
     const tenant = yield* CurrentTenant
-    const pseudonymize = makePseudonymizer(Redacted.value(tenant.key))
+    const pseudonymize = tenant.pseudonyms.user
 
     const refreshEmployees = (users: ReadonlyArray<UserId>) =>
       Effect.gen(function* () {
@@ -43,9 +54,9 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
       const rejected: Array<DeadLetter> = []
       for (const [line, position] of lines) {
         if (line.trim() === "") continue
-        const decoded = decodeRecord(line)
+        const decoded = parseRecord(line)
         if (Either.isLeft(decoded)) {
-          rejected.push({ source, position, reason: `not an HR record: ${formatParseError(decoded.left)}`, payload: redactPayload(line) })
+          rejected.push({ source, position, reason: decoded.left, payload: redactPayload(line) })
           continue
         }
         const r = decoded.right
@@ -64,6 +75,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
       const inserted = yield* sql.withTransaction(
         Effect.gen(function* () {
           if (events.length === 0) return 0
+          yield* store.holdKeyVersion
           const rows = yield* sql<{ eventId: string }>`
             INSERT INTO hr_events (event_id, user_id, type, effective_date, title, department, team)
             SELECT * FROM unnest(

@@ -1,14 +1,6 @@
-import {
-  type AccessEvent,
-  DefaultAppCatalog,
-  hashIdentifier,
-  makePseudonymizer,
-  normalizeOkta,
-  OktaLogEvent,
-  redactPayload
-} from "@workcat/core"
+import { type AccessEvent, DefaultAppCatalog, describeJsonError, normalizeOkta, OktaLogEvent, redactPayload } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Either, Redacted, Schema, type Stream } from "effect"
+import { Effect, Either, Schema, type Stream } from "effect"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
 import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
 
@@ -21,12 +13,7 @@ const decodeOkta = Schema.decodeUnknownEither(OktaLogEvent)
 export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
   effect: Effect.gen(function* () {
     const store = yield* EventStore
-    const tenant = yield* CurrentTenant
-    const key = Redacted.value(tenant.key)
-    const pseudonyms = {
-      user: makePseudonymizer(key),
-      session: (id: string) => hashIdentifier(key, "s", id)
-    }
+    const { pseudonyms } = yield* CurrentTenant
 
     const parseLine = (line: string, position: number, source: string): AccessEvent | DeadLetter => {
       const reject = (reason: string): DeadLetter => ({ source, position, reason, payload: redactPayload(line) })
@@ -34,7 +21,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       try {
         json = JSON.parse(line)
       } catch (e) {
-        return reject(`invalid JSON: ${(e as Error).message}`)
+        return reject(describeJsonError(e))
       }
       const decoded = decodeOkta(json)
       return Either.isLeft(decoded)

@@ -1,4 +1,5 @@
 import { FileSystem } from "@effect/platform"
+import { withoutActual } from "@workcat/core"
 import { Chunk, Effect, ParseResult, Stream } from "effect"
 
 /** How one intake went: every non-blank input line ends in exactly one of the three counts. */
@@ -24,10 +25,13 @@ export interface IngestOptions {
   readonly onProgress?: (totals: IngestCounts) => void
 }
 
-/** A parse failure as one line: `actor.id: is missing; published: Expected Date ...`. */
+/**
+ * A parse failure as one line, `actor.id: is missing; published: Expected Date`, never quoting
+ * the input's values (the reason is stored, and values can be personal data).
+ */
 export const formatParseError = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "record"}: ${issue.message}`)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "record"}: ${withoutActual(issue.message)}`)
     .join("; ")
 
 /** A numbered input line (from 1). */

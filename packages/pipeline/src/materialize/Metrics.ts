@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type GroupMetrics, groupMetrics, type IsoDate, type UserId, userWaste } from "@workcat/core"
+import { applySmallGroupPolicy, type GroupMetrics, groupMetrics, type IsoDate, type UserId, userWaste } from "@workcat/core"
+import type { TenantSettings } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { Employees } from "../warehouse/Employees.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
@@ -14,6 +15,9 @@ export interface MetricsSnapshot {
   readonly asOf: IsoDate | null
   readonly windowDays: number
   readonly groups: ReadonlyArray<GroupMetrics>
+  /** Groups below the tenant's minimum group size that were withheld. */
+  readonly suppressedGroups: number
+  readonly minGroupSize: number
 }
 
 /** `productivity_metrics`: waste hours by department, team and category, one snapshot per day. */
@@ -64,8 +68,12 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
       return rows.length
     }, Effect.orDie)
 
-    /** The latest snapshot (or that of `asOf`) for one grouping. */
-    const snapshot = Effect.fn("Metrics.snapshot")(function* (groupBy: GroupBy, asOf?: IsoDate) {
+    /** The latest snapshot (or that of `asOf`) for one grouping, small groups withheld per the tenant's policy. */
+    const snapshot = Effect.fn("Metrics.snapshot")(function* (
+      groupBy: GroupBy,
+      options: { readonly asOf?: IsoDate | undefined; readonly privacy: Pick<TenantSettings, "minGroupSize" | "smallGroupPolicy"> }
+    ) {
+      const asOf = options.asOf
       const rows = yield* sql<GroupMetrics & { asOf: IsoDate; windowDays: number }>`
         SELECT as_of AS "asOf", window_days AS "windowDays", group_by AS "groupBy", group_value AS "group", employees,
                active_days AS "activeDays", accesses, avg_auth_step AS "avgAuthStep",
@@ -76,11 +84,13 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
         WHERE group_by = ${groupBy}
           AND as_of = ${asOf ?? sql`(SELECT max(as_of) FROM productivity_metrics)`}
         ORDER BY group_value`
-      return {
-        asOf: rows[0]?.asOf ?? null,
-        windowDays: rows[0]?.windowDays ?? METRICS_WINDOW_DAYS,
-        groups: rows.map(({ asOf: _a, windowDays: _w, ...g }) => g)
-      } satisfies MetricsSnapshot
+      const windowDays = rows[0]?.windowDays ?? METRICS_WINDOW_DAYS
+      const { minGroupSize, smallGroupPolicy } = options.privacy
+      const shown = applySmallGroupPolicy(
+        rows.map(({ asOf: _a, windowDays: _w, ...g }) => g),
+        { minGroupSize, policy: smallGroupPolicy, windowDays }
+      )
+      return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, ...shown } satisfies MetricsSnapshot
     }, Effect.orDie)
 
     return { materialize, snapshot } as const

@@ -1,6 +1,5 @@
 import {
   Categorizer,
-  DefaultTaxonomy,
   inverseDocumentFrequency,
   type IsoDate,
   profileVector,
@@ -96,7 +95,7 @@ export class Nightly extends Effect.Service<Nightly>()("workcat/Nightly", {
                 employee: staff.get(userId) ?? null,
                 neighbours: index.nearest(profileVector(profile, idf), NEIGHBOURS, userId),
                 appIdf: idf,
-                taxonomy: DefaultTaxonomy
+                taxonomy: tenant.settings.taxonomy
               })
               .pipe(
                 Effect.map((result): Categorized => ({ result, reasons })),

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { AccessEvent } from "@workcat/core"
+import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
 
 /** A line or message that could not be accepted, kept with the reason (payload already redacted). */
@@ -10,6 +11,11 @@ export interface DeadLetter {
   readonly reason: string
   readonly payload: string
 }
+
+/** Pseudonyms computed under an old key must not be stored next to re-keyed ones. */
+const rotatedMeanwhile = Effect.dieMessage(
+  "The tenant's pseudonymization key was rotated while this intake ran; run it again (intake is idempotent)"
+)
 
 /** Deadlocks between concurrent rollup upserts are resolved by PostgreSQL aborting one: retry it. */
 const deadlockRetry = Schedule.exponential("20 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
@@ -27,12 +33,24 @@ const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
 export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const { keyVersion } = yield* CurrentTenant
+
+    /**
+     * Holds a share lock on the tenant's key version for the rest of the transaction: a key
+     * rotation waits for it, and a writer whose pseudonyms are under an old key stops.
+     */
+    const holdKeyVersion = sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state FOR SHARE`.pipe(
+      Effect.orDie,
+      Effect.flatMap(([row]) => (row?.keyVersion === keyVersion ? Effect.void : rotatedMeanwhile))
+    )
 
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
       if (events.length === 0) return 0
       const col = <A>(f: (e: AccessEvent) => A) => events.map(f)
-      const rows = yield* sql<{ inserted: number }>`
-        WITH input AS (
+      const rows = yield* sql<{ inserted: number; current: number }>`
+        WITH guard AS (
+          SELECT key_version FROM tenant_state WHERE key_version = ${keyVersion} FOR SHARE
+        ), input AS (
           SELECT * FROM unnest(
             ${col((e) => e.provider)}::text[], ${col((e) => e.eventId)}::text[], ${col((e) => e.eventType)}::text[],
             ${col((e) => e.occurredAt.toISOString())}::timestamptz[], ${col((e) => e.userId)}::text[],
@@ -41,7 +59,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
           ) AS t(provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
         ), inserted AS (
           INSERT INTO sso_events (provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
-          SELECT * FROM input
+          SELECT * FROM input WHERE EXISTS (SELECT 1 FROM guard)
           ON CONFLICT (provider, event_id) DO NOTHING
           RETURNING user_id, app, occurred_at, auth_steps
         ), rollup AS (
@@ -53,8 +71,9 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             SET accesses = user_app_daily.accesses + excluded.accesses,
                 auth_steps = user_app_daily.auth_steps + excluded.auth_steps
         )
-        SELECT count(*)::int AS inserted FROM inserted`.pipe(retryDeadlock)
-      return rows[0]?.inserted ?? 0
+        SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current`.pipe(retryDeadlock)
+      if (rows[0]?.current !== 1) return yield* rotatedMeanwhile
+      return rows[0].inserted
     }, Effect.orDie)
 
     const deadLetter = Effect.fn("EventStore.deadLetter")(function* (letters: ReadonlyArray<DeadLetter>) {
@@ -62,6 +81,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))}`
     }, Effect.orDie)
 
-    return { insert, deadLetter } as const
+    return { insert, deadLetter, holdKeyVersion } as const
   })
 }) {}

@@ -1,10 +1,10 @@
-import { TenantId } from "@workcat/tenancy"
-import { ConfigProvider, Layer } from "effect"
+import { TenantId, TenantRegistry } from "@workcat/tenancy"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
-import { TenantCommandLive } from "../../src/Layers.js"
+import { BaseLive, PipelineLive } from "../../src/Layers.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,25 +16,38 @@ declare module "vitest" {
 /** The test database's connection string. */
 export const testDatabaseUrl = () => inject("databaseUrl")
 
+/** The master key of the test run: fixed, so separately built layers open each other's secrets. */
+export const testMasterKey = createHash("sha256").update("workcat-test-master-key").digest("base64")
+
 /** A fresh tenant id, so tests sharing one database never see each other's data. */
 export const freshTenant = (prefix = "t"): TenantId => TenantId.make(`${prefix}_${randomBytes(5).toString("hex")}`)
 
-/** A tenant's key in tests: deterministic, so separately built layers agree on pseudonyms. */
-export const testKey = (tenant: string) => createHash("sha256").update(`workcat-test-key:${tenant}`).digest("base64")
-
-/** Configuration as a deployment would set it: the test database and keys for the given tenants. */
-export const testConfig = (tenants: ReadonlyArray<TenantId>, extra: Readonly<Record<string, string>> = {}) =>
+/** Configuration as a deployment would set it. */
+export const testConfig = (extra: Readonly<Record<string, string>> = {}) =>
   Layer.setConfigProvider(
     ConfigProvider.fromMap(
       new Map([
         ["DATABASE_URL", testDatabaseUrl()],
+        ["WORKCAT_MASTER_KEY", testMasterKey],
         ["WORKCAT_HOME", join(tmpdir(), "workcat-test-home")],
-        ["WORKCAT_TENANTS_FILE", join(tmpdir(), "workcat-test-home", "no-tenants.json")],
-        ["WORKCAT_TENANT_KEYS", tenants.map((t) => `${t}:${testKey(t)}`).join(",")],
         ...Object.entries(extra)
       ])
     )
   )
 
-/** Everything the pipeline offers for one tenant, against the test database. */
-export const testTenantLayer = (tenant: TenantId) => TenantCommandLive(tenant).pipe(Layer.provide(testConfig([tenant])))
+/** The process-wide services against the test database. */
+export const TestBase = BaseLive.pipe(Layer.provide(testConfig()))
+
+/** Creates tenants in the registry (role, schema, key), as `workcat tenants add` does; existing ones are kept. */
+export const provision = (...tenants: ReadonlyArray<TenantId>) =>
+  Layer.effectDiscard(
+    Effect.forEach(
+      tenants,
+      (t) => Effect.flatMap(TenantRegistry, (r) => r.create(t)).pipe(Effect.catchTag("TenantExists", () => Effect.void)),
+      { discard: true }
+    )
+  )
+
+/** A newly provisioned tenant with every pipeline service, against the test database. */
+export const testTenantLayer = (tenant: TenantId) =>
+  PipelineLive(tenant).pipe(Layer.provide(provision(tenant)), Layer.provideMerge(TestBase))

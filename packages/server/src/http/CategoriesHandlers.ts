@@ -1,14 +1,15 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { DefaultTaxonomy } from "@workcat/core"
 import { CategoryStore } from "@workcat/pipeline"
-import { Effect, Layer } from "effect"
+import { TenantRegistry } from "@workcat/tenancy"
+import { Effect } from "effect"
 import { WorkcatApi } from "../Api.js"
-import { TenantServices, withTenant } from "../TenantServices.js"
+import { audit, forTenant } from "../TenantServices.js"
 
 export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (handlers) =>
   handlers.handle("list", ({ path, urlParams }) =>
     Effect.gen(function* () {
       const store = yield* CategoryStore
+      const { settings } = yield* Effect.flatMap(TenantRegistry, (r) => r.get(path.tenant)).pipe(Effect.orDie)
       const page = urlParams.page ?? 1
       const pageSize = urlParams.pageSize ?? 50
       const { items, total } = yield* store.page({
@@ -17,12 +18,13 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
         offset: (page - 1) * pageSize,
         limit: pageSize
       })
+      yield* audit("categories.read", { ...urlParams, returned: items.length })
       return {
-        items: items.map((c) => ({ ...c, categoryName: DefaultTaxonomy.find(c.category)?.name ?? c.category })),
+        items: items.map((c) => ({ ...c, categoryName: settings.taxonomy.find(c.category)?.name ?? c.category })),
         page,
         pageSize,
         total
       }
-    }).pipe(withTenant(path.tenant))
+    }).pipe(forTenant(path.tenant, "categories:read"))
   )
-).pipe(Layer.provide(TenantServices.Default))
+)

@@ -1,16 +1,18 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Metrics } from "@workcat/pipeline"
-import { Effect, Layer } from "effect"
+import { TenantRegistry } from "@workcat/tenancy"
+import { Effect } from "effect"
 import { WorkcatApi } from "../Api.js"
-import { TenantServices, withTenant } from "../TenantServices.js"
+import { forTenant } from "../TenantServices.js"
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
   handlers.handle("productivity", ({ path, urlParams }) =>
     Effect.gen(function* () {
-      const metrics = yield* Metrics
       const groupBy = urlParams.groupBy ?? "department"
-      const snapshot = yield* metrics.snapshot(groupBy, urlParams.asOf)
+      // Settings are read fresh: the tenant's layer is cached, a privacy setting must apply at once.
+      const { settings } = yield* Effect.flatMap(TenantRegistry, (r) => r.get(path.tenant)).pipe(Effect.orDie)
+      const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(groupBy, { asOf: urlParams.asOf, privacy: settings }))
       return { ...snapshot, groupBy }
-    }).pipe(withTenant(path.tenant))
+    }).pipe(forTenant(path.tenant, "metrics:read"))
   )
-).pipe(Layer.provide(TenantServices.Default))
+)

@@ -1,0 +1,137 @@
+import { Args, Command, Options } from "@effect/cli"
+import { FileSystem } from "@effect/platform"
+import { Taxonomy } from "@workcat/core"
+import { SettingsPatch, SmallGroupPolicy, TenantId, TenantRegistry } from "@workcat/tenancy"
+import { Console, Effect, Option, Schema } from "effect"
+import { BaseLive, TenantCommandLive } from "../Layers.js"
+import { Privacy } from "../privacy/Privacy.js"
+import { auditCli } from "./Admin.js"
+import { printJson } from "./Output.js"
+import * as Opt from "./Options.js"
+
+const tenantArg = Args.text({ name: "TENANT" }).pipe(Args.withSchema(TenantId))
+
+const readTaxonomy = (file: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+    Effect.flatMap(Schema.decodeUnknown(Schema.parseJson(Taxonomy))),
+    Effect.mapError((e) => new Error(`${file} is not a taxonomy: ${e.message}`))
+  )
+
+const taxonomyOption = Options.file("taxonomy", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("A taxonomy JSON file ({id, version, categories: [{id, name, description, department}]})")
+)
+
+const add = Command.make(
+  "add",
+  { tenant: tenantArg, displayName: Options.text("display-name").pipe(Options.optional), taxonomy: taxonomyOption },
+  (args) =>
+    Effect.gen(function* () {
+      const taxonomy = Option.isSome(args.taxonomy) ? yield* readTaxonomy(args.taxonomy.value) : undefined
+      yield* Effect.flatMap(TenantRegistry, (r) =>
+        r.create(args.tenant, { displayName: Option.getOrUndefined(args.displayName), taxonomy })
+      )
+      yield* auditCli(args.tenant, "tenant.create")
+      yield* Console.log(`tenant ${args.tenant} created, with its own database role, schema and pseudonymization key`)
+    }).pipe(Effect.provide(BaseLive))
+).pipe(Command.withDescription("Create a tenant: registry entry, database role and schema, random pseudonymization key"))
+
+const summary = (r: { id: string; settings: { displayName: string; taxonomy: Taxonomy }; sealedKeys: ReadonlyArray<string>; createdAt: Date }) => ({
+  id: r.id,
+  displayName: r.settings.displayName,
+  taxonomy: `${r.settings.taxonomy.id} v${r.settings.taxonomy.version} (${r.settings.taxonomy.categories.length} categories)`,
+  keyVersions: r.sealedKeys.length,
+  createdAt: r.createdAt.toISOString()
+})
+
+const list = Command.make("list", { json: Opt.json }, (args) =>
+  Effect.flatMap(TenantRegistry, (r) => r.list()).pipe(
+    Effect.flatMap((tenants) =>
+      args.json
+        ? printJson(tenants.map(summary))
+        : Console.log(tenants.map((t) => `${t.id.padEnd(24)} ${t.settings.displayName}`).join("\n"))
+    ),
+    Effect.provide(BaseLive)
+  )
+).pipe(Command.withDescription("List tenants"))
+
+const show = Command.make("show", { tenant: tenantArg }, (args) =>
+  Effect.flatMap(TenantRegistry, (r) => r.get(args.tenant)).pipe(
+    Effect.flatMap((t) => printJson({ ...summary(t), settings: { ...t.settings, taxonomy: undefined } })),
+    Effect.provide(BaseLive)
+  )
+).pipe(Command.withDescription("Show a tenant's settings (never its keys)"))
+
+const set = Command.make(
+  "set",
+  {
+    tenant: tenantArg,
+    displayName: Options.text("display-name").pipe(Options.optional),
+    retentionDays: Options.integer("retention-days").pipe(Options.optional),
+    minGroupSize: Options.integer("min-group-size").pipe(Options.optional),
+    smallGroupPolicy: Options.choice("small-group-policy", SmallGroupPolicy.literals).pipe(Options.optional),
+    loadedCostPerHour: Options.float("loaded-cost-per-hour").pipe(Options.optional),
+    llmMonthlyBudgetUsd: Options.float("llm-monthly-budget-usd").pipe(Options.optional),
+    llmRequestsPerMinute: Options.integer("llm-requests-per-minute").pipe(Options.optional),
+    llmTokensPerMinute: Options.integer("llm-tokens-per-minute").pipe(Options.optional),
+    llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional),
+    taxonomy: taxonomyOption
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const o = Option.getOrUndefined
+      const patch = yield* Schema.decodeUnknown(SettingsPatch)({
+        displayName: o(args.displayName),
+        retentionDays: o(args.retentionDays),
+        minGroupSize: o(args.minGroupSize),
+        smallGroupPolicy: o(args.smallGroupPolicy),
+        loadedCostPerHour: o(args.loadedCostPerHour),
+        taxonomy: Option.isSome(args.taxonomy) ? Schema.encodeSync(Taxonomy)(yield* readTaxonomy(args.taxonomy.value)) : undefined,
+        llm: {
+          monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),
+          requestsPerMinute: o(args.llmRequestsPerMinute),
+          tokensPerMinute: o(args.llmTokensPerMinute),
+          concurrency: o(args.llmConcurrency)
+        }
+      }).pipe(Effect.mapError((e) => new Error(`Invalid settings: ${e.message}`)))
+      const settings = yield* Effect.flatMap(TenantRegistry, (r) => r.update(args.tenant, patch))
+      yield* auditCli(args.tenant, "tenant.settings.update", { changed: Object.keys(patch).filter((k) => k !== "llm" || Object.values(patch.llm ?? {}).some((v) => v !== undefined)) })
+      yield* printJson({ ...settings, taxonomy: `${settings.taxonomy.id} v${settings.taxonomy.version}` })
+    }).pipe(Effect.provide(BaseLive))
+).pipe(Command.withDescription("Change a tenant's settings"))
+
+const rotateKey = Command.make("rotate-key", { tenant: tenantArg }, (args) =>
+  Effect.gen(function* () {
+    const result = yield* Effect.flatMap(Privacy, (p) => p.rotateKey())
+    yield* auditCli(args.tenant, "tenant.key.rotate", result)
+    yield* Console.log(`tenant ${args.tenant}: key version ${result.keyVersion}, ${result.rekeyed} stored pseudonyms re-keyed`)
+  }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
+).pipe(Command.withDescription("Rotate the pseudonymization key and re-key every stored pseudonym"))
+
+const remove = Command.make(
+  "remove",
+  { tenant: tenantArg, yes: Options.boolean("yes").pipe(Options.withDescription("Confirm: all of the tenant's data is deleted")) },
+  (args) =>
+    Effect.gen(function* () {
+      if (!args.yes) return yield* Effect.fail(new Error(`Removing ${args.tenant} deletes all its data; add --yes to confirm`))
+      yield* Effect.flatMap(TenantRegistry, (r) => r.remove(args.tenant))
+      yield* auditCli(args.tenant, "tenant.remove")
+      yield* Console.log(`tenant ${args.tenant} removed: schema, role, tokens and registry entry (the audit log stays)`)
+    }).pipe(Effect.provide(BaseLive))
+).pipe(Command.withDescription("Delete a tenant and all its data"))
+
+export const tenantsCommand = Command.make("tenants").pipe(
+  Command.withDescription("Manage tenants"),
+  Command.withSubcommands([add, list, show, set, rotateKey, remove])
+)
+
+export const forgetCommand = Command.make(
+  "forget",
+  { tenant: Opt.tenant, login: Options.text("login").pipe(Options.withDescription("The person's SSO login (e-mail)")) },
+  (args) =>
+    Effect.gen(function* () {
+      const result = yield* Effect.flatMap(Privacy, (p) => p.forget(args.login))
+      yield* auditCli(args.tenant, "privacy.forget", result)
+      yield* printJson(result)
+    }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
+).pipe(Command.withDescription("Right to forget: delete everything stored about one person (the login itself is never stored)"))

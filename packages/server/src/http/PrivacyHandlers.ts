@@ -1,0 +1,26 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Privacy } from "@workcat/pipeline"
+import { AuditLog } from "@workcat/tenancy"
+import { Effect } from "effect"
+import { WorkcatApi } from "../Api.js"
+import { audit, forTenant } from "../TenantServices.js"
+
+export const PrivacyLive = HttpApiBuilder.group(WorkcatApi, "privacy", (handlers) =>
+  handlers.handle("forget", ({ path, payload }) =>
+    Effect.gen(function* () {
+      const result = yield* Effect.flatMap(Privacy, (p) => p.forget(payload.login))
+      yield* audit("privacy.forget", result)
+      return result
+    }).pipe(forTenant(path.tenant, "privacy:forget"))
+  )
+)
+
+export const AuditLive = HttpApiBuilder.group(WorkcatApi, "audit", (handlers) =>
+  handlers.handle("list", ({ path, urlParams }) =>
+    Effect.gen(function* () {
+      const limit = urlParams.limit ?? 100
+      const items = yield* Effect.flatMap(AuditLog, (log) => log.page(path.tenant, { limit, before: urlParams.before }))
+      return { items, next: items.length === limit ? (items[items.length - 1]?.id ?? null) : null }
+    }).pipe(forTenant(path.tenant, "audit:read"))
+  )
+)

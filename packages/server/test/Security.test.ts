@@ -1,0 +1,142 @@
+import { describe, expect, it } from "@effect/vitest"
+import { freshTenant } from "@workcat/pipeline/testing"
+import { ApiTokens, ControlSql } from "@workcat/tenancy"
+import { Duration, Effect, Redacted } from "effect"
+import { type Answer, call, seedTenant, serverLayer, token } from "./support.js"
+
+const a = freshTenant("sec_a")
+const b = freshTenant("sec_b")
+
+const oktaLine = JSON.stringify({
+  uuid: "sec-1",
+  published: "2026-11-20T10:00:00Z",
+  eventType: "user.authentication.sso",
+  actor: { id: "00u1", type: "User", alternateId: "mallory@example.com", displayName: "Mallory" },
+  outcome: { result: "SUCCESS" },
+  target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
+})
+
+/** A plausible request body for each endpoint that takes one. */
+const bodyFor = (method: string, path: string): { json?: unknown; text?: string } => {
+  if (path.endsWith("/settings") && method === "patch") return { json: { displayName: "taken over" } }
+  if (path.endsWith("/privacy/forget")) return { json: { login: "someone@example.com" } }
+  if (path.endsWith("/events/okta")) return { text: oktaLine }
+  if (path.endsWith("/events/hr")) return { text: JSON.stringify({ eventId: "x", type: "hire", login: "m@example.com", effectiveDate: "2026-01-01" }) }
+  return {}
+}
+
+/** Everything of a tenant an attacker might read or change, as its admin sees it. */
+const snapshot = (tenant: string) =>
+  Effect.gen(function* () {
+    const sql = yield* ControlSql
+    const [state] = yield* sql<{ settings: unknown; audit: number; tokens: number }>`
+      SELECT settings, (SELECT count(*)::int FROM audit_log WHERE tenant = ${tenant}) AS audit,
+             (SELECT count(*)::int FROM api_tokens WHERE tenant = ${tenant}) AS tokens
+      FROM tenants WHERE id = ${tenant}`
+    const data = yield* sql.unsafe<{ events: number; categories: number; employees: number }>(
+      `SELECT (SELECT count(*)::int FROM tenant_${tenant}.sso_events) AS events,
+              (SELECT count(*)::int FROM tenant_${tenant}.work_categories) AS categories,
+              (SELECT count(*)::int FROM tenant_${tenant}.employees) AS employees`
+    )
+    return { ...state, ...data[0] }
+  })
+
+describe("access control", () => {
+  it.layer(serverLayer([a]), { timeout: 120_000 })((it) => {
+    it.effect("a token of tenant A gets nothing of tenant B, on every endpoint of the OpenAPI document", () =>
+      Effect.gen(function* () {
+        yield* seedTenant(b, 40)
+        const before = yield* snapshot(b)
+        const spec = (yield* call("GET", "/docs/openapi.json")).body
+        const tokensOfA = yield* Effect.forEach(["admin", "analyst", "ingest", "hr_admin"] as const, (role) => token(a, role))
+        const answers: Array<[string, Answer]> = []
+        for (const [template, operations] of Object.entries<Record<string, unknown>>(spec.paths)) {
+          if (!template.includes("{tenant}")) continue
+          for (const method of Object.keys(operations)) {
+            for (const t of tokensOfA) {
+              const path = template.replace("{tenant}", b)
+              const answer = yield* call(method.toUpperCase() as "GET", path, { token: t, ...bodyFor(method, path) })
+              answers.push([`${method} ${template}`, answer])
+            }
+          }
+        }
+        expect(answers.length).toBeGreaterThanOrEqual(8 * 4)
+        for (const [what, answer] of answers) {
+          expect({ what, status: answer.status, body: answer.status === 404 ? null : answer.body }).toEqual({ what, status: 404, body: null })
+          expect(JSON.stringify(answer.body)).not.toContain(b)
+        }
+        expect(yield* snapshot(b)).toEqual(before)
+        // And an unknown tenant looks exactly the same.
+        const unknown = yield* call("GET", `/api/v1/tenants/${freshTenant("nobody")}/categories`, { token: tokensOfA[1]! })
+        expect(unknown).toMatchObject({ status: 404, body: answers[0]![1].body })
+      }))
+
+    it.effect("401 without a valid token, 403 for a role without the right", () =>
+      Effect.gen(function* () {
+        const path = `/api/v1/tenants/${a}/categories`
+        expect((yield* call("GET", path)).status).toBe(401)
+        expect((yield* call("GET", path, { token: "wct_0123456789_" + "x".repeat(43) })).status).toBe(401)
+        expect((yield* call("GET", path, { token: "not a token" })).status).toBe(401)
+
+        const tokens = yield* ApiTokens
+        const revoked = yield* tokens.create(a, "analyst")
+        expect((yield* call("GET", path, { token: Redacted.value(revoked.token) })).status).toBe(200)
+        yield* tokens.revoke(a, revoked.id)
+        expect((yield* call("GET", path, { token: Redacted.value(revoked.token) })).status).toBe(401)
+        const expired = yield* tokens.create(a, "analyst", { expiresIn: Duration.hours(1) })
+        expect((yield* call("GET", path, { token: Redacted.value(expired.token) })).status).toBe(200)
+        const sql = yield* ControlSql
+        yield* sql`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = ${expired.id}`
+        expect((yield* call("GET", path, { token: Redacted.value(expired.token) })).status).toBe(401)
+
+        const ingest = yield* token(a, "ingest")
+        expect((yield* call("GET", path, { token: ingest })).status).toBe(403)
+        expect((yield* call("POST", `/api/v1/tenants/${a}/events/okta`, { token: ingest, text: oktaLine })).body).toEqual({
+          accepted: 1,
+          duplicates: 0,
+          rejected: 0
+        })
+        const analyst = yield* token(a, "analyst")
+        expect((yield* call("PATCH", `/api/v1/tenants/${a}/settings`, { token: analyst, json: { minGroupSize: 1 } })).status).toBe(403)
+        expect((yield* call("GET", `/api/v1/tenants/${a}/audit`, { token: analyst })).status).toBe(403)
+        expect((yield* call("POST", `/api/v1/tenants/${a}/privacy/forget`, { token: analyst, json: { login: "x@example.com" } })).status).toBe(403)
+      }))
+
+    it.effect("stores tokens hashed", () =>
+      Effect.gen(function* () {
+        const created = yield* Effect.flatMap(ApiTokens, (t) => t.create(a, "analyst"))
+        const sql = yield* ControlSql
+        const rows = yield* sql<{ row: string }>`SELECT row_to_json(t)::text AS row FROM api_tokens t WHERE id = ${created.id}`
+        const secret = Redacted.value(created.token).slice("wct_".length + 11)
+        expect(secret).toHaveLength(43)
+        expect(rows[0]!.row).not.toContain(secret)
+      }))
+
+    it.effect("audits reads of per-person data and privacy actions, append-only, for hr_admin", () =>
+      Effect.gen(function* () {
+        const analyst = yield* token(a, "analyst")
+        const hr = yield* token(a, "hr_admin")
+        const ingest = yield* token(a, "ingest")
+        const trudy = oktaLine.replace("sec-1", "sec-2").replaceAll("mallory", "trudy")
+        yield* call("POST", `/api/v1/tenants/${a}/events/okta`, { token: ingest, text: trudy })
+        yield* call("GET", `/api/v1/tenants/${a}/categories?department=Sales`, { token: analyst })
+        const forget = yield* call("POST", `/api/v1/tenants/${a}/privacy/forget`, { token: hr, json: { login: "trudy@example.com" } })
+        expect(forget.status).toBe(200)
+        expect(forget.body.deleted.sso_events).toBe(1)
+        const log = yield* call("GET", `/api/v1/tenants/${a}/audit?limit=10`, { token: hr })
+        expect(log.status).toBe(200)
+        const actions = log.body.items.map((i: any) => i.action)
+        expect(actions.slice(0, 2)).toEqual(["privacy.forget", "categories.read"])
+        const read = log.body.items[1]
+        expect(read).toMatchObject({ role: "analyst", details: { department: "Sales" } })
+        expect(read.actor).toMatch(/^token:[0-9a-f]{10}$/)
+        expect(read.origin).toMatch(/\/(24|48)$/)
+        expect(JSON.stringify(log.body)).not.toMatch(/trudy|u_[0-9a-f]{32}/i)
+        const sql = yield* ControlSql
+        const tamper = yield* sql`UPDATE audit_log SET action = 'nothing' WHERE tenant = ${a}`.pipe(Effect.flip)
+        expect(String(tamper.cause)).toContain("append-only")
+        const erase = yield* sql`DELETE FROM audit_log WHERE tenant = ${a}`.pipe(Effect.flip)
+        expect(String(erase.cause)).toContain("append-only")
+      }))
+  })
+})

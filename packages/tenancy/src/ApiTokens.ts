@@ -1,0 +1,101 @@
+import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { ControlSql } from "./Database.js"
+import { Role } from "./Roles.js"
+import type { TenantId } from "./TenantId.js"
+
+/** Who is calling: a token of one tenant with one role. */
+export interface Principal {
+  readonly tokenId: string
+  readonly tenant: TenantId
+  readonly role: Role
+}
+
+/** The token is missing, malformed, unknown, revoked or expired (the API never says which). */
+export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {
+  reason: Schema.Literal("malformed", "unknown", "revoked", "expired")
+}) {}
+
+export interface TokenInfo {
+  readonly id: string
+  readonly tenant: string
+  readonly role: Role
+  readonly description: string | null
+  readonly createdAt: Date
+  readonly expiresAt: Date | null
+  readonly revokedAt: Date | null
+  readonly lastUsedAt: Date | null
+}
+
+const TOKEN = /^wct_([0-9a-f]{10})_([0-9A-Za-z_-]{43})$/
+const hash = (secret: string) => createHash("sha256").update(secret, "utf8").digest("hex")
+
+/**
+ * API tokens: `wct_<id>_<secret>`, 256 random bits of secret, shown once, stored as a SHA-256
+ * hash (a random secret needs no slow hash), revocable, optionally expiring.
+ */
+export class ApiTokens extends Effect.Service<ApiTokens>()("workcat/ApiTokens", {
+  effect: Effect.gen(function* () {
+    const sql = yield* ControlSql
+
+    const create = Effect.fn("ApiTokens.create")(function* (
+      tenant: TenantId,
+      role: Role,
+      options: { readonly expiresIn?: Duration.Duration | undefined; readonly description?: string | undefined } = {}
+    ) {
+      const id = randomBytes(5).toString("hex")
+      const secret = randomBytes(32).toString("base64url")
+      const expiresAt = options.expiresIn ? new Date(Date.now() + Duration.toMillis(options.expiresIn)) : null
+      yield* sql`
+        INSERT INTO api_tokens (id, tenant, role, secret_hash, description, expires_at)
+        VALUES (${id}, ${tenant}, ${role}, ${hash(secret)}, ${options.description ?? null}, ${expiresAt})`.pipe(Effect.orDie)
+      return { id, token: Redacted.make(`wct_${id}_${secret}`), expiresAt }
+    })
+
+    const list = Effect.fn("ApiTokens.list")(function* (tenant: TenantId) {
+      return yield* sql<TokenInfo>`
+        SELECT id, tenant, role, description, created_at AS "createdAt", expires_at AS "expiresAt",
+               revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
+        FROM api_tokens WHERE tenant = ${tenant} ORDER BY created_at`.pipe(Effect.orDie)
+    })
+
+    /** Revokes a token of the tenant; false when there is no such token. */
+    const revoke = Effect.fn("ApiTokens.revoke")(function* (tenant: TenantId, id: string) {
+      const rows = yield* sql`
+        UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id} AND tenant = ${tenant}
+        RETURNING id`.pipe(Effect.orDie)
+      return rows.length > 0
+    })
+
+    const verify = Effect.fn("ApiTokens.verify")(function* (token: Redacted.Redacted<string>) {
+      const match = TOKEN.exec(Redacted.value(token))
+      if (match === null) return yield* new InvalidToken({ reason: "malformed" })
+      const [, id, secret] = match as unknown as [string, string, string]
+      const [row] = yield* sql<{ tenant: TenantId; role: string; secretHash: string; expired: boolean; revoked: boolean }>`
+        SELECT tenant, role, secret_hash AS "secretHash", expires_at <= now() AS expired, revoked_at IS NOT NULL AS revoked
+        FROM api_tokens WHERE id = ${id}`.pipe(Effect.orDie)
+      if (row === undefined || !timingSafeEqual(Buffer.from(row.secretHash, "hex"), Buffer.from(hash(secret), "hex"))) {
+        return yield* new InvalidToken({ reason: "unknown" })
+      }
+      if (row.revoked) return yield* new InvalidToken({ reason: "revoked" })
+      if (row.expired) return yield* new InvalidToken({ reason: "expired" })
+      const role = Schema.decodeUnknownOption(Role)(row.role)
+      if (Option.isNone(role)) return yield* new InvalidToken({ reason: "unknown" })
+      // Best effort and at most once a minute: a read-heavy client must not turn into a write load.
+      yield* sql`
+        UPDATE api_tokens SET last_used_at = now()
+        WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`.pipe(Effect.ignore)
+      return { tokenId: id, tenant: row.tenant, role: role.value } satisfies Principal
+    })
+
+    return { create, list, revoke, verify } as const
+  })
+}) {}
+
+/** `30d`, `12h`, `90m` → a duration. */
+export const parseExpiry = (text: string): Option.Option<Duration.Duration> => {
+  const m = /^(\d+)\s*([dhm])$/.exec(text.trim())
+  if (m === null) return Option.none()
+  const n = Number(m[1])
+  return Option.some(m[2] === "d" ? Duration.days(n) : m[2] === "h" ? Duration.hours(n) : Duration.minutes(n))
+}

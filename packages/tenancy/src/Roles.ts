@@ -1,0 +1,25 @@
+import { Schema } from "effect"
+
+/** What an API token may be allowed to do. */
+export const Role = Schema.Literal("admin", "analyst", "ingest", "hr_admin")
+export type Role = typeof Role.Type
+
+export type Permission =
+  | "categories:read"
+  | "metrics:read"
+  | "events:write"
+  | "settings:read"
+  | "settings:write"
+  | "runs:manage"
+  | "privacy:forget"
+  | "audit:read"
+
+/** The rights of each role. Per-person reads (`categories:read`) are audited. */
+export const permissions: Readonly<Record<Role, ReadonlySet<Permission>>> = {
+  admin: new Set(["settings:read", "settings:write", "runs:manage", "categories:read", "metrics:read"]),
+  analyst: new Set(["categories:read", "metrics:read"]),
+  ingest: new Set(["events:write"]),
+  hr_admin: new Set(["privacy:forget", "audit:read", "metrics:read"])
+}
+
+export const can = (role: Role, permission: Permission): boolean => permissions[role].has(permission)
