@@ -151,5 +151,5 @@ const demo = Command.make(
 Command.run(demo, { name: "workcat demo", version: "0.1.0" })(process.argv).pipe(
   CliOutput.exitOnFailure,
   Effect.provide(Layer.mergeAll(BaseLive, NodeContext.layer)),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({ teardown: CliOutput.teardown })
 )

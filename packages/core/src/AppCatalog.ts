@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { createHash } from "node:crypto"
 import catalogJson from "./data/app-catalog.json" with { type: "json" }
 
 /** Stable key of an application, e.g. `github`; unknown apps get their normalized name. */
@@ -34,10 +35,14 @@ export class AppCatalog {
     return this.byKey.get(key)
   }
 
-  /** The catalog key for an app display name, or the normalized name for an app we do not know. */
+  /**
+   * The catalog key for an app display name; for an app we do not know, its normalized name, or
+   * (a name with no Latin letters or digits) a stable hash of it, so distinct apps stay distinct.
+   */
   resolve(displayName: string): AppKey {
     const normalized = normalizeAppName(displayName)
-    return (this.byName.get(normalized)?.key ?? (normalized === "" ? "unknown_app" : normalized)) as AppKey
+    if (normalized !== "") return (this.byName.get(normalized)?.key ?? normalized) as AppKey
+    return `app_${createHash("sha256").update(displayName.trim()).digest("hex").slice(0, 12)}` as AppKey
   }
 
   displayName(key: string): string {

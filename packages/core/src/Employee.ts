@@ -57,12 +57,13 @@ export interface Employee {
 }
 
 /**
- * An employee's current state from their HR events, applied in effective-date order
- * (ties by event id): hires (re)activate, role changes update the fields they carry,
- * terminations end employment.
+ * An employee's state on `asOf` from their HR events effective by then, applied in
+ * effective-date order (ties by event id): hires (re)activate, role changes update the fields
+ * they carry, terminations end employment. A termination dated next month is not one yet.
  */
-export const foldHrEvents = (userId: UserId, events: ReadonlyArray<HrEvent>): Employee => {
-  const ordered = [...events].sort((a, b) =>
+export const foldHrEvents = (userId: UserId, events: ReadonlyArray<HrEvent>, asOf: string): Employee | undefined => {
+  // Not an employee yet when nothing is effective: a hire dated next week starts next week.
+  const ordered = events.filter((e) => e.effectiveDate <= asOf).sort((a, b) =>
     a.effectiveDate === b.effectiveDate ? a.eventId.localeCompare(b.eventId) : a.effectiveDate.localeCompare(b.effectiveDate)
   )
   let employee: Employee = { userId, title: null, department: null, team: null, hireDate: null, status: "active" }
@@ -84,5 +85,5 @@ export const foldHrEvents = (userId: UserId, events: ReadonlyArray<HrEvent>): Em
         break
     }
   }
-  return employee
+  return ordered.length === 0 ? undefined : employee
 }

@@ -34,7 +34,7 @@ export const OktaLogEvent = Schema.Struct({
   authenticationContext: Schema.optional(
     Schema.NullOr(
       Schema.Struct({
-        authenticationStep: Schema.optional(Schema.NullOr(Schema.Int)),
+        authenticationStep: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.between(0, 20)))),
         externalSessionId: OptionalNullableString
       })
     )

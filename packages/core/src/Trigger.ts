@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { addDays, dayNumber } from "./Dates.js"
+import { addDays, dayNumber, daysBetween, isoDate } from "./Dates.js"
 import type { IsoDate } from "./Employee.js"
 import type { UserId } from "./Pseudonym.js"
 
@@ -49,7 +49,10 @@ export const triggerReasons = (c: TriggerCandidate, options: TriggerOptions): Re
   if (c.hireDate !== null && c.hireDate <= options.date && c.hireDate > addDays(options.date, -options.newHireDays)) {
     reasons.push("new_hire")
   }
-  if (c.categorizedAt !== null && isPeriodicDue(c.userId, options.date)) reasons.push("periodic")
+  // Due on the user's night, or overdue: a missed night must not push a refresh out by 60 more days.
+  if (c.categorizedAt !== null && (isPeriodicDue(c.userId, options.date) || daysBetween(isoDate(c.categorizedAt), options.date) > PERIODIC_DAYS)) {
+    reasons.push("periodic")
+  }
   return reasons
 }
 

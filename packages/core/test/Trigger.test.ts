@@ -20,9 +20,10 @@ describe("trigger selection", () => {
   })
 
   it("refreshes the users whose slot is tonight: hash mod 60 = day mod 60", () => {
-    const due = user((dayNumber(date) % 60).toString(16).padStart(8, "0"))
-    const notDue = user(((dayNumber(date) + 1) % 60).toString(16).padStart(8, "0"))
-    expect(periodicSlot(due)).toBe(dayNumber(date) % 60)
+    // 2026-11-23 is day 20780 since 1970; 20780 mod 60 = 20 = 0x14.
+    const due = user("00000014")
+    const notDue = user("00000015")
+    expect(periodicSlot(due)).toBe(20)
     expect(isPeriodicDue(due, date)).toBe(true)
     expect(isPeriodicDue(due, addDays(date, 60))).toBe(true)
     expect(isPeriodicDue(due, addDays(date, 1))).toBe(false)
@@ -49,9 +50,17 @@ describe("trigger selection", () => {
     expect(deferred).toEqual([{ userId: user("a0"), reasons: ["uncategorized", "new_hire"] }])
   })
 
-  it("does not select a future hire or an up-to-date user", () => {
-    const future = candidate({ userId: user("f1"), hireDate: addDays(date, 3) })
-    const { deferred, selected } = selectTriggers([future], options)
-    expect(selected.length + deferred.length).toBe(isPeriodicDue(user("f1"), date) ? 1 : 0)
+  it("does not select a future hire, nor a user refreshed recently whose night it is not", () => {
+    // Slot of 0x000000f1 is 241 mod 60 = 1; the date's slot is 20780 mod 60 = 20.
+    expect(periodicSlot(user("000000f1"))).toBe(1)
+    expect(dayNumber(date) % 60).toBe(20)
+    const future = candidate({ userId: user("000000f1"), hireDate: addDays(date, 3), categorizedAt: new Date("2026-11-01") })
+    expect(selectTriggers([future], options)).toEqual({ selected: [], deferred: [] })
+  })
+
+  it("catches up a refresh missed on the user's night", () => {
+    const overdue = candidate({ userId: user("000000f1"), categorizedAt: new Date(`${addDays(date, -61)}T12:00:00Z`) })
+    const recent = candidate({ userId: user("000000f2"), categorizedAt: new Date(`${addDays(date, -59)}T12:00:00Z`) })
+    expect(selectTriggers([overdue, recent], options).selected).toEqual([{ userId: overdue.userId, reasons: ["periodic"] }])
   })
 })

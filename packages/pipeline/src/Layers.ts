@@ -12,6 +12,7 @@ import { RunLedger } from "./ledger/RunLedger.js"
 import { CategoryStore } from "./materialize/CategoryStore.js"
 import { Metrics } from "./materialize/Metrics.js"
 import { Nightly } from "./nightly/Nightly.js"
+import { Employees } from "./warehouse/Employees.js"
 import { Privacy } from "./privacy/Privacy.js"
 
 /** The control plane's pool, migrated. */
@@ -56,7 +57,8 @@ export const PipelineLive = (id: TenantId) =>
       CategoryStore.Default,
       Metrics.Default,
       Evaluator.Default,
-      Privacy.Default
+      Privacy.Default,
+      Employees.Default
     ).pipe(
       Layer.provide(CategorizerLive),
       Layer.provideMerge(TenantLive(id))

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { addDays, type IsoDate, isoDate } from "@workcat/core"
 import { Effect, Stream } from "effect"
+import { randomBytes } from "node:crypto"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
+import { Employees } from "../src/warehouse/Employees.js"
 import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
 
 const sso = (uuid: string, login: string, app: string, at: string, step = 1) =>
@@ -37,6 +40,10 @@ const rollup = Effect.flatMap(
     SELECT day, app, accesses, auth_steps AS "authSteps" FROM user_app_daily ORDER BY day, app`
 )
 
+const deadLetters = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters`).pipe(
+  Effect.map(([r]) => r!.n)
+)
+
 describe("Okta ingest", () => {
   it.effect("stores accepted events, rolls them up per user, day and app, and dead-letters the rest", () =>
     Effect.gen(function* () {
@@ -62,6 +69,7 @@ describe("Okta ingest", () => {
       const before = yield* rollup
       expect(yield* okta(lines)).toEqual({ accepted: 0, duplicates: 5, rejected: 2 })
       expect(yield* rollup).toEqual(before)
+      expect(yield* deadLetters).toBe(2)
       // A duplicate inside one batch is stored once too.
       expect(yield* okta([sso("e9", "x@example.com", "Slack", "2026-11-04T09:00:00Z"), sso("e9", "x@example.com", "Slack", "2026-11-04T09:00:00Z")])).toEqual({
         accepted: 1,
@@ -87,11 +95,24 @@ describe("Okta ingest", () => {
       expect(text).toMatch(/u_[0-9a-f]{32}/)
       expect(text.toLowerCase()).not.toMatch(/jane@example\.com|jane doe|"jane"|"doe"|203\.0\.113\.7|bob@|10\.1\.2\.3/)
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("keeps the rest of a batch when PostgreSQL refuses a row, and dead-letters that row", () =>
+    Effect.gen(function* () {
+      const tooLong = sso(randomBytes(4500).toString("hex"), "jane@example.com", "GitHub", "2026-11-05T09:00:00Z")
+      const withNul = sso("n1", "jane@example.com", "GitHub", "2026-11-05T09:00:00Z").replace("Jane Doe", "Jane\\u0000Doe")
+      expect(yield* okta([lines[0]!, tooLong, lines[1]!, withNul, lines[2]!])).toEqual({ accepted: 3, duplicates: 0, rejected: 2 })
+      const sql = yield* SqlClient.SqlClient
+      const reasons = yield* sql<{ reason: string }>`SELECT reason FROM dead_letters ORDER BY position`
+      expect(reasons.map((r) => r.reason)).toEqual([expect.stringMatching(/^rejected by the database \(SQLSTATE \w+\)$/), expect.stringContaining("NUL")])
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 })
 
-const hr = (records: ReadonlyArray<object | string>) =>
+const hr = (records: ReadonlyArray<object | string>, batchSize?: number) =>
   Effect.flatMap(HrIngest, (h) =>
-    h.records(Stream.fromIterable(records.map((r) => (typeof r === "string" ? r : JSON.stringify(r)))), { source: "hr.ndjson" })
+    h.records(Stream.fromIterable(records.map((r) => (typeof r === "string" ? r : JSON.stringify(r)))), {
+      source: "hr.ndjson",
+      ...(batchSize === undefined ? {} : { batchSize })
+    })
   )
 
 const employees = Effect.flatMap(
@@ -115,6 +136,29 @@ describe("HR ingest", () => {
         rejected: 2
       })
       expect(yield* employees).toEqual([{ title: "Senior Recruiter", department: "People", hireDate: "2024-03-01", status: "terminated" }])
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("loses no update when intakes about the same people run at once", () =>
+    Effect.gen(function* () {
+      const people = Array.from({ length: 40 }, (_, i) => `p${i}@example.com`)
+      const hires = people.map((login, i) => ({ eventId: `c-h-${i}`, type: "hire", login, effectiveDate: "2025-01-01", title: "Engineer", department: "Engineering" }))
+      const leaves = people.map((login, i) => ({ eventId: `c-t-${i}`, type: "termination", login, effectiveDate: "2026-01-01" }))
+      yield* Effect.all([hr(hires, 3), hr(leaves, 3)], { concurrency: 2 })
+      const sql = yield* SqlClient.SqlClient
+      const states = yield* sql<{ status: string; title: string; n: number }>`
+        SELECT status, title, count(*)::int AS n FROM employees GROUP BY 1, 2`
+      expect(states).toEqual([{ status: "terminated", title: "Engineer", n: 40 }])
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("applies a future-dated event on its date, not before", () =>
+    Effect.gen(function* () {
+      const tomorrow = addDays(isoDate(new Date()), 1)
+      yield* hr([hire, { ...leave, effectiveDate: tomorrow }])
+      expect((yield* employees)[0]!.status).toBe("active")
+      const staff = yield* Effect.flatMap(Employees, (e) => e.asOf(tomorrow))
+      expect([...staff.values()].map((e) => e.status)).toEqual(["terminated"])
+      const before = yield* Effect.flatMap(Employees, (e) => e.asOf("2024-02-01" as IsoDate))
+      expect(before.size).toBe(0)
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 
   it.effect("rejects impossible dates and drops names", () =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, type IsoDate } from "@workcat/core"
+import { addDays, type IsoDate, isoDate } from "@workcat/core"
 import { ControlSql } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -58,10 +58,31 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(byCategory.groups.length).toBeGreaterThan(5)
         // Groups under the default minimum of 5 employees are withheld, never shown raw.
         expect(byCategory.suppressedGroups).toBeGreaterThan(0)
-        for (const g of [...byCategory.groups, ...byDepartment.groups]) {
-          expect(g.employees).toBeGreaterThanOrEqual(5)
-          expect(g.authWasteHours).toBeGreaterThanOrEqual(0)
-        }
+        for (const g of [...byCategory.groups, ...byDepartment.groups]) expect(g.employees).toBeGreaterThanOrEqual(5)
+
+        // The figures, against the formulas computed independently in SQL over the same 28 days.
+        const all = yield* metrics.snapshot("category", { privacy: { minGroupSize: 1, smallGroupPolicy: "suppress" } })
+        const sql = yield* SqlClient.SqlClient
+        const expected = yield* sql<{ group: string; employees: number; accesses: number; auth: number; ctx: number }>`
+          WITH days AS (
+            SELECT d.user_id, d.day, sum(d.accesses) AS accesses, sum(d.auth_steps) AS steps, count(*) AS apps
+            FROM user_app_daily d WHERE d.day >= ${addDays(end, -28)} AND d.day < ${end}
+            GROUP BY 1, 2
+          )
+          SELECT coalesce(c.category, 'uncategorized') AS group, count(DISTINCT days.user_id)::int AS employees,
+                 sum(days.accesses)::int AS accesses,
+                 sum((days.steps::float / days.accesses - 1) * 0.5 * days.accesses / 60) AS auth,
+                 sum(days.apps * 5.0 / 60) AS ctx
+          FROM days LEFT JOIN work_categories c USING (user_id)
+          GROUP BY 1 ORDER BY 1`
+        expect(all.groups.map((g) => g.group)).toEqual(expected.map((e) => e.group))
+        all.groups.forEach((g, i) => {
+          const e = expected[i]!
+          expect([g.employees, g.accesses]).toEqual([e.employees, e.accesses])
+          expect(g.authWasteHours).toBeCloseTo(e.auth, 6)
+          expect(g.contextSwitchWasteHours).toBeCloseTo(e.ctx, 6)
+        })
+        expect(expected.reduce((n, e) => n + e.auth, 0)).toBeGreaterThan(0)
 
         // The next night only the rotating slice and new hires are due.
         const second = yield* nightly.run({ date: addDays(end, 1) })
@@ -69,7 +90,6 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(second.selected).toBeLessThan(first.selected / 10)
         expect(second.byReason.uncategorized ?? 0).toBe(0)
 
-        const sql = yield* SqlClient.SqlClient
         const stored = yield* sql<{ n: number; pseudonymous: number }>`
           SELECT count(*)::int AS n, count(*) FILTER (WHERE user_id ~ '^u_[0-9a-f]{32}$')::int AS pseudonymous FROM work_categories`
         expect(stored[0]).toEqual({ n: first.categorized, pseudonymous: first.categorized })
@@ -84,4 +104,21 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
       }).pipe(Effect.provide(testTenantLayer(tenant))),
     120_000
   )
+})
+
+describe("nightly runs of one key", () => {
+  const t = freshTenant("once")
+  it.effect("run one at a time, and not for a future date", () =>
+    Effect.gen(function* () {
+      const files = yield* generate({ tenant: t, employees: 30, days: 14, seed: "once", end, out: mkdtempSync(join(tmpdir(), "workcat-once-")) })
+      yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+      const nightly = yield* Nightly
+      const [first, second] = yield* Effect.all([Effect.either(nightly.run({ date: end })), Effect.either(nightly.run({ date: end }))], {
+        concurrency: 2
+      })
+      const outcomes = [first, second].map((e) => (e._tag === "Right" ? e.right.state : e.left._tag)).sort()
+      expect(outcomes).toEqual(["READY", "RunInProgress"])
+      const future = yield* Effect.flip(nightly.run({ date: addDays(isoDate(new Date()), 2) }))
+      expect(future._tag).toBe("InvalidRunDate")
+    }).pipe(Effect.provide(testTenantLayer(t))), 60_000)
 })

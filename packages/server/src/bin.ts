@@ -42,5 +42,5 @@ const cli = Command.run(workcat, { name: "workcat", version: "0.1.0" })
 cli(process.argv).pipe(
   CliOutput.exitOnFailure,
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({ teardown: CliOutput.teardown })
 )

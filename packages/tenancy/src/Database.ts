@@ -64,7 +64,7 @@ export const makeSchemaClient = (options: PoolOptions) =>
             types: pgTypes
           })
       ),
-      (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("2 seconds"))
+      (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("2 seconds"))
     )
     pool.on("error", () => {}) // idle-client errors surface on the next query instead
     yield* Effect.tryPromise({
@@ -74,6 +74,19 @@ export const makeSchemaClient = (options: PoolOptions) =>
     })
     return yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: options.applicationName })
   }).pipe(Effect.provide(Reactivity.layer))
+
+/**
+ * Isolation by schema rests on the `search_path` startup option; a connection pooler that drops
+ * startup options would silently resolve names elsewhere. Fail instead.
+ */
+export const assertSchema = (sql: SqlClient.SqlClient, schema: string) =>
+  sql<{ schema: string | null }>`SELECT current_schema() AS schema`.pipe(
+    Effect.flatMap(([row]) =>
+      row?.schema === schema
+        ? Effect.void
+        : Effect.dieMessage(`Connections resolve names in ${row?.schema ?? "no schema"}, not ${schema}: is a pooler dropping the search_path option?`)
+    )
+  )
 
 /** The control plane's client: a separate tag, so it never shadows a tenant's `SqlClient`. */
 export class ControlSql extends Context.Tag("workcat/ControlSql")<ControlSql, SqlClient.SqlClient>() {}
@@ -94,6 +107,7 @@ export const ControlSqlLive = Layer.scoped(
     yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(CONTROL_SCHEMA)}`.pipe(
       Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
     )
+    yield* assertSchema(sql, CONTROL_SCHEMA)
     yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001 }), "tenancy_migrations").pipe(
       Effect.provideService(SqlClient.SqlClient, sql)
     )

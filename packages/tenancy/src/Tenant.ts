@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { makePseudonyms, type Pseudonyms } from "@workcat/core"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
-import { DatabaseUrl, makeSchemaClient } from "./Database.js"
+import { assertSchema, DatabaseUrl, makeSchemaClient } from "./Database.js"
 import { MasterKey } from "./MasterKey.js"
 import { type TenantId, tenantRole, tenantSchema } from "./TenantId.js"
 import { sealContext, TenantRegistry } from "./TenantRegistry.js"
@@ -58,6 +58,7 @@ export const layer = (id: TenantId) =>
         applicationName: `workcat-${id}`,
         login: { user: tenantRole(id), password: Redacted.make(Buffer.from(Redacted.value(password)).toString("utf8")) }
       })
+      yield* assertSchema(sql, schema)
       const version = yield* keyVersion(sql)
       const keys = yield* Effect.forEach(record.sealedKeys.slice(0, version + 1), (sealed, v) =>
         box.open(sealed, sealContext.key(id, v))

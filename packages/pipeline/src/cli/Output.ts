@@ -1,5 +1,6 @@
 import { ValidationError } from "@effect/cli"
-import { Console, Effect } from "effect"
+import type { Teardown } from "@effect/platform/Runtime"
+import { Cause, Console, Effect, Exit } from "effect"
 
 /** Pretty JSON on stdout: what `--json` and machine consumers read. */
 export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
@@ -45,11 +46,19 @@ export const exitOnFailure = <A, E, R>(program: Effect.Effect<A, E, R>) =>
           process.exitCode = 3
           return
         }
+        const invalidInput = typeof error === "object" && error !== null && "_tag" in error && error._tag === "InvalidRunDate"
         const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
           ? String((error as { message: unknown }).message)
           : String(error)
         process.stderr.write(`workcat: ${message}\n`)
-        process.exitCode = 1
+        process.exitCode = invalidInput ? 3 : 1
       })
     )
   )
+
+/**
+ * How a CLI process ends: 0 on success, 130 when interrupted (Ctrl-C, or a scheduler's SIGTERM
+ * on timeout: it must not look like success), 1 on a defect.
+ */
+export const teardown: Teardown = (exit, onExit) =>
+  onExit(Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 130 : 1)

@@ -11,7 +11,7 @@ export const DatabaseLive = Layer.scoped(
   DatabaseUrl,
   Effect.gen(function* () {
     const configured = yield* Config.option(Config.redacted("DATABASE_URL"))
-    if (Option.isSome(configured)) return { url: configured.value, embedded: false }
+    if (Option.isSome(configured) && Redacted.value(configured.value).trim() !== "") return { url: configured.value, embedded: false }
     const home = yield* WorkcatHome
     const server = yield* EmbeddedPostgres.start({ dataDir: path.join(home, "pg") })
     yield* Effect.logDebug(`embedded PostgreSQL ${server.owned ? "started" : "joined"} in ${server.dataDir}`)

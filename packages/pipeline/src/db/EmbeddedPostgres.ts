@@ -109,33 +109,78 @@ const runningPort = (dataDir: string) =>
       // EPERM: alive but owned by another user (the postgres user), which is our case as root.
       if ((e as NodeJS.ErrnoException).code !== "EPERM") return undefined
     }
-    return Number(port)
+    // After a reboot the pid may belong to another program now.
+    const command = await fs.readFile(`/proc/${pid}/comm`, "utf8").catch(() => "postgres")
+    return command.trim() === "postgres" ? Number(port) : undefined
   })
 
 const passwordFile = (dataDir: string) => `${dataDir}.password`
 
+/** What the server processes get of our environment: nothing secret. */
+const serverEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C", LANG: "C" }
+
+/**
+ * Creates the cluster. The password file is written (tmp + rename) only once initdb succeeded;
+ * initdb reads the password from a file only its user can read.
+ */
 const initialize = (dataDir: string, initdb: string, user: { uid: number; gid: number } | undefined) =>
   Effect.tryPromise({
     try: async () => {
-      await fs.mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 })
+      await fs.rm(dataDir, { recursive: true, force: true }) // no PG_VERSION: a half-made cluster of an interrupted init
       await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
       if (user) await fs.chown(dataDir, user.uid, user.gid)
       const password = randomBytes(18).toString("base64url")
-      await fs.writeFile(passwordFile(dataDir), password + "\n", { mode: 0o600 })
       const pwfile = path.join(os.tmpdir(), `workcat-pw-${randomBytes(6).toString("hex")}`)
-      await fs.writeFile(pwfile, password + "\n", { mode: 0o644 })
+      await fs.writeFile(pwfile, password + "\n", { mode: 0o600 })
+      if (user) await fs.chown(pwfile, user.uid, user.gid)
       try {
         await run(
           initdb,
           [`--pgdata=${dataDir}`, `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"],
-          { ...(user ?? {}), env: { ...process.env, LC_ALL: "C" } }
+          { ...(user ?? {}), env: serverEnv }
         )
       } finally {
         await fs.unlink(pwfile).catch(() => undefined)
       }
+      const tmp = `${passwordFile(dataDir)}.${process.pid}`
+      await fs.writeFile(tmp, password + "\n", { mode: 0o600 })
+      await fs.rename(tmp, passwordFile(dataDir))
     },
     catch: (cause) => fail(`initdb failed in ${dataDir}: ${String(cause)}`)
   })
+
+/**
+ * One process at a time prepares and starts the cluster (`<dataDir>.lock`, holding the pid);
+ * the others wait, then find it running and join it. A lock whose process died is taken over.
+ */
+const withStartLock = <A, E, R>(dataDir: string, effect: Effect.Effect<A, E, R>) => {
+  const lock = `${dataDir}.lock`
+  const acquire = Effect.tryPromise({
+    try: async () => {
+      await fs.mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 })
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.writeFile(lock, String(process.pid), { flag: "wx" })
+          return
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+          const holder = Number(await fs.readFile(lock, "utf8").catch(() => "0"))
+          let alive = holder > 0
+          try {
+            if (alive) process.kill(holder, 0)
+          } catch {
+            alive = false
+          }
+          if (!alive) await fs.rm(lock, { force: true })
+          else if (attempt > 600) throw new Error(`${lock} is held by process ${holder}`)
+          else await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      }
+    },
+    catch: (cause) => fail(`Cannot lock ${lock}: ${String(cause)}`)
+  })
+  return Effect.acquireUseRelease(acquire, () => effect, () => Effect.promise(() => fs.rm(lock, { force: true })))
+}
 
 const urlFor = (dataDir: string, port: number) =>
   Effect.tryPromise({
@@ -176,7 +221,7 @@ const spawnServer = (
           // Its own process group: a terminal's Ctrl-C reaches us, and we stop the server last.
           detached: true,
           stdio: ["ignore", "ignore", "pipe"],
-          env: { ...process.env, LC_ALL: "C" }
+          env: serverEnv
         })
       ),
       stop
@@ -210,21 +255,18 @@ export const start = (options: EmbeddedPostgresOptions) =>
   Effect.gen(function* () {
     const user = yield* serverUser
     const dataDir = yield* reachableDataDir(path.resolve(options.dataDir), user)
-    const joined = yield* runningPort(dataDir)
-    if (joined !== undefined) return { url: yield* urlFor(dataDir, joined), owned: false, dataDir } satisfies EmbeddedPostgres
-    const bin = yield* binaries
-    if (!(yield* Effect.promise(() => exists(path.join(dataDir, "PG_VERSION"))))) {
-      yield* initialize(dataDir, bin.initdb, user)
-    }
-    const server = yield* spawnServer(dataDir, bin.postgres, user, options.settings ?? {}).pipe(
-      Effect.retry({ times: 2, schedule: Schedule.spaced("200 millis"), while: (e) => e.message.includes("could not bind") }),
-      Effect.map((port) => ({ port, owned: true })),
-      // Another process may have started the server meanwhile: then join it.
-      Effect.catchAll((e) =>
-        runningPort(dataDir).pipe(
-          Effect.flatMap((port) => (port === undefined ? Effect.fail(e) : Effect.succeed({ port, owned: false })))
+    const server = yield* withStartLock(
+      dataDir,
+      Effect.gen(function* () {
+        const joined = yield* runningPort(dataDir)
+        if (joined !== undefined) return { port: joined, owned: false }
+        const bin = yield* binaries
+        if (!(yield* Effect.promise(() => exists(path.join(dataDir, "PG_VERSION"))))) yield* initialize(dataDir, bin.initdb, user)
+        const port = yield* spawnServer(dataDir, bin.postgres, user, options.settings ?? {}).pipe(
+          Effect.retry({ times: 2, schedule: Schedule.spaced("200 millis"), while: (e) => e.message.includes("could not bind") })
         )
-      )
+        return { port, owned: true }
+      })
     )
     return { url: yield* urlFor(dataDir, server.port), owned: server.owned, dataDir } satisfies EmbeddedPostgres
   }).pipe(Effect.withSpan("EmbeddedPostgres.start"))

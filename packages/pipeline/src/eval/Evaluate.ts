@@ -67,10 +67,10 @@ export class Evaluator extends Effect.Service<Evaluator>()("workcat/Evaluator", 
 
     const fromFile = Effect.fn("Evaluator.fromFile")(function* (file: string) {
       const text = yield* fs.readFileString(file)
-      const lines = text.split("\n").filter((l) => l.trim() !== "")
-      const truth = yield* Effect.forEach(lines, (line, i) =>
+      const lines = text.split("\n").map((line, i) => [line, i + 1] as const).filter(([line]) => line.trim() !== "")
+      const truth = yield* Effect.forEach(lines, ([line, number]) =>
         Schema.decodeUnknown(TruthLine)(line).pipe(
-          Effect.mapError((e) => new Error(`${file}:${i + 1}: not a truth record (${e.message.split("\n")[0]})`))
+          Effect.mapError(() => new Error(`${file}:${number}: not a truth record ({"login": ..., "category": ...})`))
         )
       )
       const labels = yield* categories.labels()

@@ -1,7 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { describeJsonError, foldHrEvents, type HrEvent, HrRecord, redactPayload, type UserId } from "@workcat/core"
+import { describeJsonError, type HrEvent, HrRecord, redactPayload } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Array as Arr, Effect, Either, Schema, type Stream } from "effect"
+import { Effect, Either, Schema, type Stream } from "effect"
+import { Employees } from "../warehouse/Employees.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
 import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
 
@@ -27,27 +28,9 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
+    const employees = yield* Employees
     const tenant = yield* CurrentTenant
     const pseudonymize = tenant.pseudonyms.user
-
-    const refreshEmployees = (users: ReadonlyArray<UserId>) =>
-      Effect.gen(function* () {
-        if (users.length === 0) return
-        const rows = yield* sql<HrEvent>`
-          SELECT event_id AS "eventId", user_id AS "userId", type, effective_date AS "effectiveDate", title, department, team
-          FROM hr_events WHERE ${sql.in("user_id", users)}`
-        const byUser = Arr.groupBy(rows, (r) => r.userId)
-        const employees = users.map((u) => foldHrEvents(u, byUser[u] ?? []))
-        yield* sql`
-          INSERT INTO employees (user_id, title, department, team, hire_date, status, updated_at)
-          SELECT * FROM unnest(
-            ${employees.map((e) => e.userId)}::text[], ${employees.map((e) => e.title)}::text[],
-            ${employees.map((e) => e.department)}::text[], ${employees.map((e) => e.team)}::text[],
-            ${employees.map((e) => e.hireDate)}::date[], ${employees.map((e) => e.status)}::text[]
-          ), now()
-          ON CONFLICT (user_id) DO UPDATE SET title = excluded.title, department = excluded.department,
-            team = excluded.team, hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
-      })
 
     const writeBatch = Effect.fn("HrIngest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string) {
       const events: Array<HrEvent> = []
@@ -76,6 +59,9 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
         Effect.gen(function* () {
           if (events.length === 0) return 0
           yield* store.holdKeyVersion
+          // One intake at a time per person: the fold below must see every event of theirs.
+          const users = [...new Set(events.map((e) => e.userId))].sort()
+          yield* sql`SELECT pg_advisory_xact_lock(hashtext(u)) FROM (SELECT unnest(${users}::text[]) AS u ORDER BY 1) locked`
           const rows = yield* sql<{ eventId: string }>`
             INSERT INTO hr_events (event_id, user_id, type, effective_date, title, department, team)
             SELECT * FROM unnest(
@@ -85,7 +71,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
             )
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id AS "eventId"`
-          yield* refreshEmployees([...new Set(events.map((e) => e.userId))])
+          yield* employees.refresh(users)
           return rows.length
         })
       )
@@ -101,5 +87,5 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
 
     return { records } as const
   }),
-  dependencies: [EventStore.Default]
+  dependencies: [EventStore.Default, Employees.Default]
 }) {}

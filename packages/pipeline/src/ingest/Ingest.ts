@@ -23,6 +23,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       } catch (e) {
         return reject(describeJsonError(e))
       }
+      if (line.includes("\\u0000")) return reject("contains a NUL character, which PostgreSQL cannot store")
       const decoded = decodeOkta(json)
       return Either.isLeft(decoded)
         ? reject(`not an Okta LogEvent: ${formatParseError(decoded.left)}`)
@@ -31,16 +32,37 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
 
     const writeBatch = Effect.fn("Ingest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string) {
       const events: Array<AccessEvent> = []
+      const origins: Array<NumberedLine> = []
       const rejected: Array<DeadLetter> = []
       for (const [line, position] of lines) {
         if (line.trim() === "") continue
         const parsed = parseLine(line, position, source)
         if ("reason" in parsed) rejected.push(parsed)
-        else events.push(parsed)
+        else {
+          events.push(parsed)
+          origins.push([line, position])
+        }
       }
-      const inserted = yield* store.insert(events)
+      let refused = 0
+      const inserted = yield* store.insert(events).pipe(
+        // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest.
+        Effect.catchTag("SqlError", () =>
+          Effect.reduce(events, 0, (n, event, i) =>
+            store.insert([event]).pipe(
+              Effect.map((one) => n + one),
+              Effect.catchTag("SqlError", (e) => {
+                const [line, position] = origins[i]!
+                const code = (e.cause as { code?: string } | undefined)?.code ?? "unknown"
+                refused++
+                rejected.push({ source, position, reason: `rejected by the database (SQLSTATE ${code})`, payload: redactPayload(line) })
+                return Effect.succeed(n)
+              })
+            )
+          )
+        )
+      )
       yield* store.deadLetter(rejected)
-      return { accepted: inserted, duplicates: events.length - inserted, rejected: rejected.length } satisfies IngestCounts
+      return { accepted: inserted, duplicates: events.length - refused - inserted, rejected: rejected.length } satisfies IngestCounts
     })
 
     /** Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and writing. */

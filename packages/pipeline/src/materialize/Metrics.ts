@@ -28,10 +28,10 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
     const employees = yield* Employees
     const categories = yield* CategoryStore
 
-    /** Recomputes the snapshot of `asOf` from the rollup and replaces it. */
+    /** Recomputes the snapshot of `asOf` from the rollup and HR as of that day, and replaces it. */
     const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string) {
       const [users, staff, labels] = yield* Effect.all(
-        [profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)), employees.all(), categories.labels()],
+        [profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)), employees.asOf(asOf), categories.labels()],
         { concurrency: 3 }
       )
       const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))

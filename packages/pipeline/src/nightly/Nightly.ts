@@ -1,13 +1,16 @@
 import {
+  addDays,
   Categorizer,
   inverseDocumentFrequency,
   type IsoDate,
+  isoDate,
   profileVector,
   type TriggerReason,
   type UserId
 } from "@workcat/core"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Array as Arr, Cause, Effect, Exit } from "effect"
+import { Array as Arr, Cause, Effect, Exit, Schema } from "effect"
 import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { type Categorized, CategoryStore } from "../materialize/CategoryStore.js"
@@ -15,6 +18,12 @@ import { Metrics } from "../materialize/Metrics.js"
 import { selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
+
+/** The run date is after tomorrow: nothing to categorize yet, and it would become the "latest" snapshot. */
+export class InvalidRunDate extends Schema.TaggedError<InvalidRunDate>()("InvalidRunDate", {
+  date: Schema.String,
+  message: Schema.String
+}) {}
 
 /** Profiles cover the 90 days before the run date. */
 export const PROFILE_WINDOW_DAYS = 90
@@ -65,13 +74,14 @@ export class Nightly extends Effect.Service<Nightly>()("workcat/Nightly", {
     const metrics = yield* Metrics
     const ledger = yield* RunLedger
     const categorizer = yield* Categorizer
+    const sql = yield* SqlClient.SqlClient
 
     const work = (runId: string, options: NightlyOptions) =>
       Effect.gen(function* () {
         const started = Date.now()
         const { date } = options
         const [profs, staff, labels] = yield* Effect.all(
-          [profiles.load(windowEnding(date, PROFILE_WINDOW_DAYS)), employees.all(), categories.labels()],
+          [profiles.load(windowEnding(date, PROFILE_WINDOW_DAYS)), employees.asOf(date), categories.labels()],
           { concurrency: 3 }
         )
         const selection = selectForRun({ date, profiles: profs, employees: staff, labels })
@@ -106,10 +116,16 @@ export class Nightly extends Effect.Service<Nightly>()("workcat/Nightly", {
           { concurrency: options.concurrency ?? 8 }
         )
         const [failures, successes] = Arr.partitionMap(outcomes, (e) => e)
-        yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, runId, new Date()), {
-          discard: true
-        })
-        const metricRows = yield* metrics.materialize(date, runId)
+        // The night's results land together, or not at all.
+        const metricRows = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const at = new Date()
+            yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, runId, at), { discard: true })
+            return yield* metrics.materialize(date, runId)
+          })
+        ).pipe(Effect.orDie)
+        // Readers see today's HR state: a change that became effective today shows from now on.
+        yield* employees.refresh()
         const summary: NightlySummary = {
           runId,
           tenant: tenant.id,
@@ -129,7 +145,12 @@ export class Nightly extends Effect.Service<Nightly>()("workcat/Nightly", {
       })
 
     const run = Effect.fn("Nightly.run")(function* (options: NightlyOptions) {
+      const latest = addDays(isoDate(new Date()), 1)
+      if (options.date > latest) {
+        return yield* new InvalidRunDate({ date: options.date, message: `Run date ${options.date} is in the future (latest ${latest})` })
+      }
       const runId = yield* ledger.start(tenant.id, "nightly", `${tenant.id}:${options.date}`)
+      yield* ledger.keepAlive(runId)
       return yield* work(runId, options).pipe(
         Effect.onExit((exit) =>
           Exit.match(exit, {
@@ -143,7 +164,7 @@ export class Nightly extends Effect.Service<Nightly>()("workcat/Nightly", {
       )
     })
 
-    return { run } as const
+    return { run: (options: NightlyOptions) => Effect.scoped(run(options)) } as const
   }),
   dependencies: [Profiles.Default, Employees.Default, CategoryStore.Default, Metrics.Default, RunLedger.Default]
 }) {}

@@ -1,16 +1,54 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { Employee, UserId } from "@workcat/core"
-import { Effect } from "effect"
+import { type Employee, foldHrEvents, type HrEvent, type IsoDate, isoDate, type UserId } from "@workcat/core"
+import { Array as Arr, Effect } from "effect"
 
-/** Employees as HR last described them. */
+/**
+ * Employees from HR events: as of any date (folded from `hr_events`), and the `employees` table,
+ * which holds today's state for readers such as the API and is refreshed by intake and runs.
+ */
 export class Employees extends Effect.Service<Employees>()("workcat/Employees", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const all = Effect.fn("Employees.all")(function* () {
-      const rows = yield* sql<Employee>`
-        SELECT user_id AS "userId", title, department, team, hire_date AS "hireDate", status FROM employees`
-      return new Map(rows.map((e) => [e.userId, e])) as ReadonlyMap<UserId, Employee>
+
+    const events = (users?: ReadonlyArray<UserId>) =>
+      sql<HrEvent>`
+        SELECT event_id AS "eventId", user_id AS "userId", type, effective_date AS "effectiveDate", title, department, team
+        FROM hr_events ${users === undefined ? sql`` : sql`WHERE ${sql.in("user_id", users)}`}`
+
+    const fold = (rows: ReadonlyArray<HrEvent>, asOf: IsoDate) =>
+      Object.entries(Arr.groupBy(rows, (r) => r.userId)).flatMap(([userId, list]) => {
+        const employee = foldHrEvents(userId as UserId, list, asOf)
+        return employee === undefined ? [] : [[employee.userId, employee] as const]
+      })
+
+    /** Everyone with an HR event effective on `asOf`, as they were on that day. */
+    const asOf = Effect.fn("Employees.asOf")(function* (date: IsoDate) {
+      return new Map(fold(yield* events(), date)) as ReadonlyMap<UserId, Employee>
     }, Effect.orDie)
-    return { all } as const
+
+    /**
+     * Rewrites today's state of `users` (all when omitted). Intake calls it inside its
+     * transaction, after locking those users, so concurrent intakes cannot lose an update.
+     */
+    const refresh = Effect.fn("Employees.refresh")(function* (users?: ReadonlyArray<UserId>) {
+      if (users !== undefined && users.length === 0) return
+      const current = fold(yield* events(users), isoDate(new Date())).map(([, e]) => e)
+      const present = new Set(current.map((e) => e.userId))
+      const absent = (users ?? []).filter((u) => !present.has(u))
+      if (absent.length > 0) yield* sql`DELETE FROM employees WHERE ${sql.in("user_id", absent)}`
+      if (current.length === 0) return
+      const sorted = [...current].sort((a, b) => a.userId.localeCompare(b.userId))
+      const col = <A>(f: (e: Employee) => A) => sorted.map(f)
+      yield* sql`
+        INSERT INTO employees (user_id, title, department, team, hire_date, status, updated_at)
+        SELECT *, now() FROM unnest(
+          ${col((e) => e.userId)}::text[], ${col((e) => e.title)}::text[], ${col((e) => e.department)}::text[],
+          ${col((e) => e.team)}::text[], ${col((e) => e.hireDate)}::date[], ${col((e) => e.status)}::text[]
+        )
+        ON CONFLICT (user_id) DO UPDATE SET title = excluded.title, department = excluded.department,
+          team = excluded.team, hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
+    }, Effect.orDie)
+
+    return { asOf, refresh } as const
   })
 }) {}

@@ -29,6 +29,8 @@ const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
  * Raw events and their daily rollup, written in one statement per batch: only rows that were
  * really inserted (not duplicates of earlier deliveries) feed `user_app_daily`, so a re-ingest
  * changes nothing. Rollup rows are upserted in key order so concurrent batches cannot deadlock.
+ * `insert` fails with the `SqlError` when PostgreSQL rejects the batch, so the caller can find
+ * the offending rows.
  */
 export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore", {
   effect: Effect.gen(function* () {
@@ -74,11 +76,11 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current`.pipe(retryDeadlock)
       if (rows[0]?.current !== 1) return yield* rotatedMeanwhile
       return rows[0].inserted
-    }, Effect.orDie)
+    })
 
     const deadLetter = Effect.fn("EventStore.deadLetter")(function* (letters: ReadonlyArray<DeadLetter>) {
       if (letters.length === 0) return
-      yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))}`
+      yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))} ON CONFLICT DO NOTHING`
     }, Effect.orDie)
 
     return { insert, deadLetter, holdKeyVersion } as const

@@ -13,8 +13,9 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
       const page = urlParams.page ?? 1
       const pageSize = urlParams.pageSize ?? 50
       const { items, total } = yield* store.page({
-        department: urlParams.department,
-        category: urlParams.category,
+        // An empty filter (`?department=`) means no filter.
+        department: urlParams.department || undefined,
+        category: urlParams.category || undefined,
         offset: (page - 1) * pageSize,
         limit: pageSize
       })

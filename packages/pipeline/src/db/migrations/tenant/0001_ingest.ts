@@ -39,6 +39,8 @@ export default Effect.gen(function* () {
       payload     text        NOT NULL,
       received_at timestamptz NOT NULL DEFAULT now()
     )`
+  // A line re-sent in a re-ingest is one dead letter, not two.
+  yield* sql`CREATE UNIQUE INDEX dead_letters_once ON dead_letters (source, position, md5(payload))`
   yield* sql`
     CREATE TABLE hr_events (
       event_id       text        PRIMARY KEY,
