@@ -18,8 +18,8 @@ import {
   PipelineLive
 } from "@workcat/pipeline"
 import { ServerLive } from "@workcat/server"
-import { TenantId, TenantRegistry, WorkcatHome } from "@workcat/tenancy"
-import { Config, Console, Effect, Layer } from "effect"
+import { ApiTokens, TenantId, TenantRegistry, WorkcatHome } from "@workcat/tenancy"
+import { Config, Console, Duration, Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -126,6 +126,8 @@ const demo = Command.make(
       if (!args.serve) return
       const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
       const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+      // The API takes bearer tokens: one analyst token for the demo, valid for a day.
+      const { token } = yield* Effect.flatMap(ApiTokens, (t) => t.create(TENANT, "analyst", { expiresIn: Duration.days(1), description: "demo" }))
       yield* Layer.launch(
         ServerLive({ port, host }).pipe(
           Layer.tap(() =>
@@ -135,9 +137,10 @@ const demo = Command.make(
                 [
                   "",
                   `API docs     ${base}/docs`,
-                  `categories   ${base}/api/v1/tenants/${TENANT}/categories`,
-                  `metrics      ${base}/api/v1/tenants/${TENANT}/metrics/productivity?groupBy=category`,
                   `health       ${base}/healthz`,
+                  `analyst token (valid 24 h): TOKEN=${Redacted.value(token)}`,
+                  `categories   curl -H "Authorization: Bearer $TOKEN" '${base}/api/v1/tenants/${TENANT}/categories?pageSize=5'`,
+                  `metrics      curl -H "Authorization: Bearer $TOKEN" '${base}/api/v1/tenants/${TENANT}/metrics/productivity?groupBy=category'`,
                   "Ctrl-C stops the server and the database."
                 ].join("\n")
               )

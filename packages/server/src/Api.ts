@@ -58,7 +58,9 @@ export const GroupMetrics = Schema.Struct({
   distinctAppsPerDay: Schema.Number,
   authWasteHours: Schema.Number,
   contextSwitchWasteHours: Schema.Number,
-  wasteHoursPerEmployeeWeek: Schema.Number
+  wasteHoursPerEmployeeWeek: Schema.Number,
+  /** (auth + context-switch waste hours) × the tenant's loaded cost per hour, over the window. */
+  wasteCostUsd: Schema.Number
 })
 
 export const ProductivityMetrics = Schema.Struct({
@@ -67,6 +69,7 @@ export const ProductivityMetrics = Schema.Struct({
   groupBy: GroupBy,
   groups: Schema.Array(GroupMetrics),
   minGroupSize: Schema.Int,
+  loadedCostPerHour: Schema.Number,
   /** Groups smaller than `minGroupSize`, withheld. */
   suppressedGroups: Schema.Int
 })

@@ -42,7 +42,10 @@ describe("HTTP API", () => {
         const analyst = yield* token(tenant, "analyst")
         const byDepartment = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity`, { token: analyst })
         expect(byDepartment.status).toBe(200)
-        expect(byDepartment.body).toMatchObject({ asOf: END, groupBy: "department", windowDays: 28, minGroupSize: 5 })
+        expect(byDepartment.body).toMatchObject({ asOf: END, groupBy: "department", windowDays: 28, minGroupSize: 5, loadedCostPerHour: 75 })
+        for (const g of byDepartment.body.groups) {
+          expect(g.wasteCostUsd).toBeCloseTo((g.authWasteHours + g.contextSwitchWasteHours) * 75, 6)
+        }
         const byCategory = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category`, { token: analyst })
         expect(byCategory.body.groups.map((g: any) => g.group)).toContain("sales")
         for (const g of byCategory.body.groups) expect(g.employees).toBeGreaterThanOrEqual(5)

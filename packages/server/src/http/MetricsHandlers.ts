@@ -12,7 +12,13 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
       // Settings are read fresh: the tenant's layer is cached, a privacy setting must apply at once.
       const { settings } = yield* Effect.flatMap(TenantRegistry, (r) => r.get(path.tenant)).pipe(Effect.orDie)
       const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(groupBy, { asOf: urlParams.asOf, privacy: settings }))
-      return { ...snapshot, groupBy }
+      const cost = settings.loadedCostPerHour
+      return {
+        ...snapshot,
+        groupBy,
+        loadedCostPerHour: cost,
+        groups: snapshot.groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
+      }
     }).pipe(forTenant(path.tenant, "metrics:read"))
   )
 )

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "@effect/vitest"
+import { freshTenant, testDatabaseUrl, testMasterKey } from "@workcat/pipeline/testing"
+import { execFile } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import Pg from "pg"
+
+const home = mkdtempSync(join(tmpdir(), "workcat-cli-"))
+
+/** Runs the `workcat` binary as a scheduler or an operator would. */
+const workcat = (...args: ReadonlyArray<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["packages/server/bin/workcat.mjs", ...args],
+      { env: { ...process.env, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey, WORKCAT_HOME: home } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+    )
+  })
+
+describe("the workcat CLI", () => {
+  const t = freshTenant("cli")
+
+  it("manages a tenant, its tokens and its privacy requests, never printing secrets", async () => {
+    expect(await workcat("tenants", "add", t, "--display-name", "CLI Corp")).toMatchObject({ code: 0 })
+    expect(await workcat("tenants", "add", t)).toMatchObject({ code: 1, stderr: expect.stringContaining("exists already") })
+
+    const shown = await workcat("tenants", "show", t)
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: t, displayName: "CLI Corp", keyVersions: 1 })
+    expect(shown.stdout).not.toMatch(/v1:|password|sealed/i)
+
+    const set = await workcat("tenants", "set", t, "--min-group-size", "3", "--small-group-policy", "rollup")
+    expect(JSON.parse(set.stdout)).toMatchObject({ minGroupSize: 3, smallGroupPolicy: "rollup" })
+    expect((await workcat("tenants", "set", t, "--min-group-size", "0")).code).toBe(1)
+
+    const created = await workcat("tokens", "create", "--tenant", t, "--role", "analyst", "--expires", "30d")
+    const token = created.stdout.trim()
+    expect(token).toMatch(/^wct_[0-9a-f]{10}_[0-9A-Za-z_-]{43}$/)
+    const listed = await workcat("tokens", "list", "--tenant", t, "--json")
+    const [info] = JSON.parse(listed.stdout)
+    expect(info).toMatchObject({ role: "analyst", revokedAt: null })
+    expect(listed.stdout).not.toContain(token.slice(15))
+    expect((await workcat("tokens", "create", "--tenant", t, "--role", "analyst", "--expires", "soon")).code).toBe(1)
+    expect(await workcat("tokens", "revoke", "--tenant", t, info.id)).toMatchObject({ code: 0 })
+
+    const forgot = await workcat("forget", "--tenant", t, "--login", "someone@example.com")
+    expect(JSON.parse(forgot.stdout).deleted).toEqual({ sso_events: 0, user_app_daily: 0, hr_events: 0, employees: 0, work_categories: 0 })
+    expect(forgot.stdout).not.toContain("someone")
+
+    expect(await workcat("tenants", "rotate-key", t)).toMatchObject({ code: 0, stdout: expect.stringContaining("key version 1") })
+    expect((await workcat("run", "nightly", "--tenant", t, "--date", "2099-01-01")).code).toBe(3)
+
+    expect(await workcat("tenants", "remove", t)).toMatchObject({ code: 1, stderr: expect.stringContaining("--yes") })
+    expect(await workcat("tenants", "remove", t, "--yes")).toMatchObject({ code: 0 })
+    expect((await workcat("tenants", "show", t)).code).toBe(1)
+
+    // Every admin action is in the audit log, which outlives the tenant.
+    const client = new Pg.Client(testDatabaseUrl())
+    await client.connect()
+    const { rows } = await client.query("SELECT actor, action, origin FROM workcat.audit_log WHERE tenant = $1 ORDER BY id", [t])
+    await client.end()
+    expect(rows.map((r) => r.action)).toEqual([
+      "tenant.create",
+      "tenant.settings.update",
+      "token.create",
+      "token.revoke",
+      "privacy.forget",
+      "tenant.key.rotate",
+      "tenant.remove"
+    ])
+    for (const r of rows) expect(r).toMatchObject({ actor: expect.stringMatching(/^cli:.+@.+/), origin: "cli" })
+  }, 120_000)
+})
