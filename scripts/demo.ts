@@ -6,7 +6,6 @@ import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DefaultTaxonomy, isoDate } from "@workcat/core"
 import {
-  BaseLive,
   CliOutput,
   Evaluator,
   fileLines,
@@ -14,8 +13,9 @@ import {
   HrIngest,
   Ingest,
   type IngestCounts,
-  Nightly,
-  PipelineLive
+  PipelineLive,
+  RuntimeLive,
+  runNightly
 } from "@workcat/pipeline"
 import { ServerLive } from "@workcat/server"
 import { ApiTokens, TenantId, TenantRegistry, WorkcatHome } from "@workcat/tenancy"
@@ -75,13 +75,16 @@ const pipeline = (files: { events: string; hr: string; truth: string; end: Retur
     yield* ingestWithProgress("HR", (onProgress) => hr.records(fileLines(files.hr), { source: files.hr, onProgress }))
     yield* ingestWithProgress("ingested", (onProgress) => ingest.okta(fileLines(files.events), { source: files.events, onProgress }))
     const progress = makeProgress()
-    const run = yield* Effect.flatMap(Nightly, (n) =>
-      n.run({ date: files.end, onProgress: (done, total) => progress.update(() => `  categorizing ${done}/${total}`) })
-    )
+    const started = Date.now()
+    const { run: finished, summary } = yield* runNightly(TENANT, files.end, {
+      onProgress: (stage, done, total) => progress.update(() => `  ${stage} ${done}/${total}`)
+    })
     yield* progress.done
+    if (summary === null) return yield* Effect.fail(new Error(`The nightly run ended ${finished.state}: ${finished.error ?? "no result"}`))
+    const run = summary
     yield* step(
       "nightly",
-      `${run.state}: ${formatNumber(run.selected)} selected, ${formatNumber(run.categorized)} categorized, ${run.failed.length} failed, ${run.deferred} deferred (no activity yet) in ${(run.wallMs / 1000).toFixed(1)} s`
+      `${finished.state}: ${formatNumber(run.selected)} selected, ${formatNumber(run.categorized)} categorized, ${run.failed} failed, ${run.deferred} deferred (no activity yet) in ${seconds(started)} s`
     )
     const report = yield* Effect.flatMap(Evaluator, (e) => e.fromFile(files.truth))
     yield* step(
@@ -153,6 +156,6 @@ const demo = Command.make(
 
 Command.run(demo, { name: "workcat demo", version: "0.1.0" })(process.argv).pipe(
   CliOutput.exitOnFailure,
-  Effect.provide(Layer.mergeAll(BaseLive, NodeContext.layer)),
+  Effect.provide(Layer.mergeAll(RuntimeLive, NodeContext.layer)),
   NodeRuntime.runMain({ teardown: CliOutput.teardown })
 )

@@ -43,7 +43,9 @@ export interface CategorizationInput {
 /** A categorizer could not categorize a user; the run records the reason and goes on. */
 export class CategorizationError extends Schema.TaggedError<CategorizationError>()("CategorizationError", {
   userId: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** Worth another attempt (a timeout, a rate limit), as opposed to a verdict on the input. */
+  retryable: Schema.optional(Schema.Boolean)
 }) {}
 
 /** Assigns a work category to a user. Implemented offline (nearest neighbours) and by an LLM. */

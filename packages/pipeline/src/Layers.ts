@@ -11,9 +11,10 @@ import { Ingest } from "./ingest/Ingest.js"
 import { RunLedger } from "./ledger/RunLedger.js"
 import { CategoryStore } from "./materialize/CategoryStore.js"
 import { Metrics } from "./materialize/Metrics.js"
-import { Nightly } from "./nightly/Nightly.js"
+import { Checkpoints } from "./ledger/Checkpoints.js"
 import { Employees } from "./warehouse/Employees.js"
 import { Privacy } from "./privacy/Privacy.js"
+import { Profiles } from "./warehouse/Profiles.js"
 
 /** The control plane's pool, migrated. */
 export const ControlLive = Layer.effectDiscard(migratePipelineControl).pipe(Layer.provideMerge(ControlSqlLive))
@@ -47,23 +48,25 @@ export const isolated = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E
     })
   )
 
-/** Every service of the pipeline for one tenant, over `BaseLive`; never shared with another tenant. */
+/**
+ * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`
+ * (its client and limits are shared by all tenants); never shared with another tenant.
+ */
 export const PipelineLive = (id: TenantId) =>
   isolated(
     Layer.mergeAll(
       Ingest.Default,
       HrIngest.Default,
-      Nightly.Default,
       CategoryStore.Default,
       Metrics.Default,
       Evaluator.Default,
       Privacy.Default,
-      Employees.Default
-    ).pipe(
-      Layer.provide(CategorizerLive),
-      Layer.provideMerge(TenantLive(id))
-    )
+      Employees.Default,
+      Checkpoints.Default,
+      Profiles.Default
+    ).pipe(Layer.provideMerge(TenantLive(id)))
   )
 
 /** A tenant's services with everything under them: what a one-shot CLI command provides. */
-export const TenantCommandLive = (id: TenantId) => PipelineLive(id).pipe(Layer.provideMerge(BaseLive))
+export const TenantCommandLive = (id: TenantId) =>
+  PipelineLive(id).pipe(Layer.provideMerge(CategorizerLive), Layer.provideMerge(BaseLive))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, type IsoDate, isoDate } from "@workcat/core"
+import { addDays, type IsoDate } from "@workcat/core"
 import { ControlSql } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -11,7 +11,7 @@ import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { fileLines } from "../src/ingest/Lines.js"
 import { Metrics } from "../src/materialize/Metrics.js"
-import { Nightly } from "../src/nightly/Nightly.js"
+import { runNightly } from "../src/nightly/RunNightly.js"
 import { generate } from "../src/synthetic/Generate.js"
 import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
 
@@ -38,9 +38,9 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(events.accepted + events.duplicates + events.rejected).toBe(files.eventCount)
         expect(events.rejected).toBeGreaterThan(0)
 
-        const nightly = yield* Nightly
-        const first = yield* nightly.run({ date: end })
-        expect(first.state).toBe("READY")
+        const night = yield* runNightly(tenant, end)
+        expect(night.run.state).toBe("READY")
+        const first = night.summary!
         expect(first.categorized).toBe(first.selected)
         expect(first.byReason.uncategorized).toBe(first.selected)
         expect(first.selected).toBeGreaterThan(130)
@@ -85,8 +85,9 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(expected.reduce((n, e) => n + e.auth, 0)).toBeGreaterThan(0)
 
         // The next night only the rotating slice and new hires are due.
-        const second = yield* nightly.run({ date: addDays(end, 1) })
-        expect(second.state).toBe("READY")
+        const next = yield* runNightly(tenant, addDays(end, 1))
+        expect(next.run.state).toBe("READY")
+        const second = next.summary!
         expect(second.selected).toBeLessThan(first.selected / 10)
         expect(second.byReason.uncategorized ?? 0).toBe(0)
 
@@ -98,27 +99,14 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         const runs = yield* control<{ state: string; runKey: string }>`
           SELECT state, run_key AS "runKey" FROM runs WHERE tenant = ${tenant} ORDER BY created_at`
         expect(runs).toEqual([
-          { state: "READY", runKey: `${tenant}:${end}` },
-          { state: "READY", runKey: `${tenant}:${addDays(end, 1)}` }
+          { state: "READY", runKey: end },
+          { state: "READY", runKey: addDays(end, 1) }
         ])
+        // Starting a finished key again returns its result without running it again.
+        const again = yield* runNightly(tenant, end)
+        expect(again.run.id).toBe(night.run.id)
+        expect(again.summary).toEqual(first)
       }).pipe(Effect.provide(testTenantLayer(tenant))),
     120_000
   )
-})
-
-describe("nightly runs of one key", () => {
-  const t = freshTenant("once")
-  it.effect("run one at a time, and not for a future date", () =>
-    Effect.gen(function* () {
-      const files = yield* generate({ tenant: t, employees: 30, days: 14, seed: "once", end, out: mkdtempSync(join(tmpdir(), "workcat-once-")) })
-      yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
-      const nightly = yield* Nightly
-      const [first, second] = yield* Effect.all([Effect.either(nightly.run({ date: end })), Effect.either(nightly.run({ date: end }))], {
-        concurrency: 2
-      })
-      const outcomes = [first, second].map((e) => (e._tag === "Right" ? e.right.state : e.left._tag)).sort()
-      expect(outcomes).toEqual(["READY", "RunInProgress"])
-      const future = yield* Effect.flip(nightly.run({ date: addDays(isoDate(new Date()), 2) }))
-      expect(future._tag).toBe("InvalidRunDate")
-    }).pipe(Effect.provide(testTenantLayer(t))), 60_000)
 })

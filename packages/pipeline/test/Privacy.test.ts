@@ -11,12 +11,12 @@ import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { fileLines } from "../src/ingest/Lines.js"
 import { PipelineLive } from "../src/Layers.js"
-import { Nightly } from "../src/nightly/Nightly.js"
+import { runNightly } from "../src/nightly/RunNightly.js"
 import { Privacy } from "../src/privacy/Privacy.js"
 import { PSEUDONYM_COLUMNS } from "../src/privacy/PseudonymousData.js"
 import { generate, type GeneratedFiles } from "../src/synthetic/Generate.js"
 import { PLACES } from "../src/synthetic/Names.js"
-import { freshTenant, TestBase, testTenantLayer } from "./support/TestLayers.js"
+import { freshTenant, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
 
 const end = "2026-11-23" as IsoDate
 
@@ -25,7 +25,7 @@ const seed = (tenant: TenantId, employees = 60) =>
     const files = yield* generate({ tenant, employees, days: 30, seed: "privacy", end, out: mkdtempSync(join(tmpdir(), "workcat-privacy-")), malformedRate: 0.01 })
     yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
     yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
-    yield* Effect.flatMap(Nightly, (n) => n.run({ date: end }))
+    yield* runNightly(tenant, end)
     return files
   })
 
@@ -101,7 +101,7 @@ describe("privacy", () => {
 describe("key rotation", () => {
   const tenant = freshTenant("rotate")
   /** A tenant layer built now: it reads the key version the tenant is at. */
-  const fresh = () => Layer.fresh(PipelineLive(tenant)).pipe(Layer.provideMerge(TestBase))
+  const fresh = () => Layer.fresh(PipelineLive(tenant)).pipe(Layer.provideMerge(TestRuntime))
 
   it.effect("re-keys every stored pseudonym; joins, evaluation and idempotent re-ingest survive", () =>
     Effect.gen(function* () {

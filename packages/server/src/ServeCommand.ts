@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { BaseLive } from "@workcat/pipeline"
+import { RuntimeLive } from "@workcat/pipeline"
 import { Layer, Option } from "effect"
 import { ServerLive } from "./Server.js"
 
@@ -12,7 +12,7 @@ export const serveCommand = Command.make(
   (args) =>
     Layer.launch(
       ServerLive({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
-        Layer.provide(BaseLive)
+        Layer.provide(RuntimeLive)
       )
     )
 ).pipe(Command.withDescription("Serve the HTTP API and its docs until interrupted"))

@@ -10,11 +10,11 @@ import { HealthLive } from "./http/HealthHandlers.js"
 import { MetricsLive } from "./http/MetricsHandlers.js"
 import { AuditLive, PrivacyLive } from "./http/PrivacyHandlers.js"
 import { SettingsLive } from "./http/SettingsHandlers.js"
-import { TenantServices } from "./TenantServices.js"
 
+/** The API's handlers, over the run runtime (`RuntimeLive`: database, tenants, runs). */
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
   Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, AuditLive]),
-  Layer.provide([AuthenticationLive, TenantServices.Default])
+  Layer.provide(AuthenticationLive)
 )
 
 /** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */

@@ -1,20 +1,11 @@
-import { PipelineLive } from "@workcat/pipeline"
+import { TenantLayers } from "@workcat/pipeline"
 import { AuditLog, type Permission, type TenantId, TenantNotFound } from "@workcat/tenancy"
-import { Effect, Layer, LayerMap } from "effect"
+import { Effect, Layer } from "effect"
 import { authorize, CurrentPrincipal, NotFound } from "./Auth.js"
-
-/**
- * One tenant's pipeline services per tenant id, built on first request and released after five
- * idle minutes (each holds a small connection pool logged in as the tenant's role).
- */
-export class TenantServices extends LayerMap.Service<TenantServices>()("workcat/TenantServices", {
-  lookup: (tenant: TenantId) => PipelineLive(tenant),
-  idleTimeToLive: "5 minutes"
-}) {}
 
 /** A tenant's services; a tenant removed meanwhile is a 404, failing infrastructure a defect. */
 const tenantLayer = (tenant: TenantId) =>
-  TenantServices.get(tenant).pipe(
+  TenantLayers.get(tenant).pipe(
     Layer.catchAll((e) => (e instanceof TenantNotFound ? Layer.fail(new NotFound({ message: "Not found" })) : Layer.die(e)))
   )
 

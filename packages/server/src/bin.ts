@@ -11,7 +11,8 @@ import {
   runCommand,
   taxonomyCommand,
   tenantsCommand,
-  tokensCommand
+  tokensCommand,
+  workerCommand
 } from "@workcat/pipeline"
 import { Effect } from "effect"
 import { serveCommand } from "./ServeCommand.js"
@@ -33,6 +34,7 @@ const workcat = Command.make("workcat").pipe(
   forgetCommand,
     taxonomyCommand,
     dbCommand,
+    workerCommand,
     serveCommand
   ])
 )

@@ -1,10 +1,10 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { IsoDate } from "@workcat/core"
-import { fileLines, generate, HrIngest, Ingest, Nightly } from "@workcat/pipeline"
+import { fileLines, generate, HrIngest, Ingest, runNightly } from "@workcat/pipeline"
 import { provision, testConfig, testTenantLayer } from "@workcat/pipeline/testing"
 import { ApiTokens, type Role, type TenantId } from "@workcat/tenancy"
-import { BaseLive } from "@workcat/pipeline"
+import { RuntimeLive } from "@workcat/pipeline"
 import { Effect, Layer, Redacted } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -19,8 +19,8 @@ export const seedTenant = (tenant: TenantId, employees = 80) =>
     const files = yield* generate({ tenant, employees, days: 30, seed: "api", end: END, out: mkdtempSync(join(tmpdir(), "workcat-api-")) })
     yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: "hr" }))
     yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: "events" }))
-    const run = yield* Effect.flatMap(Nightly, (n) => n.run({ date: END }))
-    return { files, run }
+    const { summary } = yield* runNightly(tenant, END)
+    return { files, run: summary! }
   }).pipe(Effect.provide(testTenantLayer(tenant)))
 
 /**
@@ -31,7 +31,7 @@ export const serverLayer = (tenants: ReadonlyArray<TenantId>, config: Readonly<R
   Layer.fresh(HttpAppLive).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(provision(...tenants)),
-    Layer.provideMerge(BaseLive),
+    Layer.provideMerge(RuntimeLive),
     Layer.provide(testConfig(config))
   )
 

@@ -25,6 +25,8 @@ export const TenantSettings = Schema.Struct({
   smallGroupPolicy: SmallGroupPolicy,
   /** Loaded cost of an employee hour, to turn wasted hours into money. */
   loadedCostPerHour: Schema.Number.pipe(Schema.nonNegative()),
+  /** Runs of this tenant processing at once; more wait QUEUED. */
+  maxConcurrentRuns: Schema.Int.pipe(Schema.between(1, 100)),
   llm: LlmLimits
 })
 export type TenantSettings = typeof TenantSettings.Type
@@ -37,6 +39,7 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   minGroupSize: 5,
   smallGroupPolicy: "suppress",
   loadedCostPerHour: 75,
+  maxConcurrentRuns: 1,
   llm: { monthlyBudgetUsd: 100, requestsPerMinute: 500, tokensPerMinute: 200_000, concurrency: 8 }
 })
 
@@ -49,6 +52,7 @@ export const SettingsPatch = Schema.partial(
     minGroupSize: TenantSettings.fields.minGroupSize,
     smallGroupPolicy: SmallGroupPolicy,
     loadedCostPerHour: TenantSettings.fields.loadedCostPerHour,
+    maxConcurrentRuns: TenantSettings.fields.maxConcurrentRuns,
     llm: Schema.partial(LlmLimits)
   })
 )

@@ -46,7 +46,7 @@ export const exitOnFailure = <A, E, R>(program: Effect.Effect<A, E, R>) =>
           process.exitCode = 3
           return
         }
-        const invalidInput = typeof error === "object" && error !== null && "_tag" in error && error._tag === "InvalidRunDate"
+        const invalidInput = typeof error === "object" && error !== null && "_tag" in error && error._tag === "InvalidRunRequest"
         const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
           ? String((error as { message: unknown }).message)
           : String(error)

@@ -1,52 +1,133 @@
-import { Command, Options } from "@effect/cli"
-import { DefaultTaxonomy } from "@workcat/core"
-import { Console, Effect } from "effect"
-import { TenantCommandLive } from "../Layers.js"
-import { Nightly, type NightlySummary } from "../nightly/Nightly.js"
+import { Args, Command, Options } from "@effect/cli"
+import { type TenantId, TenantRegistry } from "@workcat/tenancy"
+import { Console, Effect, Option, Schema } from "effect"
+import type { RunRecord } from "../ledger/RunLedger.js"
+import { Runs } from "../ledger/Runs.js"
+import { runWorker } from "../ledger/Worker.js"
+import { NightlySummary } from "../nightly/Nightly.js"
+import { runNightly } from "../nightly/RunNightly.js"
+import { RuntimeLive } from "../Runtime.js"
 import { formatNumber, makeProgress, printJson } from "./Output.js"
 import * as Opt from "./Options.js"
 
-/** Exit codes for schedulers: 0 every selected user categorized, 2 some failed (results kept). */
+/** Exit codes for schedulers. */
 export const EXIT = { ready: 0, failed: 1, degraded: 2, invalidInput: 3 } as const
 
-export const describeRun = (s: NightlySummary): string => {
-  const lines = [
-    `run ${s.runId} for ${s.tenant} on ${s.date}: ${s.state} in ${(s.wallMs / 1000).toFixed(1)} s (${s.categorizer})`,
-    `  selected ${formatNumber(s.selected)} (${Object.entries(s.byReason).map(([r, n]) => `${r} ${n}`).join(", ") || "none"}), categorized ${formatNumber(s.categorized)}, failed ${s.failed.length}, deferred ${s.deferred} (no activity yet)`
-  ]
-  const byCategory = Object.entries(s.byCategory).sort((a, b) => b[1] - a[1])
-  if (byCategory.length > 0) {
-    lines.push("  categories:")
-    for (const [id, n] of byCategory) lines.push(`    ${(DefaultTaxonomy.find(id)?.name ?? id).padEnd(24)} ${String(n).padStart(6)}`)
+const exitCode = (state: RunRecord["state"]) => (state === "READY" ? EXIT.ready : state === "DEGRADED" ? EXIT.degraded : EXIT.failed)
+
+const seconds = (run: RunRecord) =>
+  run.startedAt && run.finishedAt ? `${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s` : "-"
+
+const summaryOf = (run: RunRecord) => Schema.decodeUnknownOption(NightlySummary)(run.result)
+
+export const describeRun = (run: RunRecord): string => {
+  const lines = [`run ${run.id} nightly ${run.tenant} ${run.runKey}: ${run.state} in ${seconds(run)}`]
+  if (run.error) lines.push(`  error: ${run.error}`)
+  const summary = summaryOf(run)
+  if (Option.isSome(summary)) {
+    const s = summary.value
+    const reasons = Object.entries(s.byReason).map(([r, n]) => `${r} ${n}`).join(", ") || "none"
+    lines.push(
+      `  ${s.categorizer}: selected ${formatNumber(s.selected)} (${reasons}), categorized ${formatNumber(s.categorized)}, failed ${s.failed}, deferred ${s.deferred} (no activity yet)`
+    )
+    for (const [reason, n] of Object.entries(s.failureReasons)) lines.push(`  failed ${n}: ${reason}`)
+    if (s.failed > 0) lines.push(`  per-user failures: workcat run status ${run.id}`)
   }
-  for (const f of s.failed.slice(0, 10)) lines.push(`  failed ${f.userId}: ${f.reason}`)
   return lines.join("\n")
 }
+
+/** A tenant's night, with progress on a terminal. */
+const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: number; readonly quiet: boolean }) =>
+  Effect.gen(function* () {
+    const progress = makeProgress()
+    const { run } = yield* runNightly(tenant, date, {
+      concurrency: options.concurrency,
+      onProgress: (stage, done, total) => options.quiet || progress.update(() => `${tenant}: ${stage} ${formatNumber(done)}/${formatNumber(total)}`),
+      onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`)
+    })
+    yield* progress.done
+    return run
+  })
 
 const nightly = Command.make(
   "nightly",
   {
-    tenant: Opt.tenant,
+    tenant: Opt.tenant.pipe(Options.optional),
+    allTenants: Options.boolean("all-tenants").pipe(Options.withDescription("Run every tenant, one after the other")),
     date: Opt.date,
     json: Opt.json,
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8), Options.withDescription("Users categorized at once"))
   },
   (args) =>
     Effect.gen(function* () {
-      const nightly = yield* Nightly
-      const progress = makeProgress()
-      const summary = yield* nightly.run({
-        date: args.date,
-        concurrency: args.concurrency,
-        onProgress: (done, total) => progress.update(() => `categorizing ${formatNumber(done)}/${formatNumber(total)}`)
-      })
-      yield* progress.done
-      yield* args.json ? printJson(summary) : Console.log(describeRun(summary))
-      process.exitCode = summary.state === "READY" ? EXIT.ready : EXIT.degraded
-    }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
-).pipe(Command.withDescription("Run the nightly categorization of a tenant for a date"))
+      if (Option.isSome(args.tenant) === args.allTenants) {
+        process.exitCode = EXIT.invalidInput
+        return yield* Console.error("workcat: give either --tenant T or --all-tenants")
+      }
+      const tenants = Option.isSome(args.tenant)
+        ? [args.tenant.value]
+        : (yield* Effect.flatMap(TenantRegistry, (r) => r.list())).map((t) => t.id)
+      const finished: Array<RunRecord> = []
+      for (const tenant of tenants) {
+        const run = yield* runNight(tenant, args.date, { concurrency: args.concurrency, quiet: args.json })
+        finished.push(run)
+        if (!args.json) yield* Console.log(describeRun(run))
+      }
+      if (args.json) {
+        const report = finished.map((run) => ({ run, summary: Option.getOrNull(summaryOf(run)) }))
+        yield* printJson(args.allTenants ? report : report[0])
+      }
+      // The worst outcome decides: any FAILED → 1, else any DEGRADED → 2.
+      const codes = finished.map((r) => exitCode(r.state))
+      process.exitCode = codes.includes(EXIT.failed) ? EXIT.failed : codes.includes(EXIT.degraded) ? EXIT.degraded : EXIT.ready
+    }).pipe(Effect.provide(RuntimeLive))
+).pipe(Command.withDescription("Run (or resume) the nightly categorization of a tenant, or of all tenants, for a date"))
+
+const runId = Args.text({ name: "RUN_ID" })
+
+const status = Command.make("status", { runId, json: Opt.json }, (args) =>
+  Effect.flatMap(Runs, (runs) => runs.status(args.runId)).pipe(
+    Effect.flatMap((s) =>
+      args.json
+        ? printJson(s)
+        : Console.log(
+            [
+              describeRun(s.run),
+              ...(s.queuePosition !== null ? [`  queued at position ${s.queuePosition}`] : []),
+              ...s.stages.map((st) => `  stage ${st.stage} (${st.kind}): ${st.state}${st.total > 0 ? `, ${st.done}/${st.total} done, ${st.failed} failed` : ""}`),
+              ...s.failures.map((f) => `  failed ${f.key} after ${f.attempts} attempts: ${f.error}`),
+              ...s.transitions.map((t) => `  ${t.at.toISOString()} ${t.from ?? "-"} → ${t.to}: ${t.reason}`)
+            ].join("\n")
+          )
+    ),
+    Effect.provide(RuntimeLive)
+  )
+).pipe(Command.withDescription("A run's state, stages, failed items and transitions"))
+
+const retry = Command.make("retry", { runId, concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)) }, (args) =>
+  Effect.gen(function* () {
+    const runs = yield* Runs
+    yield* runs.retry(args.runId)
+    const run = yield* runs.await(args.runId, { concurrency: args.concurrency })
+    yield* Console.log(describeRun(run))
+    process.exitCode = exitCode(run.state)
+  }).pipe(Effect.provide(RuntimeLive))
+).pipe(Command.withDescription("Retry a FAILED or DEGRADED run: only its failed work runs again"))
+
+const cancel = Command.make("cancel", { runId }, (args) =>
+  Effect.flatMap(Runs, (runs) => runs.cancel(args.runId, "cancelled from the command line")).pipe(
+    Effect.flatMap(({ run }) => Console.log(`run ${run.id}: ${run.state}`)),
+    Effect.provide(RuntimeLive)
+  )
+).pipe(Command.withDescription("Cancel a run that has not finished"))
 
 export const runCommand = Command.make("run").pipe(
-  Command.withDescription("Run a pipeline"),
-  Command.withSubcommands([nightly])
+  Command.withDescription("Run pipelines and inspect runs"),
+  Command.withSubcommands([nightly, status, retry, cancel])
 )
+
+export const workerCommand = Command.make(
+  "worker",
+  { maxRuns: Options.integer("max-runs").pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")) },
+  (args) => runWorker({ maxRuns: args.maxRuns }).pipe(Effect.provide(RuntimeLive))
+).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, until interrupted"))

@@ -3,10 +3,11 @@ import { migrateControl, runMigrations } from "@workcat/tenancy"
 import control0001 from "./migrations/control/0001_runs.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
+import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
 
 /** The tables of one tenant, in the tenant's schema (run as the tenant's role, which owns them). */
 export const migrateTenant = runMigrations(
-  Migrator.fromRecord({ "0001_ingest": tenant0001, "0002_results": tenant0002 }),
+  Migrator.fromRecord({ "0001_ingest": tenant0001, "0002_results": tenant0002, "0003_checkpoints": tenant0003 }),
   "schema_migrations"
 )
 

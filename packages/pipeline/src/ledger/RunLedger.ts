@@ -1,90 +1,183 @@
+import { canTransition, IllegalTransition, RunState } from "@workcat/core"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Schedule, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 
-/** The states a run moves through. */
-export const RunState = Schema.Literal("QUEUED", "PROCESSING", "READY", "DEGRADED", "FAILED", "STALE", "CANCELLED")
-export type RunState = typeof RunState.Type
+export { RunState }
 
+/** A run as the control plane records it. */
 export interface RunRecord {
   readonly id: string
   readonly tenant: string
   readonly pipeline: string
   readonly runKey: string
   readonly state: RunState
-  readonly createdAt: Date
-  readonly finishedAt: Date | null
-  readonly summary: unknown
+  readonly input: unknown
+  readonly result: unknown
   readonly error: string | null
+  readonly costUsd: number
+  readonly createdAt: Date
+  readonly queuedAt: Date
+  readonly startedAt: Date | null
+  readonly finishedAt: Date | null
 }
 
-/** A run's worker refreshes its heartbeat four times within this; past it, the run is taken as lost. */
-export const HEARTBEAT_TIMEOUT_SECONDS = 120
+export interface Transition {
+  readonly from: RunState | null
+  readonly to: RunState
+  readonly at: Date
+  readonly reason: string
+}
 
-/** Another process is running the same key right now. */
-export class RunInProgress extends Schema.TaggedError<RunInProgress>()("RunInProgress", {
-  runId: Schema.String,
-  runKey: Schema.String,
-  message: Schema.String
-}) {}
+/** No run with this id (or not one the caller may see). */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", { runId: Schema.String, message: Schema.String }) {}
 
-/** The control plane's record of pipeline runs (`workcat.runs`). */
+const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
+  created_at AS "createdAt", queued_at AS "queuedAt", started_at AS "startedAt", finished_at AS "finishedAt"`
+
+/**
+ * The control plane's half of the run ledger (`workcat.runs`): one row per run key, moved only
+ * along the state machine, every move recorded in `run_transitions`; admission of queued runs
+ * under a per-tenant limit of processing runs.
+ */
 export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", {
   effect: Effect.gen(function* () {
     const sql = yield* ControlSql
+    const select = (where: string, params: ReadonlyArray<unknown>) =>
+      sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM runs WHERE ${where}`, params).pipe(Effect.orDie)
 
-    /**
-     * Starts a run of a key, unless one is processing with a live heartbeat; one whose worker
-     * stopped beating (killed, machine lost) is marked FAILED and replaced.
-     */
-    const start = Effect.fn("RunLedger.start")(function* (tenant: string, pipeline: string, runKey: string) {
-      const id = randomUUID()
-      yield* sql.withTransaction(
-        Effect.gen(function* () {
-          yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`${tenant}:${pipeline}:${runKey}`}))`
-          const [running] = yield* sql<{ id: string; alive: boolean }>`
-            SELECT id, heartbeat_at > now() - ${`${HEARTBEAT_TIMEOUT_SECONDS} seconds`}::interval AS alive
-            FROM runs WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND run_key = ${runKey} AND state = 'PROCESSING'`.pipe(Effect.orDie)
-          if (running?.alive === true) {
-            return yield* new RunInProgress({ runId: running.id, runKey, message: `Run ${running.id} of ${runKey} is processing already` })
-          }
-          if (running !== undefined) {
-            yield* sql`
-              UPDATE runs SET state = 'FAILED', finished_at = now(),
-                error = ${`worker lost: no heartbeat for ${HEARTBEAT_TIMEOUT_SECONDS} s`}
-              WHERE id = ${running.id}`.pipe(Effect.orDie)
-          }
-          yield* sql`
-            INSERT INTO runs (id, tenant, pipeline, run_key, state) VALUES (${id}, ${tenant}, ${pipeline}, ${runKey}, 'PROCESSING')`.pipe(
-            Effect.orDie
-          )
-        })
-      ).pipe(Effect.catchTag("SqlError", Effect.die))
-      return id
+    const get = (id: string) =>
+      (/^[0-9a-f-]{36}$/i.test(id) ? select("id = $1", [id]) : Effect.succeed([])).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    const find = Effect.fn("RunLedger.find")(function* (id: string) {
+      const run = yield* get(id)
+      if (Option.isNone(run)) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
+      return run.value
     })
 
-    /** Keeps a run's heartbeat fresh while the calling scope is open. */
-    const keepAlive = (id: string) =>
-      sql`UPDATE runs SET heartbeat_at = now() WHERE id = ${id}`.pipe(
-        Effect.ignore,
-        Effect.repeat(Schedule.spaced(`${HEARTBEAT_TIMEOUT_SECONDS / 4} seconds`)),
-        Effect.forkScoped,
-        Effect.asVoid
+    const byKey = (tenant: string, pipeline: string, key: string) =>
+      select("tenant = $1 AND pipeline = $2 AND run_key = $3", [tenant, pipeline, key]).pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
-    const finish = Effect.fn("RunLedger.finish")(function* (id: string, state: RunState, summary: unknown, error?: string) {
-      yield* sql`
-        UPDATE runs SET state = ${state}, finished_at = now(), summary = ${JSON.stringify(summary)}, error = ${error ?? null}
-        WHERE id = ${id}`
-    }, Effect.orDie)
+    /** The run of a key: a new QUEUED one, or the existing one untouched. */
+    const create = Effect.fn("RunLedger.create")(function* (tenant: string, pipeline: string, key: string, input: unknown) {
+      const id = randomUUID()
+      const inserted = yield* sql`
+        INSERT INTO runs (id, tenant, pipeline, run_key, state, input)
+        VALUES (${id}, ${tenant}, ${pipeline}, ${key}, 'QUEUED', ${JSON.stringify(input)})
+        ON CONFLICT (tenant, pipeline, run_key) DO NOTHING RETURNING id`.pipe(Effect.orDie)
+      if (inserted.length > 0) {
+        yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, NULL, 'QUEUED', 'created')`.pipe(
+          Effect.orDie
+        )
+      }
+      return (yield* byKey(tenant, pipeline, key)).pipe(Option.getOrThrow)
+    })
 
-    const history = Effect.fn("RunLedger.history")(function* (tenant: string, limit: number) {
-      return yield* sql<RunRecord>`
-        SELECT id, tenant, pipeline, run_key AS "runKey", state, created_at AS "createdAt", finished_at AS "finishedAt",
-               summary, error
-        FROM runs WHERE tenant = ${tenant} ORDER BY created_at DESC LIMIT ${limit}`
-    }, Effect.orDie)
+    /**
+     * Moves a run to `to` if the state machine allows it from its current state (checked under a
+     * row lock), recording why. `expect` narrows the states it may move from.
+     */
+    const transition = Effect.fn("RunLedger.transition")(function* (
+      id: string,
+      to: RunState,
+      reason: string,
+      options: { readonly expect?: ReadonlyArray<RunState>; readonly result?: unknown; readonly error?: string } = {}
+    ) {
+      return yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const [row] = yield* sql<{ state: RunState }>`SELECT state FROM runs WHERE id = ${id} FOR UPDATE`
+            if (row === undefined) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
+            if (!canTransition(row.state, to) || (options.expect !== undefined && !options.expect.includes(row.state))) {
+              return yield* new IllegalTransition({ runId: id, from: row.state, to, message: `A ${row.state} run cannot become ${to}` })
+            }
+            yield* sql`
+              UPDATE runs SET state = ${to}, updated_at = now(),
+                queued_at   = CASE WHEN ${to} = 'QUEUED' THEN now() ELSE queued_at END,
+                started_at  = CASE WHEN ${to} = 'PROCESSING' THEN coalesce(started_at, now()) ELSE started_at END,
+                finished_at = CASE WHEN ${to} IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
+                                   WHEN ${to} = 'QUEUED' THEN NULL ELSE finished_at END,
+                result      = CASE WHEN ${options.result !== undefined} THEN ${JSON.stringify(options.result ?? null)}::jsonb ELSE result END,
+                error       = ${options.error ?? null}
+              WHERE id = ${id}`
+            yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, ${row.state}, ${to}, ${reason})`
+            return row.state
+          })
+        )
+        .pipe(Effect.catchTag("SqlError", Effect.die))
+    })
 
-    return { start, keepAlive, finish, history } as const
+    /**
+     * Starts queued runs of a tenant, oldest first, while fewer than `limit` are processing.
+     * Serialized per tenant by an advisory lock, so two processes cannot both take the last slot.
+     */
+    const admit = Effect.fn("RunLedger.admit")(function* (tenant: string, limit: number) {
+      return yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`workcat:admit:${tenant}`}))`
+            const [{ processing }] = (yield* sql<{ processing: number }>`
+              SELECT count(*)::int AS processing FROM runs WHERE tenant = ${tenant} AND state = 'PROCESSING'`) as [{ processing: number }]
+            const free = Math.max(0, limit - processing)
+            if (free === 0) return []
+            const admitted = yield* sql<{ id: string }>`
+              UPDATE runs SET state = 'PROCESSING', started_at = coalesce(started_at, now()), updated_at = now()
+              WHERE id IN (SELECT id FROM runs WHERE tenant = ${tenant} AND state = 'QUEUED' ORDER BY queued_at, id LIMIT ${free})
+              RETURNING id`
+            for (const { id } of admitted) {
+              yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason)
+                         VALUES (${id}, 'QUEUED', 'PROCESSING', ${`admitted (${processing + 1} of at most ${limit} processing)`})`
+            }
+            return admitted.map((r) => r.id)
+          })
+        )
+        .pipe(Effect.orDie)
+    })
+
+    /** 1 for the next queued run of its tenant; null when the run is not queued. */
+    const queuePosition = (run: RunRecord) =>
+      run.state !== "QUEUED"
+        ? Effect.succeed(null)
+        : sql<{ position: number }>`
+            SELECT count(*)::int + 1 AS position FROM runs
+            WHERE tenant = ${run.tenant} AND state = 'QUEUED' AND (queued_at, id) < (${run.queuedAt}, ${run.id})`.pipe(
+            Effect.map(([r]) => r?.position ?? null),
+            Effect.orDie
+          )
+
+    /** Runs that want work: queued or processing, oldest first. */
+    const active = select("state IN ('QUEUED', 'PROCESSING') ORDER BY queued_at", [])
+
+    const history = Effect.fn("RunLedger.history")(function* (tenant: string, page: { readonly limit: number; readonly offset: number }) {
+      const items = yield* select(`tenant = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, [tenant, page.limit, page.offset])
+      const [count] = yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM runs WHERE tenant = ${tenant}`.pipe(Effect.orDie)
+      return { items, total: count?.total ?? 0 }
+    })
+
+    const transitions = (id: string) =>
+      sql<Transition>`
+        SELECT from_state AS "from", to_state AS "to", at, reason FROM run_transitions WHERE run_id = ${id} ORDER BY id`.pipe(Effect.orDie)
+
+    const addCost = (id: string, usd: number) =>
+      usd === 0 ? Effect.void : sql`UPDATE runs SET cost_usd = cost_usd + ${usd} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** READY runs of `keys` become STALE: their inputs changed after they finished. */
+    const markStale = Effect.fn("RunLedger.markStale")(function* (tenant: string, pipeline: string, keys: ReadonlyArray<string>, reason: string) {
+      if (keys.length === 0) return 0
+      const stale = yield* sql<{ id: string }>`
+        UPDATE runs SET state = 'STALE', updated_at = now()
+        WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND state = 'READY' AND ${sql.in("run_key", keys)}
+        RETURNING id`.pipe(Effect.orDie)
+      for (const { id } of stale) {
+        yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, 'READY', 'STALE', ${reason})`.pipe(
+          Effect.orDie
+        )
+      }
+      return stale.length
+    })
+
+    return { get, find, byKey, create, transition, admit, queuePosition, active, history, transitions, addCost, markStale } as const
   })
 }) {}

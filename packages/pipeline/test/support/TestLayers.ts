@@ -4,7 +4,8 @@ import { createHash, randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
-import { BaseLive, PipelineLive } from "../../src/Layers.js"
+import { BaseLive, CategorizerLive, PipelineLive } from "../../src/Layers.js"
+import { RunsLive } from "../../src/Runtime.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -48,6 +49,9 @@ export const provision = (...tenants: ReadonlyArray<TenantId>) =>
     )
   )
 
-/** A newly provisioned tenant with every pipeline service, against the test database. */
+/** The run runtime (with the offline categorizer) against the test database. */
+export const TestRuntime = RunsLive.pipe(Layer.provideMerge(CategorizerLive), Layer.provideMerge(TestBase))
+
+/** A newly provisioned tenant with every pipeline service and the run runtime, against the test database. */
 export const testTenantLayer = (tenant: TenantId) =>
-  PipelineLive(tenant).pipe(Layer.provide(provision(tenant)), Layer.provideMerge(TestBase))
+  PipelineLive(tenant).pipe(Layer.provide(provision(tenant)), Layer.provideMerge(TestRuntime))

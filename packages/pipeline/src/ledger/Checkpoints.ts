@@ -1,0 +1,224 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+/** A stage checkpoint: what a stage produced, or that a worker holds it. */
+export interface StageRow {
+  readonly stage: string
+  readonly ordinal: number
+  readonly kind: "step" | "fanout"
+  readonly state: "RUNNING" | "DONE" | "FAILED"
+  readonly result: unknown
+  readonly error: string | null
+  readonly leaseOwner: string | null
+  readonly leaseLive: boolean
+}
+
+export interface ItemRow {
+  readonly key: string
+  readonly state: "PENDING" | "CLAIMED" | "DONE" | "FAILED"
+  readonly payload: unknown
+  readonly result: unknown
+  readonly error: string | null
+  readonly attempts: number
+}
+
+export interface StageProgress {
+  readonly stage: string
+  readonly ordinal: number
+  readonly kind: string
+  readonly state: string
+  readonly total: number
+  readonly done: number
+  readonly failed: number
+  readonly inFlight: number
+}
+
+const seconds = (ms: number) => `${Math.max(1, Math.round(ms / 1000))} seconds`
+
+/**
+ * The tenant's half of the run ledger: stage outputs and fan-out items, each checkpointed
+ * before anything depends on it, claimed with leases (`FOR UPDATE SKIP LOCKED`) so workers
+ * share a run and take over a dead worker's items once its lease expires.
+ */
+export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoints", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const stage = (runId: string, name: string) =>
+      sql<StageRow>`
+        SELECT stage, ordinal, kind, state, result, error, lease_owner AS "leaseOwner",
+               coalesce(lease_expires_at > now(), false) AS "leaseLive"
+        FROM run_stages WHERE run_id = ${runId} AND stage = ${name}`.pipe(Effect.map((rows) => rows[0]))
+
+    /**
+     * Takes a once-stage for this worker: a new one, or one whose holder's lease expired (a
+     * failed stage stays failed until a retry resets it). Returns the stage after the attempt.
+     */
+    const claimStage = (runId: string, name: string, kind: StageRow["kind"], ordinal: number, worker: string, leaseMs: number) =>
+      Effect.gen(function* () {
+        yield* sql`
+          INSERT INTO run_stages (run_id, stage, ordinal, kind, state, lease_owner, lease_expires_at)
+          VALUES (${runId}, ${name}, ${ordinal}, ${kind}, 'RUNNING', ${worker}, now() + ${seconds(leaseMs)}::interval)
+          ON CONFLICT (run_id, stage) DO UPDATE
+            SET lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at, state = 'RUNNING', error = NULL
+            WHERE run_stages.kind = 'step' AND run_stages.state = 'RUNNING'
+              AND (run_stages.lease_expires_at IS NULL OR run_stages.lease_expires_at <= now())`
+        return (yield* stage(runId, name))!
+      })
+
+    const completeStage = (runId: string, name: string, worker: string, result: unknown) =>
+      sql`
+        UPDATE run_stages SET state = 'DONE', result = ${JSON.stringify(result)}, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+        WHERE run_id = ${runId} AND stage = ${name} AND lease_owner = ${worker}
+        RETURNING 1`.pipe(Effect.map((rows) => rows.length > 0))
+
+    const failStage = (runId: string, name: string, worker: string, error: string) =>
+      sql`
+        UPDATE run_stages SET state = 'FAILED', error = ${error}, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+        WHERE run_id = ${runId} AND stage = ${name} AND lease_owner = ${worker}`.pipe(Effect.asVoid)
+
+    /** Registers a fan-out stage (shared by every worker, so never leased). */
+    const openFanOut = (runId: string, name: string, ordinal: number) =>
+      sql`
+        INSERT INTO run_stages (run_id, stage, ordinal, kind, state) VALUES (${runId}, ${name}, ${ordinal}, 'fanout', 'RUNNING')
+        ON CONFLICT (run_id, stage) DO NOTHING`.pipe(Effect.zipRight(stage(runId, name)), Effect.map((row) => row!))
+
+    const closeFanOut = (runId: string, name: string) =>
+      sql`UPDATE run_stages SET state = 'DONE', finished_at = now() WHERE run_id = ${runId} AND stage = ${name} AND state = 'RUNNING'`.pipe(
+        Effect.asVoid
+      )
+
+    /** Registers a fan-out's items; on resume they exist already and keep their state. */
+    const seedItems = (runId: string, name: string, items: ReadonlyArray<{ readonly key: string; readonly payload: unknown }>) =>
+      items.length === 0
+        ? Effect.void
+        : sql`
+            INSERT INTO run_items (run_id, stage, item_key, state, payload)
+            SELECT ${runId}, ${name}, k, 'PENDING', p::jsonb
+            FROM unnest(${items.map((i) => i.key)}::text[], ${items.map((i) => JSON.stringify(i.payload))}::text[]) AS t(k, p)
+            ON CONFLICT DO NOTHING`.pipe(Effect.asVoid)
+
+    /**
+     * Claims up to `limit` pending items, or items whose lease expired, for this worker. The
+     * candidates are a materialized CTE: as a subquery in FROM, a rescan could claim more rows
+     * than `limit`.
+     */
+    const claimItems = (runId: string, name: string, worker: string, limit: number, leaseMs: number) =>
+      sql<{ key: string; payload: unknown; attempts: number }>`
+        WITH next AS MATERIALIZED (
+          SELECT item_key FROM run_items
+          WHERE run_id = ${runId} AND stage = ${name}
+            AND (state = 'PENDING' OR (state = 'CLAIMED' AND lease_expires_at <= now()))
+          ORDER BY item_key LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE run_items i SET state = 'CLAIMED', lease_owner = ${worker}, lease_expires_at = now() + ${seconds(leaseMs)}::interval,
+          attempts = i.attempts + 1, updated_at = now()
+        FROM next
+        WHERE i.run_id = ${runId} AND i.stage = ${name} AND i.item_key = next.item_key
+        RETURNING i.item_key AS key, i.payload, i.attempts`
+
+    /** Records an item's outcome if this worker still holds it; false when its lease was lost. */
+    const finishItem = (runId: string, name: string, key: string, worker: string, outcome: { readonly result: unknown } | { readonly error: string }) =>
+      sql`
+        UPDATE run_items SET state = ${"error" in outcome ? "FAILED" : "DONE"},
+          result = ${"result" in outcome ? JSON.stringify(outcome.result) : null}::jsonb,
+          error = ${"error" in outcome ? outcome.error : null}, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+        WHERE run_id = ${runId} AND stage = ${name} AND item_key = ${key} AND state = 'CLAIMED' AND lease_owner = ${worker}
+        RETURNING 1`.pipe(Effect.map((rows) => rows.length > 0))
+
+    /** Extends every lease this worker holds in the run (items and stages). */
+    const heartbeat = (runId: string, worker: string, leaseMs: number) =>
+      Effect.all(
+        [
+          sql`UPDATE run_items SET lease_expires_at = now() + ${seconds(leaseMs)}::interval
+              WHERE run_id = ${runId} AND lease_owner = ${worker} AND state = 'CLAIMED'`,
+          sql`UPDATE run_stages SET lease_expires_at = now() + ${seconds(leaseMs)}::interval
+              WHERE run_id = ${runId} AND lease_owner = ${worker} AND state = 'RUNNING'`
+        ],
+        { discard: true }
+      )
+
+    const itemCounts = (runId: string, name: string) =>
+      sql<{ total: number; open: number; failed: number }>`
+        SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('PENDING', 'CLAIMED'))::int AS open,
+               count(*) FILTER (WHERE state = 'FAILED')::int AS failed
+        FROM run_items WHERE run_id = ${runId} AND stage = ${name}`.pipe(Effect.map((rows) => rows[0]!))
+
+    const items = (runId: string, name: string) =>
+      sql<ItemRow>`
+        SELECT item_key AS key, state, payload, result, error, attempts FROM run_items
+        WHERE run_id = ${runId} AND stage = ${name} ORDER BY item_key`
+
+    const failedItems = (runId: string, limit: number) =>
+      sql<{ stage: string; key: string; error: string; attempts: number }>`
+        SELECT stage, item_key AS key, error, attempts FROM run_items
+        WHERE run_id = ${runId} AND state = 'FAILED' ORDER BY stage, item_key LIMIT ${limit}`
+
+    const failedCount = (runId: string) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM run_items WHERE run_id = ${runId} AND state = 'FAILED'`.pipe(
+        Effect.map((rows) => rows[0]!.n)
+      )
+
+    const progress = (runId: string) =>
+      sql<StageProgress>`
+        SELECT s.stage, s.ordinal, s.kind, s.state,
+               count(i.item_key)::int AS total,
+               count(i.item_key) FILTER (WHERE i.state = 'DONE')::int AS done,
+               count(i.item_key) FILTER (WHERE i.state = 'FAILED')::int AS failed,
+               count(i.item_key) FILTER (WHERE i.state = 'CLAIMED')::int AS "inFlight"
+        FROM run_stages s LEFT JOIN run_items i ON i.run_id = s.run_id AND i.stage = s.stage
+        WHERE s.run_id = ${runId} GROUP BY s.stage, s.ordinal, s.kind, s.state ORDER BY s.ordinal`
+
+    /**
+     * Prepares a retry: failed items run again, and every stage from the first one with a
+     * failure on is redone (later stages consumed the failed results).
+     */
+    const resetFailed = (runId: string) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const [first] = yield* sql<{ ordinal: number | null }>`
+            SELECT min(s.ordinal) AS ordinal FROM run_stages s
+            WHERE s.run_id = ${runId} AND (s.state = 'FAILED'
+              OR EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = s.run_id AND i.stage = s.stage AND i.state = 'FAILED'))`
+          yield* sql`UPDATE run_items SET state = 'PENDING', error = NULL, updated_at = now() WHERE run_id = ${runId} AND state = 'FAILED'`
+          if (first?.ordinal != null) {
+            yield* sql`DELETE FROM run_stages WHERE run_id = ${runId} AND ordinal >= ${first.ordinal} AND kind = 'step'`
+            yield* sql`UPDATE run_stages SET state = 'RUNNING', lease_owner = NULL, lease_expires_at = NULL
+                       WHERE run_id = ${runId} AND ordinal >= ${first.ordinal} AND kind = 'fanout'`
+          }
+        })
+      )
+
+    /** Forgets everything checkpointed for a run: its inputs changed, it starts over. */
+    const clear = (runId: string) =>
+      Effect.all([sql`DELETE FROM run_items WHERE run_id = ${runId}`, sql`DELETE FROM run_stages WHERE run_id = ${runId}`], {
+        discard: true
+      })
+
+    const orDie =
+      <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>
+      (...args: Args) =>
+        Effect.orDie(f(...args))
+
+    return {
+      stage: orDie(stage),
+      claimStage: orDie(claimStage),
+      completeStage: orDie(completeStage),
+      failStage: orDie(failStage),
+      openFanOut: orDie(openFanOut),
+      closeFanOut: orDie(closeFanOut),
+      seedItems: orDie(seedItems),
+      claimItems: orDie(claimItems),
+      finishItem: orDie(finishItem),
+      heartbeat: orDie(heartbeat),
+      itemCounts: orDie(itemCounts),
+      items: orDie(items),
+      failedItems: orDie(failedItems),
+      failedCount: orDie(failedCount),
+      progress: orDie(progress),
+      resetFailed: orDie(resetFailed),
+      clear: orDie(clear)
+    } as const
+  })
+}) {}

@@ -1,0 +1,175 @@
+import { Cause, Context, Duration, Effect, Exit, Option, RateLimiter, Schedule, Schema } from "effect"
+import { Checkpoints } from "./Checkpoints.js"
+
+/** The run a pipeline body executes in: which run, which worker, and how it reports. */
+export interface RunContextService {
+  readonly runId: string
+  readonly tenant: string
+  readonly worker: string
+  readonly leaseMs: number
+  /** Items a fan-out processes at once in this worker. */
+  readonly concurrency: number
+  /** The next stage's position in the body (stages must be reached in the same order on replay). */
+  readonly nextOrdinal: () => number
+  readonly addCost: (usd: number) => Effect.Effect<void>
+  readonly onProgress: (stage: string, done: number, total: number) => void
+}
+
+export class RunContext extends Context.Tag("workcat/RunContext")<RunContext, RunContextService>() {}
+
+/** A once-stage failed (now or in an earlier attempt); the run fails with it. */
+export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed", {
+  stage: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A pipeline: a body that is a plain Effect, made durable by its stages. The body is replayed on
+ * resume, by any worker, and must reach its stages in the same order; a stage whose output is
+ * checkpointed returns it without running again.
+ */
+export interface Pipeline<I, II, O, OI, R> {
+  readonly name: string
+  readonly input: Schema.Schema<I, II>
+  readonly output: Schema.Schema<O, OI>
+  /** The run key of an input: starting the same key again resumes or returns that run. */
+  readonly key: (input: I) => string
+  readonly run: (input: I) => Effect.Effect<O, unknown, R | RunContext | Checkpoints>
+}
+
+export const make = <I, II, O, OI, R>(
+  pipeline: Pipeline<I, II, O, OI, R>
+): Pipeline<I, II, O, OI, Exclude<R, RunContext | Checkpoints>> => pipeline as Pipeline<I, II, O, OI, Exclude<R, RunContext | Checkpoints>>
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value as { message?: unknown; reason?: unknown }
+    return String(e.reason ?? e.message ?? failure.value)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "defect"
+}
+
+/**
+ * A stage that runs once per run. Its output is encoded with `schema` and checkpointed before it
+ * is returned; a replay returns the checkpoint. While another worker runs it, this one waits.
+ */
+export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const ctx = yield* RunContext
+    const checkpoints = yield* Checkpoints
+    const ordinal = ctx.nextOrdinal()
+    const decode = Schema.decodeUnknown(schema)
+    while (true) {
+      const stage = yield* checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
+      if (stage.state === "DONE") return yield* Effect.orDie(decode(stage.result))
+      if (stage.state === "FAILED") return yield* new StageFailed({ stage: name, message: stage.error ?? "failed" })
+      if (stage.leaseOwner !== ctx.worker) {
+        yield* Effect.sleep("200 millis") // another worker runs it: wait for its checkpoint
+        continue
+      }
+      const exit = yield* Effect.exit(effect)
+      if (Exit.isFailure(exit)) {
+        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+        yield* checkpoints.failStage(ctx.runId, name, ctx.worker, describe(exit.cause))
+        return yield* new StageFailed({ stage: name, message: describe(exit.cause) })
+      }
+      const encoded = yield* Effect.orDie(Schema.encode(schema)(exit.value))
+      if (yield* checkpoints.completeStage(ctx.runId, name, ctx.worker, encoded)) return exit.value
+      // Our lease expired and another worker took the stage over: its checkpoint wins.
+    }
+  }).pipe(Effect.withSpan(`stage.${name}`))
+
+export interface FanOutOptions<Item, ItemI, Out, OutI, E> {
+  readonly items: ReadonlyArray<Item>
+  /** A stable, unique key per item (it identifies the item's checkpoint). */
+  readonly key: (item: Item) => string
+  readonly item: Schema.Schema<Item, ItemI>
+  readonly output: Schema.Schema<Out, OutI>
+  /** How failed attempts are retried; the item fails when it gives up. Default: no retry. */
+  readonly retry?: Schedule.Schedule<unknown, E>
+  /** Retry only errors this accepts (default: all). */
+  readonly retryWhile?: (error: E) => boolean
+  /** At most `limit` item starts per `interval`, in this worker. */
+  readonly rateLimit?: { readonly limit: number; readonly interval: Duration.DurationInput }
+}
+
+export interface FanOutResult<Item, Out> {
+  readonly done: ReadonlyArray<{ readonly item: Item; readonly output: Out }>
+  readonly failed: ReadonlyArray<{ readonly item: Item; readonly key: string; readonly reason: string }>
+}
+
+/**
+ * A stage that fans out over items: workers claim items with leases, process them with the
+ * worker's concurrency, the retry schedule and the rate limit, and checkpoint each outcome. A
+ * failed item does not fail the run (it ends DEGRADED). Returns every item's outcome once none
+ * is open, whichever worker processed it.
+ */
+export const fanOut = <Item, ItemI, Out, OutI, E, R>(
+  name: string,
+  options: FanOutOptions<Item, ItemI, Out, OutI, E>,
+  process: (item: Item) => Effect.Effect<Out, E, R>
+) =>
+  Effect.gen(function* () {
+    const ctx = yield* RunContext
+    const checkpoints = yield* Checkpoints
+    const stage = yield* checkpoints.openFanOut(ctx.runId, name, ctx.nextOrdinal())
+    const decodeItem = Schema.decodeUnknown(options.item)
+    if (stage.state !== "DONE") {
+      const encodeItem = Schema.encode(options.item)
+      const seeds = yield* Effect.forEach(options.items, (item) =>
+        Effect.map(Effect.orDie(encodeItem(item)), (payload) => ({ key: options.key(item), payload }))
+      )
+      yield* checkpoints.seedItems(ctx.runId, name, seeds)
+      const limiter = options.rateLimit ? yield* RateLimiter.make({ ...options.rateLimit, algorithm: "token-bucket" }) : Effect.void
+      const attempt = (item: Item) => {
+        const once = options.rateLimit ? (limiter as RateLimiter.RateLimiter)(process(item)) : process(item)
+        return options.retry === undefined
+          ? once
+          : Effect.retry(once, { schedule: options.retry, ...(options.retryWhile ? { while: options.retryWhile } : {}) })
+      }
+      const total = seeds.length
+      let done = total - (yield* checkpoints.itemCounts(ctx.runId, name)).open
+      const encodeOut = Schema.encode(options.output)
+
+      // One lane per unit of concurrency: claim an item, process it, checkpoint it, repeat.
+      const lane = Effect.gen(function* () {
+        while (true) {
+          const [claimed] = yield* checkpoints.claimItems(ctx.runId, name, ctx.worker, 1, ctx.leaseMs)
+          if (claimed === undefined) return
+          const item = yield* Effect.orDie(decodeItem(claimed.payload))
+          const exit = yield* Effect.exit(attempt(item).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
+          if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+          yield* checkpoints.finishItem(
+            ctx.runId,
+            name,
+            claimed.key,
+            ctx.worker,
+            Exit.isSuccess(exit) ? { result: exit.value } : { error: describe(exit.cause) }
+          )
+          ctx.onProgress(name, ++done, total)
+        }
+      })
+      // Process until nothing is open: items other workers hold come back when their lease expires.
+      while (true) {
+        yield* Effect.all(Array.from({ length: ctx.concurrency }, () => lane), { concurrency: "unbounded", discard: true })
+        const counts = yield* checkpoints.itemCounts(ctx.runId, name)
+        if (counts.open === 0) break
+        done = counts.total - counts.open
+        yield* Effect.sleep("250 millis")
+      }
+      yield* checkpoints.closeFanOut(ctx.runId, name)
+    }
+    const rows = yield* checkpoints.items(ctx.runId, name)
+    const decodeOut = Schema.decodeUnknown(options.output)
+    const result: { done: Array<{ item: Item; output: Out }>; failed: Array<{ item: Item; key: string; reason: string }> } = {
+      done: [],
+      failed: []
+    }
+    for (const row of rows) {
+      const item = yield* Effect.orDie(decodeItem(row.payload))
+      if (row.state === "DONE") result.done.push({ item, output: yield* Effect.orDie(decodeOut(row.result)) })
+      else result.failed.push({ item, key: row.key, reason: row.error ?? "failed" })
+    }
+    return result as FanOutResult<Item, Out>
+  }).pipe(Effect.scoped, Effect.withSpan(`stage.${name}`))

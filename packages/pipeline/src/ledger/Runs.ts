@@ -1,0 +1,106 @@
+import { IllegalTransition, isRetryable } from "@workcat/core"
+import type { TenantId } from "@workcat/tenancy"
+import { Effect, Schema } from "effect"
+import { TenantLayers } from "../TenantLayers.js"
+import { Checkpoints } from "./Checkpoints.js"
+import { Executor, type ExecuteOptions } from "./Executor.js"
+import { Pipelines } from "./Pipelines.js"
+import { RunLedger, type RunRecord } from "./RunLedger.js"
+
+/** No pipeline by that name, or an input it does not accept. */
+export class InvalidRunRequest extends Schema.TaggedError<InvalidRunRequest>()("InvalidRunRequest", { message: Schema.String }) {}
+
+export interface RunStatus {
+  readonly run: RunRecord
+  readonly queuePosition: number | null
+}
+
+/**
+ * What schedulers, the CLI and the HTTP API ask of runs: start a key (resuming or returning
+ * it), retry, cancel, inspect, and wait for the end.
+ */
+export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
+  effect: Effect.gen(function* () {
+    const ledger = yield* RunLedger
+    const executor = yield* Executor
+    const pipelines = yield* Pipelines
+    const tenants = yield* TenantLayers
+
+    const inTenant = <A, E>(tenant: string, effect: Effect.Effect<A, E, Checkpoints>) =>
+      effect.pipe(Effect.provide(tenants.get(tenant as TenantId)), Effect.orDie)
+
+    const withPosition = (run: RunRecord) => Effect.map(ledger.queuePosition(run), (queuePosition): RunStatus => ({ run, queuePosition }))
+
+    const retry = Effect.fn("Runs.retry")(function* (runId: string, reason = "retry") {
+      const run = yield* ledger.find(runId)
+      if (!isRetryable(run.state)) {
+        return yield* new IllegalTransition({ runId, from: run.state, to: "QUEUED", message: `A ${run.state} run cannot be retried` })
+      }
+      yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.resetFailed(run.id)))
+      yield* ledger.transition(run.id, "QUEUED", reason, { expect: ["FAILED", "DEGRADED"] })
+      yield* executor.admit(run.tenant)
+      return yield* withPosition(yield* ledger.find(runId))
+    })
+
+    /**
+     * Starts the run of `input`'s key. A new key is queued; a finished (READY) key returns its
+     * result; a processing or queued one is joined; a failed or degraded one is retried (only
+     * its failed work); a stale one starts over. A cancelled key stays cancelled.
+     */
+    const start = Effect.fn("Runs.start")(function* (pipelineName: string, tenant: TenantId, input: unknown) {
+      const pipeline = pipelines.get(pipelineName)
+      if (pipeline === undefined) return yield* new InvalidRunRequest({ message: `No pipeline named ${pipelineName}` })
+      const decoded = yield* Schema.decodeUnknown(pipeline.input)(input).pipe(
+        Effect.mapError((e) => new InvalidRunRequest({ message: `Invalid input for ${pipelineName}: ${e.message}` }))
+      )
+      const encoded = yield* Schema.encode(pipeline.input)(decoded).pipe(Effect.orDie)
+      const run = yield* ledger.create(tenant, pipelineName, pipeline.key(decoded), encoded)
+      if (isRetryable(run.state)) return yield* retry(run.id, "started again")
+      if (run.state === "STALE") {
+        yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.clear(run.id)))
+        yield* ledger.transition(run.id, "QUEUED", "started again after its inputs changed", { expect: ["STALE"] })
+      }
+      yield* executor.admit(tenant)
+      return yield* withPosition(yield* ledger.find(run.id))
+    })
+
+    const cancel = Effect.fn("Runs.cancel")(function* (runId: string, reason: string) {
+      const run = yield* ledger.find(runId)
+      yield* ledger.transition(run.id, "CANCELLED", reason)
+      yield* executor.admit(run.tenant)
+      return yield* withPosition(yield* ledger.find(runId))
+    })
+
+    /** The run, its transitions, and (from the tenant's checkpoints) progress and failed items. */
+    const status = Effect.fn("Runs.status")(function* (runId: string) {
+      const run = yield* ledger.find(runId)
+      const [position, transitions, detail] = yield* Effect.all([
+        ledger.queuePosition(run),
+        ledger.transitions(run.id),
+        inTenant(
+          run.tenant,
+          Effect.flatMap(Checkpoints, (c) => Effect.all({ stages: c.progress(run.id), failures: c.failedItems(run.id, 100) }))
+        )
+      ])
+      return { run, queuePosition: position, transitions, ...detail }
+    })
+
+    /**
+     * Drives a run to its end from this process (sharing the work with any other worker), and
+     * waits while it is queued. `onQueued` hears the queue position.
+     */
+    const await_ = Effect.fn("Runs.await")(function* (
+      runId: string,
+      options: ExecuteOptions & { readonly onQueued?: (position: number | null) => void } = {}
+    ) {
+      while (true) {
+        const run = yield* executor.execute(runId, options)
+        if (run.state !== "QUEUED" && run.state !== "PROCESSING") return run
+        if (run.state === "QUEUED") options.onQueued?.(yield* ledger.queuePosition(run))
+        yield* Effect.sleep("1 second")
+      }
+    })
+
+    return { start, retry, cancel, status, await: await_ } as const
+  })
+}) {}

@@ -1,0 +1,39 @@
+import { type Duration, Effect, Schedule } from "effect"
+import { Executor } from "./Executor.js"
+import { RunLedger } from "./RunLedger.js"
+
+export interface WorkerOptions {
+  /** Runs this process drives at once. */
+  readonly maxRuns: number
+  readonly pollInterval?: Duration.DurationInput
+}
+
+/**
+ * A worker: every poll it admits queued runs within their tenants' limits and joins processing
+ * runs it is not driving yet, sharing their items with whoever else drives them. Runs forever.
+ */
+export const runWorker = (options: WorkerOptions) =>
+  Effect.gen(function* () {
+    const ledger = yield* RunLedger
+    const executor = yield* Executor
+    const driving = new Set<string>()
+    const poll = Effect.gen(function* () {
+      const active = (yield* ledger.active).filter(executor.knows)
+      for (const tenant of new Set(active.filter((r) => r.state === "QUEUED").map((r) => r.tenant))) yield* executor.admit(tenant)
+      for (const run of (yield* ledger.active).filter(executor.knows)) {
+        if (run.state !== "PROCESSING" || driving.has(run.id) || driving.size >= options.maxRuns) continue
+        driving.add(run.id)
+        yield* executor.execute(run.id).pipe(
+          Effect.catchAllCause((cause) => Effect.logWarning(`worker: run ${run.id}`, cause)),
+          Effect.ensuring(Effect.sync(() => driving.delete(run.id))),
+          Effect.forkScoped
+        )
+      }
+    })
+    yield* Effect.logInfo(`worker ${executor.worker} polling for runs`)
+    return yield* poll.pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("worker poll failed", cause)),
+      Effect.repeat(Schedule.spaced(options.pollInterval ?? "1 second")),
+      Effect.zipRight(Effect.never)
+    )
+  }).pipe(Effect.scoped)

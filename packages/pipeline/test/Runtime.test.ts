@@ -1,0 +1,181 @@
+import { describe, expect, it } from "@effect/vitest"
+import { IllegalTransition } from "@workcat/core"
+import { TenantRegistry } from "@workcat/tenancy"
+import { Effect, Fiber, Layer, Schema, type Scope } from "effect"
+import * as TestServices from "effect/TestServices"
+import { Executor } from "../src/ledger/Executor.js"
+import * as Pipeline from "../src/ledger/Pipeline.js"
+import { Pipelines } from "../src/ledger/Pipelines.js"
+import { RunLedger } from "../src/ledger/RunLedger.js"
+import { Runs } from "../src/ledger/Runs.js"
+import { runWorker } from "../src/ledger/Worker.js"
+import { CategorizerLive } from "../src/Layers.js"
+import { runsFor } from "../src/Runtime.js"
+import { freshTenant, provision, TestBase } from "./support/TestLayers.js"
+
+/** What the test pipelines did, per item key: every call, from every worker. */
+const calls = new Map<string, number>()
+const failOnce = new Set<string>()
+const slow = { ms: 0 }
+const called = (key: string) => calls.set(key, (calls.get(key) ?? 0) + 1)
+
+/**
+ * The two-stage example of the README: a once-stage that decides the items, and a fan-out that
+ * processes each of them, checkpointed per item.
+ */
+const Squares = Pipeline.make({
+  name: "squares",
+  input: Schema.Struct({ upTo: Schema.Int }),
+  output: Schema.Struct({ sum: Schema.Int, failed: Schema.Int }),
+  key: ({ upTo }) => `up-to-${upTo}`,
+  run: ({ upTo }) =>
+    Effect.gen(function* () {
+      const numbers = yield* Pipeline.step(
+        "numbers",
+        Schema.Array(Schema.Int),
+        Effect.sync(() => {
+          called(`numbers-${upTo}`)
+          return Array.from({ length: upTo }, (_, i) => i + 1)
+        })
+      )
+      const squares = yield* Pipeline.fanOut(
+        "square",
+        { items: numbers, key: (n) => String(n).padStart(4, "0"), item: Schema.Int, output: Schema.Int },
+        (n) =>
+          Effect.gen(function* () {
+            called(`${upTo}:${n}`)
+            if (slow.ms > 0) yield* Effect.sleep(slow.ms)
+            if (failOnce.delete(`${upTo}:${n}`)) return yield* Effect.fail(new Error(`${n} failed`))
+            return n * n
+          })
+      )
+      return { sum: squares.done.reduce((acc, s) => acc + s.output, 0), failed: squares.failed.length }
+    })
+})
+
+const tenant = freshTenant("runtime")
+const Runtime = runsFor(Pipelines.layer(Squares)).pipe(
+  Layer.provide(provision(tenant)),
+  Layer.provideMerge(CategorizerLive),
+  Layer.provideMerge(TestBase)
+)
+
+const count = (prefix: string) => [...calls].filter(([k]) => k.startsWith(prefix)).reduce((n, [, c]) => n + c, 0)
+
+describe("the durable run runtime", () => {
+  it.layer(Runtime, { timeout: 60_000 })((it) => {
+    /** These tests wait for real: leases, polls and sleeps run on the live clock. */
+    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof Runtime> | Scope.Scope>) =>
+      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+
+    live("runs a two-stage pipeline once; starting the key again returns its result", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const { run } = yield* runs.start("squares", tenant, { upTo: 10 })
+        const done = yield* runs.await(run.id)
+        expect(done).toMatchObject({ state: "READY", result: { sum: 385, failed: 0 } })
+        const again = yield* runs.start("squares", tenant, { upTo: 10 })
+        expect(again.run).toMatchObject({ id: run.id, state: "READY", result: { sum: 385, failed: 0 } })
+        expect(count("numbers-10")).toBe(1)
+        expect(count("10:")).toBe(10)
+        const transitions = yield* Effect.flatMap(RunLedger, (l) => l.transitions(run.id))
+        expect(transitions.map((t) => `${t.from ?? "-"}→${t.to}`)).toEqual(["-→QUEUED", "QUEUED→PROCESSING", "PROCESSING→READY"])
+      }))
+
+    live("ends DEGRADED when items fail, and a retry runs only the failed items", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        failOnce.add("12:3")
+        failOnce.add("12:7")
+        const { run } = yield* runs.start("squares", tenant, { upTo: 12 })
+        const degraded = yield* runs.await(run.id)
+        expect(degraded).toMatchObject({ state: "DEGRADED", result: { failed: 2 } })
+        const status = yield* runs.status(run.id)
+        expect(status.failures.map((f) => [f.key, f.error])).toEqual([
+          ["0003", "3 failed"],
+          ["0007", "7 failed"]
+        ])
+        const before = new Map(calls)
+        yield* runs.retry(run.id)
+        const ready = yield* runs.await(run.id)
+        expect(ready).toMatchObject({ state: "READY", result: { sum: 650, failed: 0 } })
+        const rerun = [...calls].filter(([k, n]) => k.startsWith("12:") && n !== (before.get(k) ?? 0)).map(([k]) => k)
+        expect(rerun.sort()).toEqual(["12:3", "12:7"])
+        expect(count("numbers-12")).toBe(1)
+        // Illegal moves are refused: a READY run cannot be retried or cancelled.
+        expect((yield* Effect.flip(runs.retry(run.id)))._tag).toBe("IllegalTransition")
+        expect(yield* Effect.flip(runs.cancel(run.id, "test"))).toBeInstanceOf(IllegalTransition)
+      }))
+
+    live("cancels a processing run: the driver stops, unprocessed items stay unprocessed", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        slow.ms = 100
+        const { run } = yield* runs.start("squares", tenant, { upTo: 60 })
+        const driver = yield* Effect.fork(runs.await(run.id, { concurrency: 2 }))
+        yield* Effect.sleep("700 millis")
+        yield* runs.cancel(run.id, "test")
+        const ended = yield* Fiber.join(driver)
+        slow.ms = 0
+        expect(ended.state).toBe("CANCELLED")
+        expect(count("60:")).toBeGreaterThan(0)
+        expect(count("60:")).toBeLessThan(60)
+      }))
+
+    live("queues runs beyond the tenant's limit, with their position, and admits them as slots free", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const first = yield* runs.start("squares", tenant, { upTo: 20 })
+        const second = yield* runs.start("squares", tenant, { upTo: 21 })
+        const third = yield* runs.start("squares", tenant, { upTo: 22 })
+        expect([first.run.state, second.run.state, third.run.state]).toEqual(["PROCESSING", "QUEUED", "QUEUED"])
+        expect([first.queuePosition, second.queuePosition, third.queuePosition]).toEqual([null, 1, 2])
+        yield* runs.await(first.run.id)
+        const next = yield* runs.status(second.run.id)
+        expect(next.run.state).toBe("PROCESSING")
+        expect((yield* runs.status(third.run.id)).queuePosition).toBe(1)
+        yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { maxConcurrentRuns: 2 }))
+        yield* Effect.all([runs.await(second.run.id), runs.await(third.run.id)], { concurrency: 2 })
+      }))
+
+    live("two workers share one run: no item is processed twice while both live", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        slow.ms = 20
+        const { run } = yield* runs.start("squares", tenant, { upTo: 80 })
+        const other = yield* Layer.build(Layer.fresh(Executor.Default))
+        const [mine, theirs] = yield* Effect.all(
+          [runs.await(run.id, { concurrency: 4 }), Executor.pipe(Effect.flatMap((e) => e.execute(run.id, { concurrency: 4 })), Effect.provide(other))],
+          { concurrency: 2 }
+        )
+        slow.ms = 0
+        expect([mine.state, theirs.state]).toEqual(["READY", "READY"])
+        const perItem = [...calls].filter(([k]) => k.startsWith("80:")).map(([, n]) => n)
+        expect(perItem).toHaveLength(80)
+        expect(perItem.every((n) => n === 1)).toBe(true)
+        const workers = yield* Effect.flatMap(RunLedger, (l) => l.transitions(run.id))
+        expect(workers.at(-1)?.to).toBe("READY")
+      }))
+
+    live("a worker picks up queued runs and drives them", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const { run } = yield* runs.start("squares", tenant, { upTo: 5 })
+        const worker = yield* Effect.fork(runWorker({ maxRuns: 2, pollInterval: "100 millis" }))
+        let state = run.state
+        for (let i = 0; i < 50 && state !== "READY"; i++) {
+          yield* Effect.sleep("100 millis")
+          state = (yield* runs.status(run.id)).run.state
+        }
+        yield* Fiber.interrupt(worker)
+        expect(state).toBe("READY")
+      }))
+
+    live("refuses unknown pipelines and invalid input", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        expect((yield* Effect.flip(runs.start("nope", tenant, {})))._tag).toBe("InvalidRunRequest")
+        expect((yield* Effect.flip(runs.start("squares", tenant, { upTo: "ten" })))._tag).toBe("InvalidRunRequest")
+      }))
+  })
+})
