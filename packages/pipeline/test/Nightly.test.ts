@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { addDays, type IsoDate } from "@workcat/core"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -106,6 +106,22 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         const again = yield* runNightly(tenant, end)
         expect(again.run.id).toBe(night.run.id)
         expect(again.summary).toEqual(first)
+
+        // Late events inside both runs' windows make them STALE; starting the key runs it again.
+        const late = JSON.stringify({
+          uuid: "late-1",
+          published: `${addDays(end, -3)}T10:00:00Z`,
+          eventType: "user.authentication.sso",
+          actor: { id: "00uL", type: "User", alternateId: "late.comer@example.com" },
+          outcome: { result: "SUCCESS" },
+          target: [{ id: "0oaL", type: "AppInstance", displayName: "GitHub" }]
+        })
+        yield* Effect.flatMap(Ingest, (i) => i.okta(Stream.make(late), { source: "late" }))
+        const stale = yield* control<{ state: string }>`SELECT state FROM runs WHERE tenant = ${tenant} ORDER BY created_at`
+        expect(stale.map((r) => r.state)).toEqual(["STALE", "STALE"])
+        const rerun = yield* runNightly(tenant, end)
+        expect(rerun.run).toMatchObject({ id: night.run.id, state: "READY" })
+        expect(rerun.summary!.byReason.uncategorized).toBe(1)
       }).pipe(Effect.provide(testTenantLayer(tenant))),
     120_000
   )

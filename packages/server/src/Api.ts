@@ -177,6 +177,105 @@ export class AuditApi extends tenantGroup("audit").add(
     .annotate(OpenApi.Summary, "The tenant's audit log, newest first")
 ) {}
 
+/** The run cannot make that move (retry a READY run, cancel a finished one). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }, HttpApiSchema.annotations({ status: 409 })) {}
+
+/** The request is well-formed but not valid for the pipeline (unknown pipeline, bad input). */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })) {}
+
+export const RunView = Schema.Struct({
+  runId: Schema.String,
+  tenant: Schema.String,
+  pipeline: Schema.String,
+  key: Schema.String,
+  state: Schema.String,
+  queuePosition: Schema.NullOr(Schema.Int),
+  createdAt: Schema.Date,
+  startedAt: Schema.NullOr(Schema.Date),
+  finishedAt: Schema.NullOr(Schema.Date),
+  costUsd: Schema.Number,
+  error: Schema.NullOr(Schema.String),
+  result: Schema.Unknown
+})
+
+export const RunStatusView = Schema.Struct({
+  ...RunView.fields,
+  currentStage: Schema.NullOr(Schema.String),
+  stages: Schema.Array(
+    Schema.Struct({
+      stage: Schema.String,
+      kind: Schema.String,
+      state: Schema.String,
+      total: Schema.Int,
+      done: Schema.Int,
+      failed: Schema.Int,
+      inFlight: Schema.Int
+    })
+  ),
+  failures: Schema.Array(Schema.Struct({ stage: Schema.String, item: Schema.String, reason: Schema.String, attempts: Schema.Int })),
+  transitions: Schema.Array(Schema.Struct({ from: Schema.NullOr(Schema.String), to: Schema.String, at: Schema.Date, reason: Schema.String }))
+})
+
+const PushRequest = Schema.Struct({
+  tenant: TenantId,
+  pipeline: Schema.optionalWith(Schema.Literal("nightly"), { default: () => "nightly" as const }),
+  date: Schema.optional(IsoDate)
+})
+
+const RunPath = Schema.Struct({ runId: Schema.String })
+
+export class PipelineApi extends HttpApiGroup.make("pipeline")
+  .middleware(Authentication)
+  .addError(NotFound)
+  .addError(Forbidden)
+  .add(
+    HttpApiEndpoint.post("push", "/api/v1/pipeline/push")
+      .setPayload(PushRequest)
+      .addSuccess(RunView, { status: 202 })
+      .addError(BadRequest)
+      .annotate(OpenApi.Summary, "Start a run (nightly: tenant + date, default today); an existing key is resumed, retried or returned")
+  )
+  .add(
+    HttpApiEndpoint.post("batch", "/api/v1/pipeline/batch")
+      .setPayload(Schema.Struct({ runs: Schema.Array(PushRequest).pipe(Schema.maxItems(100)) }))
+      .addSuccess(
+        Schema.Struct({
+          results: Schema.Array(
+            Schema.Struct({ tenant: Schema.String, date: Schema.NullOr(Schema.String), status: Schema.Int, run: Schema.NullOr(RunView), error: Schema.NullOr(Schema.String) })
+          )
+        }),
+        { status: 202 }
+      )
+      .annotate(OpenApi.Summary, "Start several runs (tenants or dates); each result says how its start went")
+  )
+  .add(
+    HttpApiEndpoint.get("status", "/api/v1/pipeline/status/:runId")
+      .setPath(RunPath)
+      .addSuccess(RunStatusView)
+      .annotate(OpenApi.Summary, "A run's state, current stage, progress per stage, failed items with reasons, cost and transitions")
+  )
+  .add(
+    HttpApiEndpoint.post("retry", "/api/v1/pipeline/retry/:runId")
+      .setPath(RunPath)
+      .addSuccess(RunView, { status: 202 })
+      .addError(Conflict)
+      .annotate(OpenApi.Summary, "Retry a FAILED or DEGRADED run: only its failed work runs again")
+  )
+  .add(
+    HttpApiEndpoint.post("cancel", "/api/v1/pipeline/cancel/:runId")
+      .setPath(RunPath)
+      .addSuccess(RunView)
+      .addError(Conflict)
+      .annotate(OpenApi.Summary, "Cancel a run that has not finished")
+  )
+  .add(
+    HttpApiEndpoint.get("history", "/api/v1/pipeline/history/:tenant")
+      .setPath(TenantPath)
+      .setUrlParams(Schema.Struct({ page: Schema.optional(PositiveIntFromString), pageSize: Schema.optional(PositiveIntFromString.pipe(Schema.lessThanOrEqualTo(200))) }))
+      .addSuccess(Schema.Struct({ items: Schema.Array(RunView), page: Schema.Int, pageSize: Schema.Int, total: Schema.Int }))
+      .annotate(OpenApi.Summary, "A tenant's runs, newest first")
+  ) {}
+
 /** The HTTP contract of workcat; `/docs` renders it. */
 export class WorkcatApi extends HttpApi.make("workcat")
   .add(HealthApi)
@@ -186,6 +285,7 @@ export class WorkcatApi extends HttpApi.make("workcat")
   .add(EventsApi)
   .add(PrivacyApi)
   .add(AuditApi)
+  .add(PipelineApi)
   .annotate(OpenApi.Title, "workcat")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(

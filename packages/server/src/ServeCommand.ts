@@ -1,18 +1,24 @@
 import { Command, Options } from "@effect/cli"
-import { RuntimeLive } from "@workcat/pipeline"
-import { Layer, Option } from "effect"
+import { runWorker, RuntimeLive } from "@workcat/pipeline"
+import { Effect, Layer, Option } from "effect"
 import { ServerLive } from "./Server.js"
 
 export const serveCommand = Command.make(
   "serve",
   {
     port: Options.integer("port").pipe(Options.optional, Options.withDescription("Port (default: PORT or 8080)")),
-    host: Options.text("host").pipe(Options.optional, Options.withDescription("Interface (default: HOST or 127.0.0.1)"))
+    host: Options.text("host").pipe(Options.optional, Options.withDescription("Interface (default: HOST or 127.0.0.1)")),
+    workerRuns: Options.integer("worker-runs").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Runs this process drives at once as a worker (0: none; pushed runs then wait for `workcat worker`)")
+    )
   },
   (args) =>
-    Layer.launch(
-      ServerLive({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
-        Layer.provide(RuntimeLive)
-      )
-    )
-).pipe(Command.withDescription("Serve the HTTP API and its docs until interrupted"))
+    Effect.all(
+      [
+        Layer.launch(ServerLive({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) })),
+        args.workerRuns > 0 ? runWorker({ maxRuns: args.workerRuns }) : Effect.never
+      ],
+      { concurrency: 2, discard: true }
+    ).pipe(Effect.provide(RuntimeLive))
+).pipe(Command.withDescription("Serve the HTTP API and its docs, and work on queued runs, until interrupted"))

@@ -8,12 +8,13 @@ import { CategoriesLive } from "./http/CategoriesHandlers.js"
 import { EventsLive } from "./http/EventsHandlers.js"
 import { HealthLive } from "./http/HealthHandlers.js"
 import { MetricsLive } from "./http/MetricsHandlers.js"
+import { PipelineLive } from "./http/PipelineHandlers.js"
 import { AuditLive, PrivacyLive } from "./http/PrivacyHandlers.js"
 import { SettingsLive } from "./http/SettingsHandlers.js"
 
 /** The API's handlers, over the run runtime (`RuntimeLive`: database, tenants, runs). */
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
-  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, AuditLive]),
+  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, AuditLive, PipelineLive]),
   Layer.provide(AuthenticationLive)
 )
 

@@ -16,8 +16,10 @@ const oktaLine = JSON.stringify({
   target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
 })
 
-/** A plausible request body for each endpoint that takes one. */
-const bodyFor = (method: string, path: string): { json?: unknown; text?: string } => {
+/** A plausible request body for each endpoint that takes one, aimed at tenant `target`. */
+const bodyFor = (method: string, path: string, target: string): { json?: unknown; text?: string } => {
+  if (path.endsWith("/pipeline/push")) return { json: { tenant: target, date: "2026-11-20" } }
+  if (path.endsWith("/pipeline/batch")) return { json: { runs: [{ tenant: target, date: "2026-11-21" }] } }
   if (path.endsWith("/settings") && method === "patch") return { json: { displayName: "taken over" } }
   if (path.endsWith("/privacy/forget")) return { json: { login: "someone@example.com" } }
   if (path.endsWith("/events/okta")) return { text: oktaLine }
@@ -33,35 +35,43 @@ const snapshot = (tenant: string) =>
       SELECT settings, (SELECT count(*)::int FROM audit_log WHERE tenant = ${tenant}) AS audit,
              (SELECT count(*)::int FROM api_tokens WHERE tenant = ${tenant}) AS tokens
       FROM tenants WHERE id = ${tenant}`
+    const [runs] = yield* sql<{ runs: unknown }>`
+      SELECT json_agg(json_build_object('id', id, 'state', state, 'key', run_key) ORDER BY id) AS runs FROM runs WHERE tenant = ${tenant}`
     const data = yield* sql.unsafe<{ events: number; categories: number; employees: number }>(
       `SELECT (SELECT count(*)::int FROM tenant_${tenant}.sso_events) AS events,
               (SELECT count(*)::int FROM tenant_${tenant}.work_categories) AS categories,
               (SELECT count(*)::int FROM tenant_${tenant}.employees) AS employees`
     )
-    return { ...state, ...data[0] }
+    return { ...state, ...data[0], runs: runs?.runs }
   })
 
 describe("access control", () => {
   it.layer(serverLayer([a]), { timeout: 120_000 })((it) => {
     it.effect("a token of tenant A gets nothing of tenant B, on every endpoint of the OpenAPI document", () =>
       Effect.gen(function* () {
-        yield* seedTenant(b, 40)
+        const { runId } = yield* seedTenant(b, 40)
         const before = yield* snapshot(b)
         const spec = (yield* call("GET", "/docs/openapi.json")).body
         const tokensOfA = yield* Effect.forEach(["admin", "analyst", "ingest", "hr_admin"] as const, (role) => token(a, role))
         const answers: Array<[string, Answer]> = []
         for (const [template, operations] of Object.entries<Record<string, unknown>>(spec.paths)) {
-          if (!template.includes("{tenant}")) continue
+          if (template === "/healthz") continue
           for (const method of Object.keys(operations)) {
             for (const t of tokensOfA) {
-              const path = template.replace("{tenant}", b)
-              const answer = yield* call(method.toUpperCase() as "GET", path, { token: t, ...bodyFor(method, path) })
+              const path = template.replace("{tenant}", b).replace("{runId}", runId)
+              const answer = yield* call(method.toUpperCase() as "GET", path, { token: t, ...bodyFor(method, path, b) })
               answers.push([`${method} ${template}`, answer])
             }
           }
         }
-        expect(answers.length).toBeGreaterThanOrEqual(8 * 4)
+        expect(answers.length).toBeGreaterThanOrEqual(14 * 4)
         for (const [what, answer] of answers) {
+          if (what === "post /api/v1/pipeline/batch") {
+            // A batch answers per run: the run for B is refused as unknown.
+            expect(answer.status).toBe(202)
+            expect(answer.body.results.map((r: any) => r.status)).toEqual([404])
+            continue
+          }
           expect({ what, status: answer.status, body: answer.status === 404 ? null : answer.body }).toEqual({ what, status: 404, body: null })
           expect(JSON.stringify(answer.body)).not.toContain(b)
         }

@@ -19,8 +19,8 @@ export const seedTenant = (tenant: TenantId, employees = 80) =>
     const files = yield* generate({ tenant, employees, days: 30, seed: "api", end: END, out: mkdtempSync(join(tmpdir(), "workcat-api-")) })
     yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: "hr" }))
     yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: "events" }))
-    const { summary } = yield* runNightly(tenant, END)
-    return { files, run: summary! }
+    const { run, summary } = yield* runNightly(tenant, END)
+    return { files, run: summary!, runId: run.id }
   }).pipe(Effect.provide(testTenantLayer(tenant)))
 
 /**

@@ -1,10 +1,40 @@
 import { type AccessEvent, DefaultAppCatalog, describeJsonError, normalizeOkta, OktaLogEvent, redactPayload } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Either, Schema, type Stream } from "effect"
+import { RunLedger } from "../ledger/RunLedger.js"
+import { nightlyKeysAffected } from "../nightly/Window.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
 import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
 
 const decodeOkta = Schema.decodeUnknownEither(OktaLogEvent)
+
+type Inserted = { readonly inserted: number; readonly firstDay: string | null; readonly lastDay: string | null }
+const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
+const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
+const latest = (a: string | null, b: string | null) => (a === null ? b : b === null || a >= b ? a : b)
+const addInserted = (a: Inserted, b: Inserted): Inserted => ({
+  inserted: a.inserted + b.inserted,
+  firstDay: earliest(a.firstDay, b.firstDay),
+  lastDay: latest(a.lastDay, b.lastDay)
+})
+
+/** The days of the events an intake really added (duplicates change nothing). */
+interface DayRange {
+  first: string | null
+  last: string | null
+  readonly widen: (inserted: Inserted) => void
+}
+const makeDayRange = (): DayRange => {
+  const range: DayRange = {
+    first: null,
+    last: null,
+    widen: (inserted) => {
+      range.first = earliest(range.first, inserted.firstDay)
+      range.last = latest(range.last, inserted.lastDay)
+    }
+  }
+  return range
+}
 
 /**
  * Okta System Log intake: NDJSON lines are decoded with Schema, pseudonymized with the tenant's
@@ -13,7 +43,9 @@ const decodeOkta = Schema.decodeUnknownEither(OktaLogEvent)
 export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
   effect: Effect.gen(function* () {
     const store = yield* EventStore
-    const { pseudonyms } = yield* CurrentTenant
+    const tenant = yield* CurrentTenant
+    const { pseudonyms } = tenant
+    const ledger = yield* RunLedger
 
     const parseLine = (line: string, position: number, source: string): AccessEvent | DeadLetter => {
       const reject = (reason: string): DeadLetter => ({ source, position, reason, payload: redactPayload(line) })
@@ -30,7 +62,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         : normalizeOkta(decoded.right, DefaultAppCatalog, pseudonyms)
     }
 
-    const writeBatch = Effect.fn("Ingest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string) {
+    const writeBatch = Effect.fn("Ingest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string, days: DayRange) {
       const events: Array<AccessEvent> = []
       const origins: Array<NumberedLine> = []
       const rejected: Array<DeadLetter> = []
@@ -44,32 +76,44 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         }
       }
       let refused = 0
-      const inserted = yield* store.insert(events).pipe(
+      const stored = yield* store.insert(events).pipe(
         // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest.
         Effect.catchTag("SqlError", () =>
-          Effect.reduce(events, 0, (n, event, i) =>
+          Effect.reduce(events, noneInserted, (total, event, i) =>
             store.insert([event]).pipe(
-              Effect.map((one) => n + one),
+              Effect.map((one) => addInserted(total, one)),
               Effect.catchTag("SqlError", (e) => {
                 const [line, position] = origins[i]!
                 const code = (e.cause as { code?: string } | undefined)?.code ?? "unknown"
                 refused++
                 rejected.push({ source, position, reason: `rejected by the database (SQLSTATE ${code})`, payload: redactPayload(line) })
-                return Effect.succeed(n)
+                return Effect.succeed(total)
               })
             )
           )
         )
       )
+      days.widen(stored)
+      const inserted = stored.inserted
       yield* store.deadLetter(rejected)
       return { accepted: inserted, duplicates: events.length - refused - inserted, rejected: rejected.length } satisfies IngestCounts
     })
 
-    /** Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and writing. */
+    /**
+     * Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and
+     * writing. Finished nightly runs whose 90-day window the new events fall in become STALE.
+     */
     const okta = <E, R>(lines: Stream.Stream<string, E, R>, options: IngestOptions) =>
-      ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source)).pipe(
-        Effect.withSpan("Ingest.okta")
-      )
+      Effect.gen(function* () {
+        const days = makeDayRange()
+        const counts = yield* ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) =>
+          writeBatch(batch, options.source, days)
+        )
+        if (days.first !== null && days.last !== null) {
+          yield* ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
+        }
+        return counts
+      }).pipe(Effect.withSpan("Ingest.okta"))
 
     return { okta } as const
   }),

@@ -163,12 +163,17 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     const addCost = (id: string, usd: number) =>
       usd === 0 ? Effect.void : sql`UPDATE runs SET cost_usd = cost_usd + ${usd} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
-    /** READY runs of `keys` become STALE: their inputs changed after they finished. */
-    const markStale = Effect.fn("RunLedger.markStale")(function* (tenant: string, pipeline: string, keys: ReadonlyArray<string>, reason: string) {
-      if (keys.length === 0) return 0
+    /** READY runs with a key in `(after, upTo]` become STALE: their inputs changed after they finished. */
+    const markStale = Effect.fn("RunLedger.markStale")(function* (
+      tenant: string,
+      pipeline: string,
+      keys: { readonly after: string; readonly upTo: string },
+      reason: string
+    ) {
       const stale = yield* sql<{ id: string }>`
         UPDATE runs SET state = 'STALE', updated_at = now()
-        WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND state = 'READY' AND ${sql.in("run_key", keys)}
+        WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND state = 'READY'
+          AND run_key > ${keys.after} AND run_key <= ${keys.upTo}
         RETURNING id`.pipe(Effect.orDie)
       for (const { id } of stale) {
         yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, 'READY', 'STALE', ${reason})`.pipe(

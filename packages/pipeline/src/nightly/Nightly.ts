@@ -20,9 +20,8 @@ import { Metrics } from "../materialize/Metrics.js"
 import { selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
+import { PROFILE_WINDOW_DAYS } from "./Window.js"
 
-/** Profiles cover the 90 days before the run date. */
-export const PROFILE_WINDOW_DAYS = 90
 /** Neighbours offered to the categorizer per user. */
 const NEIGHBOURS = 20
 

@@ -47,9 +47,9 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     )
 
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
-      if (events.length === 0) return 0
+      if (events.length === 0) return { inserted: 0, firstDay: null, lastDay: null }
       const col = <A>(f: (e: AccessEvent) => A) => events.map(f)
-      const rows = yield* sql<{ inserted: number; current: number }>`
+      const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
         WITH guard AS (
           SELECT key_version FROM tenant_state WHERE key_version = ${keyVersion} FOR SHARE
         ), input AS (
@@ -73,9 +73,11 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             SET accesses = user_app_daily.accesses + excluded.accesses,
                 auth_steps = user_app_daily.auth_steps + excluded.auth_steps
         )
-        SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current`.pipe(retryDeadlock)
+        SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
+               (SELECT min(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "firstDay",
+               (SELECT max(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "lastDay"`.pipe(retryDeadlock)
       if (rows[0]?.current !== 1) return yield* rotatedMeanwhile
-      return rows[0].inserted
+      return rows[0]
     })
 
     const deadLetter = Effect.fn("EventStore.deadLetter")(function* (letters: ReadonlyArray<DeadLetter>) {
