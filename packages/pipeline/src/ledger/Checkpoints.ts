@@ -52,18 +52,20 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
 
     /**
      * Takes a once-stage for this worker: a new one, or one whose holder's lease expired (a
-     * failed stage stays failed until a retry resets it). Returns the stage after the attempt.
+     * failed stage stays failed until a retry resets it). Returns the stage after the attempt;
+     * one round trip when the stage is new.
      */
     const claimStage = (runId: string, name: string, kind: StageRow["kind"], ordinal: number, worker: string, leaseMs: number) =>
       Effect.gen(function* () {
-        yield* sql`
+        const [taken] = yield* sql<StageRow>`
           INSERT INTO run_stages (run_id, stage, ordinal, kind, state, lease_owner, lease_expires_at)
           VALUES (${runId}, ${name}, ${ordinal}, ${kind}, 'RUNNING', ${worker}, now() + ${seconds(leaseMs)}::interval)
           ON CONFLICT (run_id, stage) DO UPDATE
             SET lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at, state = 'RUNNING', error = NULL
             WHERE run_stages.kind = 'step' AND run_stages.state = 'RUNNING'
-              AND (run_stages.lease_expires_at IS NULL OR run_stages.lease_expires_at <= now())`
-        return (yield* stage(runId, name))!
+              AND (run_stages.lease_expires_at IS NULL OR run_stages.lease_expires_at <= now())
+          RETURNING stage, ordinal, kind, state, result, error, lease_owner AS "leaseOwner", true AS "leaseLive"`
+        return taken ?? (yield* stage(runId, name))!
       })
 
     const completeStage = (runId: string, name: string, worker: string, result: unknown) =>
@@ -88,7 +90,10 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
         Effect.asVoid
       )
 
-    /** Registers a fan-out's items; on resume they exist already and keep their state. */
+    /**
+     * Registers a fan-out's items; on resume they exist already and keep their state. A large
+     * batch refreshes the table's statistics, so claims plan as index range scans at once.
+     */
     const seedItems = (runId: string, name: string, items: ReadonlyArray<{ readonly key: string; readonly payload: unknown }>) =>
       items.length === 0
         ? Effect.void
@@ -96,27 +101,34 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
             INSERT INTO run_items (run_id, stage, item_key, state, payload)
             SELECT ${runId}, ${name}, k, 'PENDING', p::jsonb
             FROM unnest(${items.map((i) => i.key)}::text[], ${items.map((i) => JSON.stringify(i.payload))}::text[]) AS t(k, p)
-            ON CONFLICT DO NOTHING`.pipe(Effect.asVoid)
+            ON CONFLICT DO NOTHING`.pipe(Effect.zipRight(items.length >= 500 ? Effect.asVoid(sql`ANALYZE run_items`) : Effect.void), Effect.asVoid)
 
     /**
-     * Claims up to `limit` pending items, or items whose lease expired, for this worker. The
-     * candidates are a materialized CTE: as a subquery in FROM, a rescan could claim more rows
-     * than `limit`.
+     * Claims up to `limit` pending items after key `after` for this worker. Scanning from a cursor
+     * skips the index entries of items already taken, which a queue table accumulates until
+     * vacuum; the candidates are a materialized CTE, since as a subquery in FROM a rescan could
+     * claim more than `limit`.
      */
-    const claimItems = (runId: string, name: string, worker: string, limit: number, leaseMs: number) =>
+    const claimItems = (runId: string, name: string, worker: string, limit: number, leaseMs: number, after: string) =>
       sql<{ key: string; payload: unknown; attempts: number }>`
         WITH next AS MATERIALIZED (
           SELECT item_key FROM run_items
-          WHERE run_id = ${runId} AND stage = ${name}
-            AND (state = 'PENDING' OR (state = 'CLAIMED' AND lease_expires_at <= now()))
+          WHERE run_id = ${runId} AND stage = ${name} AND state = 'PENDING' AND item_key > ${after}
           ORDER BY item_key LIMIT ${limit}
           FOR UPDATE SKIP LOCKED
-        )
+        ), keys AS (SELECT array_agg(item_key) AS keys FROM next)
         UPDATE run_items i SET state = 'CLAIMED', lease_owner = ${worker}, lease_expires_at = now() + ${seconds(leaseMs)}::interval,
           attempts = i.attempts + 1, updated_at = now()
-        FROM next
-        WHERE i.run_id = ${runId} AND i.stage = ${name} AND i.item_key = next.item_key
+        FROM keys
+        WHERE i.run_id = ${runId} AND i.stage = ${name} AND i.item_key = ANY (keys.keys)
         RETURNING i.item_key AS key, i.payload, i.attempts`
+
+    /** Takes over items whose worker's lease expired (it died, or lost its connection): they become pending. */
+    const releaseExpired = (runId: string, name: string) =>
+      sql`
+        UPDATE run_items SET state = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+        WHERE run_id = ${runId} AND stage = ${name} AND state = 'CLAIMED' AND lease_expires_at <= now()
+        RETURNING 1`.pipe(Effect.map((rows) => rows.length))
 
     /** Records an item's outcome if this worker still holds it; false when its lease was lost. */
     const finishItem = (runId: string, name: string, key: string, worker: string, outcome: { readonly result: unknown } | { readonly error: string }) =>
@@ -210,6 +222,7 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
       closeFanOut: orDie(closeFanOut),
       seedItems: orDie(seedItems),
       claimItems: orDie(claimItems),
+      releaseExpired: orDie(releaseExpired),
       finishItem: orDie(finishItem),
       heartbeat: orDie(heartbeat),
       itemCounts: orDie(itemCounts),

@@ -15,10 +15,6 @@ export interface ExecuteOptions {
   readonly onProgress?: ((stage: string, done: number, total: number) => void) | undefined
 }
 
-/** Another worker finished the run first, or it was cancelled meanwhile: nothing to record. */
-const ignoreIllegal = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.catchIf(self, (e): e is Extract<E, IllegalTransition> => e instanceof IllegalTransition, () => Effect.void)
-
 /**
  * Drives runs: admits queued runs within their tenant's limit, replays a processing run's body
  * in the tenant's layer while heartbeating this worker's leases and watching for cancellation,
@@ -34,15 +30,22 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     const defaultConcurrency = yield* Config.integer("WORKCAT_CONCURRENCY").pipe(Config.withDefault(8))
     const worker = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`
 
-    /** Starts queued runs of the tenant while its limit allows. */
+    /** Starts queued runs of the tenant while its limit allows; the ids it started. */
     const admit = (tenant: string) =>
       registry.get(tenant as TenantId).pipe(
         Effect.flatMap((t) => ledger.admit(tenant, t.settings.maxConcurrentRuns)),
-        Effect.catchTag("TenantNotFound", () => Effect.succeed([]))
+        Effect.catchTag("TenantNotFound", () => Effect.succeed([] as ReadonlyArray<string>))
       )
 
+    /** Records how the run ended; another worker finishing first, or a cancel, is not an error. */
     const finish = (run: RunRecord, to: RunState, reason: string, options: { readonly result?: unknown; readonly error?: string }) =>
-      ledger.transition(run.id, to, reason, { expect: ["PROCESSING"], ...options }).pipe(ignoreIllegal, Effect.asVoid)
+      ledger.transition(run.id, to, reason, { expect: ["PROCESSING"], ...options }).pipe(
+        Effect.map(Option.some),
+        Effect.catchIf(
+          (e): e is IllegalTransition => e instanceof IllegalTransition,
+          () => Effect.succeed(Option.none<RunRecord>())
+        )
+      )
 
     const drive = (run: RunRecord, options: ExecuteOptions) =>
       Effect.gen(function* () {
@@ -50,6 +53,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
         const input = yield* Schema.decodeUnknown(pipeline.input)(run.input).pipe(Effect.option)
         if (Option.isNone(input)) return yield* finish(run, "FAILED", "invalid input", { error: "The run's input does not match its pipeline" })
         let ordinal = 0
+        let failed = 0
         const context: RunContextService = {
           runId: run.id,
           tenant: run.tenant,
@@ -58,30 +62,35 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
           concurrency: options.concurrency ?? defaultConcurrency,
           nextOrdinal: () => ordinal++,
           addCost: (usd) => ledger.addCost(run.id, usd),
+          addFailed: (items) => void (failed += items),
           onProgress: options.onProgress ?? (() => {})
         }
         const checkpoints = yield* Checkpoints
         const body = yield* Effect.fork(pipeline.run(input.value).pipe(Effect.provideService(RunContext, context)))
         // Keep our leases alive, and stop the body within a second of the run being cancelled.
+        const heartbeat = Math.max(200, Math.floor(leaseMs / 3))
         yield* checkpoints.heartbeat(run.id, worker, leaseMs).pipe(
-          Effect.repeat(Schedule.spaced(Math.max(200, Math.floor(leaseMs / 3)))),
+          Effect.delay(heartbeat),
+          Effect.repeat(Schedule.spaced(heartbeat)),
           Effect.forkScoped
         )
         yield* ledger.find(run.id).pipe(
           Effect.orDie,
           Effect.flatMap((current) => (current.state === "CANCELLED" ? Fiber.interrupt(body) : Effect.void)),
-          Effect.repeat(Schedule.spaced("1 second")),
+          Effect.delay("1 second"),
+          Effect.forever,
           Effect.forkScoped
         )
         const exit = yield* Fiber.await(body)
         if (Exit.isSuccess(exit)) {
-          const failed = yield* checkpoints.failedCount(run.id)
           const result = yield* Schema.encode(pipeline.output)(exit.value).pipe(Effect.orDie)
-          yield* finish(run, failed === 0 ? "READY" : "DEGRADED", failed === 0 ? `completed by ${worker}` : `${failed} items failed`, { result })
-        } else if (!Cause.isInterruptedOnly(exit.cause)) {
-          const failure = Cause.squash(exit.cause) as { message?: string }
-          yield* finish(run, "FAILED", "a stage failed", { error: String(failure?.message ?? Cause.pretty(exit.cause)) })
+          return yield* finish(run, failed === 0 ? "READY" : "DEGRADED", failed === 0 ? `completed by ${worker}` : `${failed} items failed`, {
+            result
+          })
         }
+        if (Cause.isInterruptedOnly(exit.cause)) return Option.none<RunRecord>()
+        const failure = Cause.squash(exit.cause) as { message?: string }
+        return yield* finish(run, "FAILED", "a stage failed", { error: String(failure?.message ?? Cause.pretty(exit.cause)) })
       }).pipe(Effect.provide(tenants.get(run.tenant as TenantId)), Effect.scoped)
 
     /** Whether this executor has the run's pipeline (workers built with other pipelines leave it alone). */
@@ -91,20 +100,22 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
      * Advances a run as far as this worker can: admits it if queued, drives it if processing.
      * Returns the run as it is afterwards (still QUEUED while its tenant is at its limit).
      */
-    const execute = Effect.fn("Executor.execute")(function* (runId: string, options: ExecuteOptions = {}) {
-      let run = yield* ledger.find(runId)
+    const execute = Effect.fn("Executor.execute")(function* (runOrId: RunRecord | string, options: ExecuteOptions = {}) {
+      let run = typeof runOrId === "string" ? yield* ledger.find(runOrId) : runOrId
       if (!knows(run)) return run
       if (run.state === "QUEUED") {
-        yield* admit(run.tenant)
-        run = yield* ledger.find(runId)
+        if (!(yield* admit(run.tenant)).includes(run.id)) return yield* ledger.find(run.id)
+        run = { ...run, state: "PROCESSING" }
       }
-      if (run.state === "PROCESSING") {
-        yield* drive(run, options).pipe(
-          Effect.catchAll((e) => finish(run, "FAILED", "the tenant cannot be opened", { error: String((e as { message?: string }).message ?? e) }))
+      if (run.state !== "PROCESSING") return run
+      const ended = yield* drive(run, options).pipe(
+        Effect.catchAll((e) =>
+          finish(run, "FAILED", "the tenant cannot be opened", { error: String((e as { message?: string }).message ?? e) })
         )
-        yield* admit(run.tenant)
-      }
-      return yield* ledger.find(runId)
+      )
+      // A slot is free now: let the tenant's next queued run in.
+      yield* admit(run.tenant)
+      return Option.isSome(ended) ? ended.value : yield* ledger.find(run.id)
     })
 
     return { execute, admit, knows, worker } as const

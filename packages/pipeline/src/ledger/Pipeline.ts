@@ -12,6 +12,8 @@ export interface RunContextService {
   /** The next stage's position in the body (stages must be reached in the same order on replay). */
   readonly nextOrdinal: () => number
   readonly addCost: (usd: number) => Effect.Effect<void>
+  /** Counts failed fan-out items, which make the run DEGRADED. */
+  readonly addFailed: (items: number) => void
   readonly onProgress: (stage: string, done: number, total: number) => void
 }
 
@@ -132,10 +134,28 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
       let done = total - (yield* checkpoints.itemCounts(ctx.runId, name)).open
       const encodeOut = Schema.encode(options.output)
 
-      // One lane per unit of concurrency: claim an item, process it, checkpoint it, repeat.
+      // Items are claimed a batch at a time into a local queue (one claim query per batch);
+      // one lane per unit of concurrency takes from it, processes and checkpoints each item.
+      const queue: Array<{ readonly key: string; readonly payload: unknown }> = []
+      const refill = yield* Effect.makeSemaphore(1)
+      let cursor = ""
+      const take = refill.withPermits(1)(
+        Effect.gen(function* () {
+          if (queue.length === 0) {
+            let claimed = yield* checkpoints.claimItems(ctx.runId, name, ctx.worker, ctx.concurrency * 2, ctx.leaseMs, cursor)
+            if (claimed.length === 0 && cursor !== "") {
+              cursor = "" // released items may sit behind the cursor: one scan from the start
+              claimed = yield* checkpoints.claimItems(ctx.runId, name, ctx.worker, ctx.concurrency * 2, ctx.leaseMs, cursor)
+            }
+            if (claimed.length > 0) cursor = claimed[claimed.length - 1]!.key
+            queue.push(...claimed)
+          }
+          return queue.shift()
+        })
+      )
       const lane = Effect.gen(function* () {
         while (true) {
-          const [claimed] = yield* checkpoints.claimItems(ctx.runId, name, ctx.worker, 1, ctx.leaseMs)
+          const claimed = yield* take
           if (claimed === undefined) return
           const item = yield* Effect.orDie(decodeItem(claimed.payload))
           const exit = yield* Effect.exit(attempt(item).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
@@ -156,11 +176,13 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
         const counts = yield* checkpoints.itemCounts(ctx.runId, name)
         if (counts.open === 0) break
         done = counts.total - counts.open
-        yield* Effect.sleep("250 millis")
+        cursor = ""
+        if ((yield* checkpoints.releaseExpired(ctx.runId, name)) === 0) yield* Effect.sleep("250 millis")
       }
       yield* checkpoints.closeFanOut(ctx.runId, name)
     }
     const rows = yield* checkpoints.items(ctx.runId, name)
+    ctx.addFailed(rows.filter((r) => r.state === "FAILED").length)
     const decodeOut = Schema.decodeUnknown(options.output)
     const result: { done: Array<{ item: Item; output: Out }>; failed: Array<{ item: Item; key: string; reason: string }> } = {
       done: [],

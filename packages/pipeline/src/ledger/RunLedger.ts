@@ -60,24 +60,26 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
-    /** The run of a key: a new QUEUED one, or the existing one untouched. */
+    /** The run of a key: a new QUEUED one, or the existing one untouched (one round trip). */
     const create = Effect.fn("RunLedger.create")(function* (tenant: string, pipeline: string, key: string, input: unknown) {
-      const id = randomUUID()
-      const inserted = yield* sql`
-        INSERT INTO runs (id, tenant, pipeline, run_key, state, input)
-        VALUES (${id}, ${tenant}, ${pipeline}, ${key}, 'QUEUED', ${JSON.stringify(input)})
-        ON CONFLICT (tenant, pipeline, run_key) DO NOTHING RETURNING id`.pipe(Effect.orDie)
-      if (inserted.length > 0) {
-        yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, NULL, 'QUEUED', 'created')`.pipe(
-          Effect.orDie
-        )
-      }
-      return (yield* byKey(tenant, pipeline, key)).pipe(Option.getOrThrow)
+      const rows = yield* sql.unsafe<RunRecord>(
+        `WITH inserted AS (
+           INSERT INTO runs (id, tenant, pipeline, run_key, state, input) VALUES ($1, $2, $3, $4, 'QUEUED', $5)
+           ON CONFLICT (tenant, pipeline, run_key) DO NOTHING RETURNING *
+         ), created AS (
+           INSERT INTO run_transitions (run_id, from_state, to_state, reason) SELECT id, NULL, 'QUEUED', 'created' FROM inserted
+         )
+         SELECT ${COLUMNS} FROM inserted
+         UNION ALL
+         SELECT ${COLUMNS} FROM runs WHERE tenant = $2 AND pipeline = $3 AND run_key = $4 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+        [randomUUID(), tenant, pipeline, key, JSON.stringify(input)]
+      ).pipe(Effect.orDie)
+      return rows[0]!
     })
 
     /**
-     * Moves a run to `to` if the state machine allows it from its current state (checked under a
-     * row lock), recording why. `expect` narrows the states it may move from.
+     * Moves a run to `to` if the state machine allows it from its current state, recording why,
+     * in one statement that locks the row. `expect` narrows the states it may move from.
      */
     const transition = Effect.fn("RunLedger.transition")(function* (
       id: string,
@@ -85,56 +87,40 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       reason: string,
       options: { readonly expect?: ReadonlyArray<RunState>; readonly result?: unknown; readonly error?: string } = {}
     ) {
-      return yield* sql
-        .withTransaction(
-          Effect.gen(function* () {
-            const [row] = yield* sql<{ state: RunState }>`SELECT state FROM runs WHERE id = ${id} FOR UPDATE`
-            if (row === undefined) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
-            if (!canTransition(row.state, to) || (options.expect !== undefined && !options.expect.includes(row.state))) {
-              return yield* new IllegalTransition({ runId: id, from: row.state, to, message: `A ${row.state} run cannot become ${to}` })
-            }
-            yield* sql`
-              UPDATE runs SET state = ${to}, updated_at = now(),
-                queued_at   = CASE WHEN ${to} = 'QUEUED' THEN now() ELSE queued_at END,
-                started_at  = CASE WHEN ${to} = 'PROCESSING' THEN coalesce(started_at, now()) ELSE started_at END,
-                finished_at = CASE WHEN ${to} IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
-                                   WHEN ${to} = 'QUEUED' THEN NULL ELSE finished_at END,
-                result      = CASE WHEN ${options.result !== undefined} THEN ${JSON.stringify(options.result ?? null)}::jsonb ELSE result END,
-                error       = ${options.error ?? null}
-              WHERE id = ${id}`
-            yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, ${row.state}, ${to}, ${reason})`
-            return row.state
-          })
-        )
-        .pipe(Effect.catchTag("SqlError", Effect.die))
+      const from = RunState.literals.filter((s) => canTransition(s, to) && (options.expect === undefined || options.expect.includes(s)))
+      const rows = yield* sql.unsafe<RunRecord & { current: RunState | null }>(
+        `WITH cur AS (SELECT id, state FROM runs WHERE id = $1 FOR UPDATE),
+         moved AS (
+           UPDATE runs r SET state = $2, updated_at = now(),
+             queued_at   = CASE WHEN $2 = 'QUEUED' THEN now() ELSE r.queued_at END,
+             started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+             finished_at = CASE WHEN $2 IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
+                                WHEN $2 = 'QUEUED' THEN NULL ELSE r.finished_at END,
+             result      = CASE WHEN $4::boolean THEN $5::jsonb ELSE r.result END,
+             error       = $6
+           FROM cur WHERE r.id = cur.id AND cur.state = ANY($3::text[])
+           RETURNING r.*, cur.state AS previous
+         ),
+         recorded AS (INSERT INTO run_transitions (run_id, from_state, to_state, reason) SELECT id, previous, $2, $7 FROM moved)
+         SELECT (SELECT state FROM cur) AS current, ${COLUMNS} FROM (SELECT 1) one LEFT JOIN moved ON true`,
+        [id, to, from, options.result !== undefined, JSON.stringify(options.result ?? null), options.error ?? null, reason]
+      ).pipe(Effect.orDie)
+      const row = rows[0]
+      if (row?.current == null) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
+      if (row.id == null) {
+        return yield* new IllegalTransition({ runId: id, from: row.current, to, message: `A ${row.current} run cannot become ${to}` })
+      }
+      const { current: _, ...run } = row
+      return run as RunRecord
     })
 
-    /**
-     * Starts queued runs of a tenant, oldest first, while fewer than `limit` are processing.
-     * Serialized per tenant by an advisory lock, so two processes cannot both take the last slot.
-     */
-    const admit = Effect.fn("RunLedger.admit")(function* (tenant: string, limit: number) {
-      return yield* sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`workcat:admit:${tenant}`}))`
-            const [{ processing }] = (yield* sql<{ processing: number }>`
-              SELECT count(*)::int AS processing FROM runs WHERE tenant = ${tenant} AND state = 'PROCESSING'`) as [{ processing: number }]
-            const free = Math.max(0, limit - processing)
-            if (free === 0) return []
-            const admitted = yield* sql<{ id: string }>`
-              UPDATE runs SET state = 'PROCESSING', started_at = coalesce(started_at, now()), updated_at = now()
-              WHERE id IN (SELECT id FROM runs WHERE tenant = ${tenant} AND state = 'QUEUED' ORDER BY queued_at, id LIMIT ${free})
-              RETURNING id`
-            for (const { id } of admitted) {
-              yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason)
-                         VALUES (${id}, 'QUEUED', 'PROCESSING', ${`admitted (${processing + 1} of at most ${limit} processing)`})`
-            }
-            return admitted.map((r) => r.id)
-          })
-        )
-        .pipe(Effect.orDie)
-    })
+    /** Starts queued runs of a tenant, oldest first, while fewer than `limit` are processing. */
+    const admit = (tenant: string, limit: number) =>
+      sql<{ id: string }>`SELECT admit_runs AS id FROM admit_runs(${tenant}, ${limit})`.pipe(
+        Effect.map((rows) => rows.map((r) => r.id)),
+        Effect.orDie,
+        Effect.withSpan("RunLedger.admit")
+      )
 
     /** 1 for the next queued run of its tenant; null when the run is not queued. */
     const queuePosition = (run: RunRecord) =>

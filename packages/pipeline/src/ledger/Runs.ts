@@ -54,13 +54,14 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         Effect.mapError((e) => new InvalidRunRequest({ message: `Invalid input for ${pipelineName}: ${e.message}` }))
       )
       const encoded = yield* Schema.encode(pipeline.input)(decoded).pipe(Effect.orDie)
-      const run = yield* ledger.create(tenant, pipelineName, pipeline.key(decoded), encoded)
+      let run = yield* ledger.create(tenant, pipelineName, pipeline.key(decoded), encoded)
       if (isRetryable(run.state)) return yield* retry(run.id, "started again")
       if (run.state === "STALE") {
         yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.clear(run.id)))
-        yield* ledger.transition(run.id, "QUEUED", "started again after its inputs changed", { expect: ["STALE"] })
+        run = yield* ledger.transition(run.id, "QUEUED", "started again after its inputs changed", { expect: ["STALE"] })
       }
-      yield* executor.admit(tenant)
+      if (run.state !== "QUEUED") return { run, queuePosition: null } satisfies RunStatus
+      if ((yield* executor.admit(tenant)).includes(run.id)) return { run: { ...run, state: "PROCESSING" }, queuePosition: null } satisfies RunStatus
       return yield* withPosition(yield* ledger.find(run.id))
     })
 
@@ -90,11 +91,13 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
      * waits while it is queued. `onQueued` hears the queue position.
      */
     const await_ = Effect.fn("Runs.await")(function* (
-      runId: string,
+      runOrId: RunRecord | string,
       options: ExecuteOptions & { readonly onQueued?: (position: number | null) => void } = {}
     ) {
+      let current: RunRecord | string = runOrId
       while (true) {
-        const run = yield* executor.execute(runId, options)
+        const run: RunRecord = yield* executor.execute(current, options)
+        current = run.id
         if (run.state !== "QUEUED" && run.state !== "PROCESSING") return run
         if (run.state === "QUEUED") options.onQueued?.(yield* ledger.queuePosition(run))
         yield* Effect.sleep("1 second")

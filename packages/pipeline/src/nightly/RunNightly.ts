@@ -20,6 +20,6 @@ export const runNightly = (
   Effect.gen(function* () {
     const runs = yield* Runs
     const { run } = yield* runs.start("nightly", tenant, { date })
-    const finished = yield* runs.await(run.id, options)
+    const finished = yield* runs.await(run, options)
     return { run: finished, summary: Option.getOrNull(Schema.decodeUnknownOption(NightlySummarySchema)(finished.result)) } satisfies NightlyOutcome
   })

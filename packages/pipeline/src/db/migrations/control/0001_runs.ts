@@ -38,4 +38,28 @@ export default Effect.gen(function* () {
       reason     text        NOT NULL
     )`
   yield* sql`CREATE INDEX run_transitions_run ON run_transitions (run_id, id)`
+  // Admission in one round trip: serialized per tenant by an advisory lock, and each statement
+  // of the function sees the other admissions that committed before it got the lock.
+  yield* sql`
+    CREATE FUNCTION admit_runs(p_tenant text, p_limit integer) RETURNS SETOF uuid LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+      processing integer;
+      admitted uuid;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('workcat:admit:' || p_tenant));
+      SELECT count(*) INTO processing FROM runs WHERE tenant = p_tenant AND state = 'PROCESSING';
+      FOR admitted IN
+        UPDATE runs SET state = 'PROCESSING', started_at = coalesce(started_at, now()), updated_at = now()
+        WHERE id IN (
+          SELECT id FROM runs WHERE tenant = p_tenant AND state = 'QUEUED'
+          ORDER BY queued_at, id LIMIT greatest(0, p_limit - processing)
+        )
+        RETURNING id
+      LOOP
+        processing := processing + 1;
+        INSERT INTO run_transitions (run_id, from_state, to_state, reason)
+        VALUES (admitted, 'QUEUED', 'PROCESSING', format('admitted (%s of at most %s processing)', processing, p_limit));
+        RETURN NEXT admitted;
+      END LOOP;
+    END $$`
 })

@@ -37,6 +37,7 @@ export default Effect.gen(function* () {
       updated_at       timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (run_id, stage, item_key)
     )`
+  // No index on lease_owner: every item of a worker shares one, and the planner would prefer it
+  // to the primary key for a single item's update, scanning all of them.
   yield* sql`CREATE INDEX run_items_claimable ON run_items (run_id, stage, state, item_key)`
-  yield* sql`CREATE INDEX run_items_lease ON run_items (lease_owner) WHERE state = 'CLAIMED'`
 })
