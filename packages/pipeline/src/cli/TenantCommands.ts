@@ -71,6 +71,7 @@ const set = Command.make(
     minGroupSize: Options.integer("min-group-size").pipe(Options.optional),
     smallGroupPolicy: Options.choice("small-group-policy", SmallGroupPolicy.literals).pipe(Options.optional),
     loadedCostPerHour: Options.float("loaded-cost-per-hour").pipe(Options.optional),
+    maxConcurrentRuns: Options.integer("max-concurrent-runs").pipe(Options.optional),
     llmMonthlyBudgetUsd: Options.float("llm-monthly-budget-usd").pipe(Options.optional),
     llmRequestsPerMinute: Options.integer("llm-requests-per-minute").pipe(Options.optional),
     llmTokensPerMinute: Options.integer("llm-tokens-per-minute").pipe(Options.optional),
@@ -86,6 +87,7 @@ const set = Command.make(
         minGroupSize: o(args.minGroupSize),
         smallGroupPolicy: o(args.smallGroupPolicy),
         loadedCostPerHour: o(args.loadedCostPerHour),
+        maxConcurrentRuns: o(args.maxConcurrentRuns),
         taxonomy: Option.isSome(args.taxonomy) ? Schema.encodeSync(Taxonomy)(yield* readTaxonomy(args.taxonomy.value)) : undefined,
         llm: {
           monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),

@@ -68,6 +68,30 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
         return taken ?? (yield* stage(runId, name))!
       })
 
+    /** Every stage checkpoint of a run, read once when a worker starts driving it. */
+    const stages = (runId: string) =>
+      sql<StageRow>`
+        SELECT stage, ordinal, kind, state, result, error, lease_owner AS "leaseOwner",
+               coalesce(lease_expires_at > now(), false) AS "leaseLive"
+        FROM run_stages WHERE run_id = ${runId}`.pipe(Effect.map((rows) => new Map(rows.map((r) => [r.stage, r]))))
+
+    /**
+     * Checkpoints a step's outcome unless one exists (another worker ran it too): returns the
+     * checkpoint that counts, the first one written.
+     */
+    const recordStage = (runId: string, name: string, ordinal: number, outcome: { readonly result: unknown } | { readonly error: string }) =>
+      Effect.gen(function* () {
+        const [written] = yield* sql<StageRow>`
+          INSERT INTO run_stages (run_id, stage, ordinal, kind, state, result, error, finished_at)
+          VALUES (${runId}, ${name}, ${ordinal}, 'step', ${"error" in outcome ? "FAILED" : "DONE"},
+                  ${"result" in outcome ? JSON.stringify(outcome.result) : null}::jsonb, ${"error" in outcome ? outcome.error : null}, now())
+          ON CONFLICT (run_id, stage) DO UPDATE SET state = excluded.state, result = excluded.result, error = excluded.error,
+            finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+            WHERE run_stages.state = 'RUNNING'
+          RETURNING stage, ordinal, kind, state, result, error, lease_owner AS "leaseOwner", false AS "leaseLive"`
+        return written ?? (yield* stage(runId, name))!
+      })
+
     const completeStage = (runId: string, name: string, worker: string, result: unknown) =>
       sql`
         UPDATE run_stages SET state = 'DONE', result = ${JSON.stringify(result)}, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
@@ -215,6 +239,8 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
 
     return {
       stage: orDie(stage),
+      stages: orDie(stages),
+      recordStage: orDie(recordStage),
       claimStage: orDie(claimStage),
       completeStage: orDie(completeStage),
       failStage: orDie(failStage),

@@ -1,6 +1,5 @@
-import { IllegalTransition, type RunState } from "@workcat/core"
 import { type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Cause, Config, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import { Cache, Cause, Config, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { TenantLayers } from "../TenantLayers.js"
@@ -30,28 +29,44 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     const defaultConcurrency = yield* Config.integer("WORKCAT_CONCURRENCY").pipe(Config.withDefault(8))
     const worker = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`
 
+    /** A tenant's limit of processing runs, read at most every few seconds (admission is on every run's path). */
+    const limits = yield* Cache.make({
+      capacity: 10_000,
+      timeToLive: "5 seconds",
+      lookup: (tenant: string) => Effect.map(registry.get(tenant as TenantId), (t) => t.settings.maxConcurrentRuns)
+    })
+
     /** Starts queued runs of the tenant while its limit allows; the ids it started. */
     const admit = (tenant: string) =>
-      registry.get(tenant as TenantId).pipe(
-        Effect.flatMap((t) => ledger.admit(tenant, t.settings.maxConcurrentRuns)),
+      limits.get(tenant).pipe(
+        Effect.flatMap((limit) => ledger.admit(tenant, limit)),
         Effect.catchTag("TenantNotFound", () => Effect.succeed([] as ReadonlyArray<string>))
       )
 
-    /** Records how the run ended; another worker finishing first, or a cancel, is not an error. */
-    const finish = (run: RunRecord, to: RunState, reason: string, options: { readonly result?: unknown; readonly error?: string }) =>
-      ledger.transition(run.id, to, reason, { expect: ["PROCESSING"], ...options }).pipe(
-        Effect.map(Option.some),
-        Effect.catchIf(
-          (e): e is IllegalTransition => e instanceof IllegalTransition,
-          () => Effect.succeed(Option.none<RunRecord>())
-        )
+    /**
+     * Records how the run ended and lets the tenant's next queued run in; another worker
+     * finishing first, or a cancel, leaves nothing to record.
+     */
+    const finish = (run: RunRecord, to: "READY" | "DEGRADED" | "FAILED", reason: string, options: { readonly result?: unknown; readonly error?: string }) =>
+      limits.get(run.tenant).pipe(
+        Effect.orElseSucceed(() => 1),
+        Effect.flatMap((limit) => ledger.finish(run.id, to, reason, { ...options, limit }))
       )
 
     const drive = (run: RunRecord, options: ExecuteOptions) =>
       Effect.gen(function* () {
+        // The tenant's services, from the shared per-tenant map (a runtime, cheaper to provide than a layer).
+        const runtime = yield* tenants.runtime(run.tenant as TenantId)
+        return yield* driveIn(run, options).pipe(Effect.provide(runtime))
+      }).pipe(Effect.scoped)
+
+    const driveIn = (run: RunRecord, options: ExecuteOptions) =>
+      Effect.gen(function* () {
         const pipeline = pipelines.get(run.pipeline)!
         const input = yield* Schema.decodeUnknown(pipeline.input)(run.input).pipe(Effect.option)
         if (Option.isNone(input)) return yield* finish(run, "FAILED", "invalid input", { error: "The run's input does not match its pipeline" })
+        const checkpoints = yield* Checkpoints
+        const checkpointed = yield* checkpoints.stages(run.id)
         let ordinal = 0
         let failed = 0
         const context: RunContextService = {
@@ -61,11 +76,11 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
           leaseMs,
           concurrency: options.concurrency ?? defaultConcurrency,
           nextOrdinal: () => ordinal++,
+          checkpointed,
           addCost: (usd) => ledger.addCost(run.id, usd),
           addFailed: (items) => void (failed += items),
           onProgress: options.onProgress ?? (() => {})
         }
-        const checkpoints = yield* Checkpoints
         const body = yield* Effect.fork(pipeline.run(input.value).pipe(Effect.provideService(RunContext, context)))
         // Keep our leases alive, and stop the body within a second of the run being cancelled.
         const heartbeat = Math.max(200, Math.floor(leaseMs / 3))
@@ -91,7 +106,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
         if (Cause.isInterruptedOnly(exit.cause)) return Option.none<RunRecord>()
         const failure = Cause.squash(exit.cause) as { message?: string }
         return yield* finish(run, "FAILED", "a stage failed", { error: String(failure?.message ?? Cause.pretty(exit.cause)) })
-      }).pipe(Effect.provide(tenants.get(run.tenant as TenantId)), Effect.scoped)
+      }).pipe(Effect.scoped)
 
     /** Whether this executor has the run's pipeline (workers built with other pipelines leave it alone). */
     const knows = (run: RunRecord) => pipelines.has(run.pipeline)
@@ -113,11 +128,15 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
           finish(run, "FAILED", "the tenant cannot be opened", { error: String((e as { message?: string }).message ?? e) })
         )
       )
-      // A slot is free now: let the tenant's next queued run in.
+      if (Option.isSome(ended)) return ended.value
+      // The run did not end here (cancelled, finished by another worker, or we were interrupted).
       yield* admit(run.tenant)
-      return Option.isSome(ended) ? ended.value : yield* ledger.find(run.id)
+      return yield* ledger.find(run.id)
     })
 
-    return { execute, admit, knows, worker } as const
+    /** The tenant's limit of processing runs (cached). */
+    const limitOf = (tenant: string) => limits.get(tenant).pipe(Effect.orElseSucceed(() => 1))
+
+    return { execute, admit, limitOf, knows, worker } as const
   })
 }) {}

@@ -1,5 +1,5 @@
 import { Cause, Context, Duration, Effect, Exit, Option, RateLimiter, Schedule, Schema } from "effect"
-import { Checkpoints } from "./Checkpoints.js"
+import { Checkpoints, type StageRow } from "./Checkpoints.js"
 
 /** The run a pipeline body executes in: which run, which worker, and how it reports. */
 export interface RunContextService {
@@ -11,6 +11,8 @@ export interface RunContextService {
   readonly concurrency: number
   /** The next stage's position in the body (stages must be reached in the same order on replay). */
   readonly nextOrdinal: () => number
+  /** The run's stage checkpoints as they were when this worker started driving it. */
+  readonly checkpointed: ReadonlyMap<string, StageRow>
   readonly addCost: (usd: number) => Effect.Effect<void>
   /** Counts failed fan-out items, which make the run DEGRADED. */
   readonly addFailed: (items: number) => void
@@ -52,34 +54,45 @@ const describe = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause).split("\n")[0] ?? "defect"
 }
 
+export interface StepOptions {
+  /**
+   * Only one worker at a time may run the step (it holds a lease; others wait for its
+   * checkpoint). Costs a round trip; worth it for steps with external effects. By default a
+   * step may run in two workers that drive the same run at once, and the first checkpoint wins.
+   */
+  readonly exclusive?: boolean
+}
+
 /**
- * A stage that runs once per run. Its output is encoded with `schema` and checkpointed before it
- * is returned; a replay returns the checkpoint. While another worker runs it, this one waits.
+ * A stage that runs once per run: its output is encoded with `schema` and checkpointed before
+ * it is returned, and a replay returns the checkpoint instead of running it again.
  */
-export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effect: Effect.Effect<A, E, R>) =>
+export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effect: Effect.Effect<A, E, R>, options: StepOptions = {}) =>
   Effect.gen(function* () {
     const ctx = yield* RunContext
     const checkpoints = yield* Checkpoints
     const ordinal = ctx.nextOrdinal()
     const decode = Schema.decodeUnknown(schema)
-    while (true) {
-      const stage = yield* checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
-      if (stage.state === "DONE") return yield* Effect.orDie(decode(stage.result))
-      if (stage.state === "FAILED") return yield* new StageFailed({ stage: name, message: stage.error ?? "failed" })
-      if (stage.leaseOwner !== ctx.worker) {
+    const known = ctx.checkpointed.get(name)
+    if (known?.state === "DONE") return yield* Effect.orDie(decode(known.result))
+    if (known?.state === "FAILED") return yield* new StageFailed({ stage: name, message: known.error ?? "failed" })
+    if (options.exclusive) {
+      while (true) {
+        const stage = yield* checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
+        if (stage.state !== "RUNNING" || stage.leaseOwner === ctx.worker) break
         yield* Effect.sleep("200 millis") // another worker runs it: wait for its checkpoint
-        continue
       }
-      const exit = yield* Effect.exit(effect)
-      if (Exit.isFailure(exit)) {
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-        yield* checkpoints.failStage(ctx.runId, name, ctx.worker, describe(exit.cause))
-        return yield* new StageFailed({ stage: name, message: describe(exit.cause) })
-      }
-      const encoded = yield* Effect.orDie(Schema.encode(schema)(exit.value))
-      if (yield* checkpoints.completeStage(ctx.runId, name, ctx.worker, encoded)) return exit.value
-      // Our lease expired and another worker took the stage over: its checkpoint wins.
     }
+    const exit = yield* Effect.exit(effect)
+    if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+    const outcome = Exit.isSuccess(exit)
+      ? { result: yield* Effect.orDie(Schema.encode(schema)(exit.value)) }
+      : { error: describe(exit.cause) }
+    const stored = yield* checkpoints.recordStage(ctx.runId, name, ordinal, outcome)
+    if (stored.state === "FAILED") return yield* new StageFailed({ stage: name, message: stored.error ?? "failed" })
+    if (stored.state === "RUNNING") return yield* Effect.dieMessage(`Stage ${name} is held by another worker`)
+    // The first checkpoint counts: ours, or another worker's that got there first.
+    return yield* Effect.orDie(decode(stored.result))
   }).pipe(Effect.withSpan(`stage.${name}`))
 
 export interface FanOutOptions<Item, ItemI, Out, OutI, E> {

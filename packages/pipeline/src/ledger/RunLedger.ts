@@ -60,21 +60,41 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
-    /** The run of a key: a new QUEUED one, or the existing one untouched (one round trip). */
-    const create = Effect.fn("RunLedger.create")(function* (tenant: string, pipeline: string, key: string, input: unknown) {
-      const rows = yield* sql.unsafe<RunRecord>(
-        `WITH inserted AS (
-           INSERT INTO runs (id, tenant, pipeline, run_key, state, input) VALUES ($1, $2, $3, $4, 'QUEUED', $5)
-           ON CONFLICT (tenant, pipeline, run_key) DO NOTHING RETURNING *
-         ), created AS (
-           INSERT INTO run_transitions (run_id, from_state, to_state, reason) SELECT id, NULL, 'QUEUED', 'created' FROM inserted
-         )
-         SELECT ${COLUMNS} FROM inserted
-         UNION ALL
-         SELECT ${COLUMNS} FROM runs WHERE tenant = $2 AND pipeline = $3 AND run_key = $4 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-        [randomUUID(), tenant, pipeline, key, JSON.stringify(input)]
-      ).pipe(Effect.orDie)
+    /**
+     * The run of a key: a new one, queued and admitted if the tenant's `limit` allows, or the
+     * existing one untouched. One round trip.
+     */
+    const start = Effect.fn("RunLedger.start")(function* (tenant: string, pipeline: string, key: string, input: unknown, limit: number) {
+      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM start_run($1, $2, $3, $4, $5, $6)`, [
+        randomUUID(),
+        tenant,
+        pipeline,
+        key,
+        JSON.stringify(input),
+        limit
+      ]).pipe(Effect.orDie)
       return rows[0]!
+    })
+
+    /**
+     * Ends a PROCESSING run as READY, DEGRADED or FAILED and admits the tenant's next queued
+     * runs, in one round trip; none when the run had ended already (another worker, a cancel).
+     */
+    const finish = Effect.fn("RunLedger.finish")(function* (
+      id: string,
+      to: "READY" | "DEGRADED" | "FAILED",
+      reason: string,
+      options: { readonly result?: unknown; readonly error?: string; readonly limit: number }
+    ) {
+      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM finish_run($1, $2, $3, $4, $5, $6)`, [
+        id,
+        to,
+        reason,
+        options.result === undefined ? null : JSON.stringify(options.result),
+        options.error ?? null,
+        options.limit
+      ]).pipe(Effect.orDie)
+      return Option.fromNullable(rows[0])
     })
 
     /**
@@ -169,6 +189,6 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       return stale.length
     })
 
-    return { get, find, byKey, create, transition, admit, queuePosition, active, history, transitions, addCost, markStale } as const
+    return { get, find, byKey, start, finish, transition, admit, queuePosition, active, history, transitions, addCost, markStale } as const
   })
 }) {}

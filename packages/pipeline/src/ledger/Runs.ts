@@ -54,15 +54,14 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         Effect.mapError((e) => new InvalidRunRequest({ message: `Invalid input for ${pipelineName}: ${e.message}` }))
       )
       const encoded = yield* Schema.encode(pipeline.input)(decoded).pipe(Effect.orDie)
-      let run = yield* ledger.create(tenant, pipelineName, pipeline.key(decoded), encoded)
+      let run = yield* ledger.start(tenant, pipelineName, pipeline.key(decoded), encoded, yield* executor.limitOf(tenant))
       if (isRetryable(run.state)) return yield* retry(run.id, "started again")
       if (run.state === "STALE") {
         yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.clear(run.id)))
         run = yield* ledger.transition(run.id, "QUEUED", "started again after its inputs changed", { expect: ["STALE"] })
       }
-      if (run.state !== "QUEUED") return { run, queuePosition: null } satisfies RunStatus
-      if ((yield* executor.admit(tenant)).includes(run.id)) return { run: { ...run, state: "PROCESSING" }, queuePosition: null } satisfies RunStatus
-      return yield* withPosition(yield* ledger.find(run.id))
+      if (run.state === "QUEUED") yield* executor.admit(tenant) // after a re-queue above
+      return run.state === "QUEUED" ? yield* withPosition(yield* ledger.find(run.id)) : ({ run, queuePosition: null } satisfies RunStatus)
     })
 
     const cancel = Effect.fn("Runs.cancel")(function* (runId: string, reason: string) {

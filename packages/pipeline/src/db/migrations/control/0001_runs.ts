@@ -62,4 +62,32 @@ export default Effect.gen(function* () {
         RETURN NEXT admitted;
       END LOOP;
     END $$`
+  // Start a run of a key in one round trip: create it (or find it) and admit queued runs.
+  yield* sql`
+    CREATE FUNCTION start_run(p_id uuid, p_tenant text, p_pipeline text, p_key text, p_input jsonb, p_limit integer)
+    RETURNS SETOF runs LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    BEGIN
+      INSERT INTO runs (id, tenant, pipeline, run_key, state, input) VALUES (p_id, p_tenant, p_pipeline, p_key, 'QUEUED', p_input)
+      ON CONFLICT (tenant, pipeline, run_key) DO NOTHING;
+      IF FOUND THEN
+        INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (p_id, NULL, 'QUEUED', 'created');
+        PERFORM admit_runs(p_tenant, p_limit);
+      END IF;
+      RETURN QUERY SELECT * FROM runs WHERE tenant = p_tenant AND pipeline = p_pipeline AND run_key = p_key;
+    END $$`
+  // End a processing run and admit the tenant's next queued runs, in one round trip. Returns
+  // nothing when the run was not PROCESSING any more (another worker ended it, or a cancel).
+  yield* sql`
+    CREATE FUNCTION finish_run(p_id uuid, p_to text, p_reason text, p_result jsonb, p_error text, p_limit integer)
+    RETURNS SETOF runs LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+      ended runs;
+    BEGIN
+      UPDATE runs SET state = p_to, updated_at = now(), finished_at = now(), result = coalesce(p_result, result), error = p_error
+      WHERE id = p_id AND state = 'PROCESSING' RETURNING * INTO ended;
+      IF NOT FOUND THEN RETURN; END IF;
+      INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (p_id, 'PROCESSING', p_to, p_reason);
+      PERFORM admit_runs(ended.tenant, p_limit);
+      RETURN NEXT ended;
+    END $$`
 })
