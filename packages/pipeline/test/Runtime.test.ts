@@ -53,8 +53,23 @@ const Squares = Pipeline.make({
     })
 })
 
+/** A pipeline whose only step fails while `brokenStep.on` is set. */
+const brokenStep = { on: true }
+const Flaky = Pipeline.make({
+  name: "flaky",
+  input: Schema.Struct({ id: Schema.String }),
+  output: Schema.String,
+  key: ({ id }) => id,
+  run: ({ id }) =>
+    Pipeline.step(
+      "only",
+      Schema.String,
+      Effect.suspend(() => (brokenStep.on ? Effect.fail(new Error("the step broke")) : Effect.succeed(`ok ${id}`)))
+    )
+})
+
 const tenant = freshTenant("runtime")
-const Runtime = runsFor(Pipelines.layer(Squares)).pipe(
+const Runtime = runsFor(Pipelines.layer(Squares, Flaky)).pipe(
   Layer.provide(provision(tenant)),
   Layer.provideMerge(CategorizerLive),
   Layer.provideMerge(TestBase)
@@ -169,6 +184,36 @@ describe("the durable run runtime", () => {
         }
         yield* Fiber.interrupt(worker)
         expect(state).toBe("READY")
+      }))
+
+    live("a failing stage fails the run; a retry runs it again; unfinished runs can be cancelled", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const { run } = yield* runs.start("flaky", tenant, { id: "a" })
+        const failed = yield* runs.await(run)
+        expect(failed).toMatchObject({ state: "FAILED", error: "the step broke" })
+        brokenStep.on = false
+        yield* runs.retry(run.id)
+        expect(yield* runs.await(run.id)).toMatchObject({ state: "READY", result: "ok a" })
+
+        // QUEUED → CANCELLED: the tenant's single slot is taken by a slow run.
+        yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { maxConcurrentRuns: 1 }))
+        slow.ms = 200
+        const busy = yield* runs.start("squares", tenant, { upTo: 30 })
+        const waiting = yield* runs.start("flaky", tenant, { id: "b" })
+        expect(waiting.run.state).toBe("QUEUED")
+        expect((yield* runs.cancel(waiting.run.id, "test")).run.state).toBe("CANCELLED")
+        yield* runs.cancel(busy.run.id, "test")
+        slow.ms = 0
+
+        // DEGRADED → CANCELLED.
+        failOnce.add("13:1")
+        const degraded = yield* runs.start("squares", tenant, { upTo: 13 })
+        expect((yield* runs.await(degraded.run)).state).toBe("DEGRADED")
+        expect((yield* runs.cancel(degraded.run.id, "test")).run.state).toBe("CANCELLED")
+        const moves = yield* Effect.flatMap(RunLedger, (l) => l.transitions(degraded.run.id))
+        expect(moves.map((t) => `${t.from ?? "-"}→${t.to}`)).toEqual(["-→QUEUED", "QUEUED→PROCESSING", "PROCESSING→DEGRADED", "DEGRADED→CANCELLED"])
+        expect(moves.at(-1)?.reason).toBe("test")
       }))
 
     live("refuses unknown pipelines and invalid input", () =>

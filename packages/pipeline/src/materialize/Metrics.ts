@@ -30,10 +30,12 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
 
     /** Recomputes the snapshot of `asOf` from the rollup and HR as of that day, and replaces it. */
     const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string) {
-      const [users, staff, labels] = yield* Effect.all(
-        [profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)), employees.asOf(asOf), categories.labels()],
-        { concurrency: 3 }
-      )
+      // One after the other: this runs inside the night's transaction, on one connection.
+      const [users, staff, labels] = yield* Effect.all([
+        profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)),
+        employees.asOf(asOf),
+        categories.labels()
+      ])
       const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))
       const by = (groupBy: GroupBy, group: (userId: UserId) => string) =>
         groupMetrics(groupBy, wastes.map((w) => ({ group: group(w.userId), waste: w.waste })), METRICS_WINDOW_DAYS)

@@ -27,8 +27,8 @@ export class Profiles extends Effect.Service<Profiles>()("workcat/Profiles", {
             SELECT user_id AS "userId", count(DISTINCT day)::int AS "activeDays", count(*)::int AS "appDays"
             FROM user_app_daily WHERE day >= ${window.start} AND day < ${window.end}
             GROUP BY user_id`
-        ],
-        { concurrency: 2 }
+        ]
+        // sequential: callers may run inside a transaction, on one connection
       )
       const usage = Arr.groupBy(apps, (r) => r.userId)
       const profiles = new Map<UserId, AppProfile>()
