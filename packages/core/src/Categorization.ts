@@ -48,11 +48,46 @@ export class CategorizationError extends Schema.TaggedError<CategorizationError>
   retryable: Schema.optional(Schema.Boolean)
 }) {}
 
-/** Assigns a work category to a user. Implemented offline (nearest neighbours) and by an LLM. */
+/**
+ * Assigns a work category to a user. Implemented offline (nearest neighbours) and by an LLM
+ * agent; a categorizer that spends money does it through the tenant's `LlmMeter`.
+ */
 export class Categorizer extends Context.Tag("workcat/Categorizer")<
   Categorizer,
   {
+    /** Names the categorizer and its version; part of the inputs hash, so a change recategorizes. */
     readonly name: string
-    readonly categorize: (input: CategorizationInput) => Effect.Effect<CategorizationResult, CategorizationError>
+    readonly categorize: (input: CategorizationInput) => Effect.Effect<CategorizationResult, CategorizationError, LlmMeter>
+  }
+>() {}
+
+/** The tenant's LLM budget for the month is spent: no new calls until it is raised or the month ends. */
+export class BudgetExhausted extends Schema.TaggedError<BudgetExhausted>()("BudgetExhausted", {
+  tenant: Schema.String,
+  spentUsd: Schema.Number,
+  budgetUsd: Schema.Number
+}) {}
+
+/** One LLM call, as the tenant's cost ledger records it. */
+export interface LlmCall {
+  readonly operation: "categorize" | "explain"
+  readonly model: string
+  readonly userId: string | null
+  readonly inputTokens: number
+  readonly cachedTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+  readonly status: "ok" | "invalid" | "error"
+}
+
+/**
+ * The tenant side of LLM spend, provided by the tenant's layer: calls run within the tenant's
+ * concurrency cap and only while its monthly budget lasts, and each call's cost is recorded.
+ */
+export class LlmMeter extends Context.Tag("workcat/LlmMeter")<
+  LlmMeter,
+  {
+    readonly guard: <A, E, R>(call: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BudgetExhausted, R>
+    readonly record: (call: LlmCall) => Effect.Effect<void>
   }
 >() {}

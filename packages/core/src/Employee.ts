@@ -87,3 +87,16 @@ export const foldHrEvents = (userId: UserId, events: ReadonlyArray<HrEvent>, asO
   }
   return ordered.length === 0 ? undefined : employee
 }
+
+/**
+ * Whether the user's role (title, department or team) on `asOf` differs from what it was on
+ * `since`, their last categorization: a promotion or a move is a reason to look again. A first
+ * HR record after the categorization counts; a termination does not (terminated staff are not
+ * categorized).
+ */
+export const roleChanged = (userId: UserId, events: ReadonlyArray<HrEvent>, since: string, asOf: string): boolean => {
+  if (!events.some((e) => e.effectiveDate > since && e.effectiveDate <= asOf && e.type !== "termination")) return false
+  const before = foldHrEvents(userId, events, since)
+  const after = foldHrEvents(userId, events, asOf)
+  return before?.title !== after?.title || before?.department !== after?.department || before?.team !== after?.team
+}

@@ -23,13 +23,25 @@ export interface TriggerCandidate {
   readonly active: boolean
   readonly hireDate: IsoDate | null
   readonly categorizedAt: Date | null
+  /** Whether the user's title, department or team changed since their last categorization. */
+  readonly hrChanged: boolean
+  /** How far the recent app mix drifted from the profile and category (see `driftScore`); null when unknown. */
+  readonly drift: number | null
 }
 
 export interface TriggerOptions {
   readonly date: IsoDate
   /** A hire within this many days before the run date is recategorized every night. */
   readonly newHireDays: number
+  /** A drift above this (0..1, the tenant's `anomalyThreshold`) is an anomaly. */
+  readonly anomalyThreshold: number
 }
+
+/**
+ * A user categorized within this many days is not re-selected for an anomaly: the drift is
+ * measured on 14 days, so it persists for days after the categorization that already saw it.
+ */
+export const ANOMALY_COOLDOWN_DAYS = 7
 
 export interface SelectedUser {
   readonly userId: UserId
@@ -49,14 +61,24 @@ export const triggerReasons = (c: TriggerCandidate, options: TriggerOptions): Re
   if (c.hireDate !== null && c.hireDate <= options.date && c.hireDate > addDays(options.date, -options.newHireDays)) {
     reasons.push("new_hire")
   }
+  const categorizedDay = c.categorizedAt === null ? null : isoDate(c.categorizedAt)
+  if (categorizedDay !== null && c.hrChanged) reasons.push("hr_change")
+  if (
+    categorizedDay !== null &&
+    c.drift !== null &&
+    c.drift > options.anomalyThreshold &&
+    daysBetween(categorizedDay, options.date) >= ANOMALY_COOLDOWN_DAYS
+  ) {
+    reasons.push("anomaly")
+  }
   // Due on the user's night, or overdue: a missed night must not push a refresh out by 60 more days.
-  if (c.categorizedAt !== null && (isPeriodicDue(c.userId, options.date) || daysBetween(isoDate(c.categorizedAt), options.date) > PERIODIC_DAYS)) {
+  if (categorizedDay !== null && (isPeriodicDue(c.userId, options.date) || daysBetween(categorizedDay, options.date) > PERIODIC_DAYS)) {
     reasons.push("periodic")
   }
   return reasons
 }
 
-/** Selects tonight's users: never categorized, new hires, and the periodic 1/60 slice. */
+/** Selects tonight's users: never categorized, new hires, HR changes, anomalies and the periodic 1/60 slice. */
 export const selectTriggers = (candidates: Iterable<TriggerCandidate>, options: TriggerOptions): TriggerSelection => {
   const selected: Array<SelectedUser> = []
   const deferred: Array<SelectedUser> = []

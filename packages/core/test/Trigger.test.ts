@@ -1,13 +1,26 @@
 import { describe, expect, it } from "@effect/vitest"
-import { addDays, dayNumber, type IsoDate, isPeriodicDue, periodicSlot, selectTriggers, type TriggerCandidate, type UserId } from "../src/index.js"
+import {
+  addDays,
+  dayNumber,
+  type HrEvent,
+  type IsoDate,
+  isPeriodicDue,
+  periodicSlot,
+  roleChanged,
+  selectTriggers,
+  type TriggerCandidate,
+  type UserId
+} from "../src/index.js"
 
 const date = "2026-11-23" as IsoDate
 const user = (hex: string) => `u_${hex.padEnd(32, "0")}` as UserId
-const options = { date, newHireDays: 7 }
+const options = { date, newHireDays: 7, anomalyThreshold: 0.5 }
 const candidate = (c: Partial<TriggerCandidate> & { userId: UserId }): TriggerCandidate => ({
   active: true,
   hireDate: null,
   categorizedAt: new Date("2026-10-01"),
+  hrChanged: false,
+  drift: null,
   ...c
 })
 
@@ -62,5 +75,51 @@ describe("trigger selection", () => {
     const overdue = candidate({ userId: user("000000f1"), categorizedAt: new Date(`${addDays(date, -61)}T12:00:00Z`) })
     const recent = candidate({ userId: user("000000f2"), categorizedAt: new Date(`${addDays(date, -59)}T12:00:00Z`) })
     expect(selectTriggers([overdue, recent], options).selected).toEqual([{ userId: overdue.userId, reasons: ["periodic"] }])
+  })
+
+  it("selects a role change since the last categorization, and a drift above the tenant's threshold", () => {
+    const promoted = candidate({ userId: user("000000f1"), hrChanged: true })
+    const drifted = candidate({ userId: user("000000f2"), drift: 0.62 })
+    const steady = candidate({ userId: user("000000f3"), drift: 0.49 })
+    // Categorized three days ago: the drift was already seen, so no anomaly yet; a role change still counts.
+    const justDone = candidate({ userId: user("000000f4"), drift: 0.9, hrChanged: true, categorizedAt: new Date(`${addDays(date, -3)}T02:00:00Z`) })
+    // Never categorized: "uncategorized" says it all.
+    const fresh = candidate({ userId: user("000000f5"), drift: 0.9, hrChanged: true, categorizedAt: null })
+    expect(selectTriggers([promoted, drifted, steady, justDone, fresh], options).selected).toEqual([
+      { userId: promoted.userId, reasons: ["hr_change"] },
+      { userId: drifted.userId, reasons: ["anomaly"] },
+      { userId: justDone.userId, reasons: ["hr_change"] },
+      { userId: fresh.userId, reasons: ["uncategorized"] }
+    ])
+    expect(selectTriggers([drifted], { ...options, anomalyThreshold: 0.7 }).selected).toEqual([])
+  })
+})
+
+describe("role changes", () => {
+  const u = user("1")
+  const event = (eventId: string, type: HrEvent["type"], effectiveDate: string, fields: Partial<HrEvent> = {}): HrEvent => ({
+    eventId,
+    userId: u,
+    type,
+    effectiveDate: effectiveDate as IsoDate,
+    title: null,
+    department: null,
+    team: null,
+    ...fields
+  })
+  const hire = event("e1", "hire", "2025-01-10", { title: "Engineer", department: "Engineering", team: "Core" })
+
+  it("is a change of title, department or team effective after the categorization and by the run date", () => {
+    const promotion = event("e2", "role_change", "2026-11-20", { title: "Staff Engineer" })
+    expect(roleChanged(u, [hire, promotion], "2026-11-01", "2026-11-23")).toBe(true)
+    expect(roleChanged(u, [hire, promotion], "2026-11-21", "2026-11-23")).toBe(false)
+    // Dated next week: not a change yet.
+    expect(roleChanged(u, [hire, promotion], "2026-11-01", "2026-11-19")).toBe(false)
+  })
+
+  it("ignores a role-change record that changes nothing, and terminations", () => {
+    const same = event("e2", "role_change", "2026-11-20", { title: "Engineer", team: "Core" })
+    const termination = event("e3", "termination", "2026-11-21")
+    expect(roleChanged(u, [hire, same, termination], "2026-11-01", "2026-11-23")).toBe(false)
   })
 })

@@ -11,8 +11,10 @@ import { Ingest } from "./ingest/Ingest.js"
 import { RunLedger } from "./ledger/RunLedger.js"
 import { CategoryStore } from "./materialize/CategoryStore.js"
 import { Metrics } from "./materialize/Metrics.js"
+import { LlmMeterLive } from "./categorizer/llm/Meter.js"
 import { Checkpoints } from "./ledger/Checkpoints.js"
 import { Employees } from "./warehouse/Employees.js"
+import { EventStore } from "./warehouse/EventStore.js"
 import { Privacy } from "./privacy/Privacy.js"
 import { Profiles } from "./warehouse/Profiles.js"
 
@@ -63,7 +65,9 @@ export const PipelineLive = (id: TenantId) =>
       Privacy.Default,
       Employees.Default,
       Checkpoints.Default,
-      Profiles.Default
+      Profiles.Default,
+      EventStore.Default,
+      LlmMeterLive
     ).pipe(Layer.provideMerge(TenantLive(id)))
   )
 

@@ -13,7 +13,7 @@ import { fileLines } from "../src/ingest/Lines.js"
 import { PipelineLive } from "../src/Layers.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { Privacy } from "../src/privacy/Privacy.js"
-import { PSEUDONYM_COLUMNS } from "../src/privacy/PseudonymousData.js"
+import { CHECKPOINT_COLUMNS, PSEUDONYM_COLUMNS } from "../src/privacy/PseudonymousData.js"
 import { generate, type GeneratedFiles } from "../src/synthetic/Generate.js"
 import { PLACES } from "../src/synthetic/Names.js"
 import { freshTenant, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
@@ -62,14 +62,22 @@ describe("privacy", () => {
       expect(text).not.toMatch(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/)
     }).pipe(Effect.provide(testTenantLayer(freshTenant("scan")))), 120_000)
 
-  it.effect("every pseudonym column of the tenant schema is known to forget and key rotation", () =>
+  it.effect("every pseudonym column of the tenant schema, checkpoints included, is known to forget and key rotation", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const columns = yield* sql<{ table: string; column: string }>`
         SELECT table_name AS table, column_name AS column FROM information_schema.columns
-        WHERE table_schema = current_schema() AND column_name IN ('user_id', 'session_id')
+        WHERE table_schema = current_schema() AND (column_name IN ('user_id', 'session_id', 'item_key') OR data_type = 'jsonb')
         ORDER BY 1, 2`
-      const known = [...PSEUDONYM_COLUMNS.user, ...PSEUDONYM_COLUMNS.session].map((c) => ({ ...c }))
+      // jsonb columns that never hold a pseudonym: a category's texts, app keys and reasons.
+      const withoutPseudonyms = ["recommendations", "evidence_apps", "alternatives", "reasons"].map((column) => ({
+        table: "work_categories",
+        column
+      }))
+      const known = [...PSEUDONYM_COLUMNS.user, ...PSEUDONYM_COLUMNS.session, ...CHECKPOINT_COLUMNS, ...withoutPseudonyms].map((c) => ({
+        table: c.table,
+        column: c.column
+      }))
       expect(columns).toEqual(expect.arrayContaining(known))
       expect(columns).toHaveLength(known.length)
     }).pipe(Effect.provide(testTenantLayer(freshTenant("cols")))))
@@ -90,8 +98,14 @@ describe("privacy", () => {
       const before = yield* count(null)
       const theirs = yield* count(userId)
       expect(theirs.reduce((a, b) => a + b)).toBeGreaterThan(10)
+      const checkpoints = sql<{ n: number }>`
+        SELECT (SELECT count(*) FROM run_items WHERE item_key = ${userId})
+             + (SELECT count(*) FROM run_stages WHERE strpos(result::text, ${userId}) > 0) AS n`
+      expect(Number((yield* checkpoints)[0]!.n)).toBeGreaterThanOrEqual(2)
       const result = yield* Effect.flatMap(Privacy, (p) => p.forget(person))
-      expect(Object.values(result.deleted)).toEqual(theirs)
+      expect(PSEUDONYM_COLUMNS.user.map((c) => result.deleted[c.table])).toEqual(theirs)
+      expect(result.deleted.run_items).toBeGreaterThanOrEqual(1)
+      expect(Number((yield* checkpoints)[0]!.n)).toBe(0)
       expect(yield* count(userId)).toEqual(theirs.map(() => 0))
       expect(yield* count(null)).toEqual(before.map((n, i) => n - theirs[i]!))
       expect(JSON.stringify(result)).not.toMatch(/@|u_[0-9a-f]{32}/)
@@ -116,6 +130,8 @@ describe("key rotation", () => {
       expect(rotated.keyVersion).toBe(1)
       const after = yield* ids
       expect(after).toHaveLength(before.length)
+      // The checkpoints held the old pseudonyms: gone, so no retry can bring them back.
+      expect(yield* sql`SELECT 1 FROM run_items UNION ALL SELECT 1 FROM run_stages`).toEqual([])
       expect(after.filter((r) => before.some((b) => b.id === r.id))).toEqual([])
 
       // Whoever computes pseudonyms with the old key must not write next to the new ones.

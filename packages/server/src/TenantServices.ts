@@ -9,11 +9,14 @@ const tenantLayer = (tenant: TenantId) =>
     Layer.catchAll((e) => (e instanceof TenantNotFound ? Layer.fail(new NotFound({ message: "Not found" })) : Layer.die(e)))
   )
 
-/** Runs a handler inside a tenant's layer, once the caller is authorized for `permission` on it. */
+/**
+ * Runs a handler inside a tenant's layer, once the caller is authorized for `permission` on it:
+ * the layer (a connection as the tenant's role) is only opened for a caller allowed in.
+ */
 export const forTenant =
   (tenant: TenantId, permission: Permission) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    authorize(tenant, permission).pipe(Effect.zipRight(effect), Effect.provide(tenantLayer(tenant)))
+    authorize(tenant, permission).pipe(Effect.zipRight(Effect.provide(effect, tenantLayer(tenant))))
 
 /** Records an API action in the tenant's audit log, as the current principal. */
 export const audit = (action: string, details: Readonly<Record<string, unknown>> = {}) =>

@@ -45,7 +45,9 @@ describe("the workcat CLI", () => {
     expect(await workcat("tokens", "revoke", "--tenant", t, info.id)).toMatchObject({ code: 0 })
 
     const forgot = await workcat("forget", "--tenant", t, "--login", "someone@example.com")
-    expect(JSON.parse(forgot.stdout).deleted).toEqual({ sso_events: 0, user_app_daily: 0, hr_events: 0, employees: 0, work_categories: 0 })
+    expect(JSON.parse(forgot.stdout).deleted).toEqual({
+      sso_events: 0, user_app_daily: 0, hr_events: 0, employees: 0, work_categories: 0, llm_calls: 0, run_items: 0, run_stages: 0
+    })
     expect(forgot.stdout).not.toContain("someone")
 
     expect(await workcat("tenants", "rotate-key", t)).toMatchObject({ code: 0, stdout: expect.stringContaining("key version 1") })

@@ -5,14 +5,27 @@ import { Schema } from "effect"
 export const SmallGroupPolicy = Schema.Literal("suppress", "rollup")
 export type SmallGroupPolicy = typeof SmallGroupPolicy.Type
 
-/** How much LLM work a tenant may cause (used by the LLM categorizer). */
-export const LlmLimits = Schema.Struct({
+/**
+ * How much LLM work a tenant may cause. Requests and tokens per minute are limited per process
+ * (the API key is shared by all tenants); each tenant has its own budget and concurrency cap.
+ */
+const llmLimits = {
+  /** New LLM calls are refused once the month's spend reaches this. */
   monthlyBudgetUsd: Schema.Number.pipe(Schema.nonNegative()),
-  requestsPerMinute: Schema.Int.pipe(Schema.positive()),
-  tokensPerMinute: Schema.Int.pipe(Schema.positive()),
+  /** A warning is logged once the month's spend passes this share of the budget. */
+  budgetWarnAt: Schema.Number.pipe(Schema.between(0, 1)),
+  /** LLM calls of this tenant in flight at once, across its runs in one process. */
   concurrency: Schema.Int.pipe(Schema.positive())
+}
+export const LlmLimits = Schema.Struct({
+  ...llmLimits,
+  // Settings stored before the field existed read as the default.
+  budgetWarnAt: Schema.optionalWith(llmLimits.budgetWarnAt, { default: () => 0.8 })
 })
 export type LlmLimits = typeof LlmLimits.Type
+
+/** A user whose recent 14-day app mix drifted this far (0..1, see `driftScore`) is recategorized. */
+const AnomalyThreshold = Schema.Number.pipe(Schema.between(0, 1))
 
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({
@@ -27,6 +40,7 @@ export const TenantSettings = Schema.Struct({
   loadedCostPerHour: Schema.Number.pipe(Schema.nonNegative()),
   /** Runs of this tenant processing at once; more wait QUEUED. */
   maxConcurrentRuns: Schema.Int.pipe(Schema.between(1, 100)),
+  anomalyThreshold: Schema.optionalWith(AnomalyThreshold, { default: () => 0.3 }),
   llm: LlmLimits
 })
 export type TenantSettings = typeof TenantSettings.Type
@@ -40,7 +54,8 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   smallGroupPolicy: "suppress",
   loadedCostPerHour: 75,
   maxConcurrentRuns: 1,
-  llm: { monthlyBudgetUsd: 100, requestsPerMinute: 500, tokensPerMinute: 200_000, concurrency: 8 }
+  anomalyThreshold: 0.3,
+  llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 }
 })
 
 /** A change to some settings (the taxonomy is replaced whole). */
@@ -53,7 +68,8 @@ export const SettingsPatch = Schema.partial(
     smallGroupPolicy: SmallGroupPolicy,
     loadedCostPerHour: TenantSettings.fields.loadedCostPerHour,
     maxConcurrentRuns: TenantSettings.fields.maxConcurrentRuns,
-    llm: Schema.partial(LlmLimits)
+    anomalyThreshold: AnomalyThreshold,
+    llm: Schema.partial(Schema.Struct(llmLimits))
   })
 )
 export type SettingsPatch = typeof SettingsPatch.Type

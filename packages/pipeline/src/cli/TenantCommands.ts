@@ -72,9 +72,9 @@ const set = Command.make(
     smallGroupPolicy: Options.choice("small-group-policy", SmallGroupPolicy.literals).pipe(Options.optional),
     loadedCostPerHour: Options.float("loaded-cost-per-hour").pipe(Options.optional),
     maxConcurrentRuns: Options.integer("max-concurrent-runs").pipe(Options.optional),
+    anomalyThreshold: Options.float("anomaly-threshold").pipe(Options.optional),
     llmMonthlyBudgetUsd: Options.float("llm-monthly-budget-usd").pipe(Options.optional),
-    llmRequestsPerMinute: Options.integer("llm-requests-per-minute").pipe(Options.optional),
-    llmTokensPerMinute: Options.integer("llm-tokens-per-minute").pipe(Options.optional),
+    llmBudgetWarnAt: Options.float("llm-budget-warn-at").pipe(Options.optional),
     llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional),
     taxonomy: taxonomyOption
   },
@@ -88,11 +88,11 @@ const set = Command.make(
         smallGroupPolicy: o(args.smallGroupPolicy),
         loadedCostPerHour: o(args.loadedCostPerHour),
         maxConcurrentRuns: o(args.maxConcurrentRuns),
+        anomalyThreshold: o(args.anomalyThreshold),
         taxonomy: Option.isSome(args.taxonomy) ? Schema.encodeSync(Taxonomy)(yield* readTaxonomy(args.taxonomy.value)) : undefined,
         llm: {
           monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),
-          requestsPerMinute: o(args.llmRequestsPerMinute),
-          tokensPerMinute: o(args.llmTokensPerMinute),
+          budgetWarnAt: o(args.llmBudgetWarnAt),
           concurrency: o(args.llmConcurrency)
         }
       }).pipe(Effect.mapError((e) => new Error(`Invalid settings: ${e.message}`)))

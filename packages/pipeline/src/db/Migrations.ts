@@ -4,10 +4,16 @@ import control0001 from "./migrations/control/0001_runs.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
+import tenant0004 from "./migrations/tenant/0004_llm.js"
 
 /** The tables of one tenant, in the tenant's schema (run as the tenant's role, which owns them). */
 export const migrateTenant = runMigrations(
-  Migrator.fromRecord({ "0001_ingest": tenant0001, "0002_results": tenant0002, "0003_checkpoints": tenant0003 }),
+  Migrator.fromRecord({
+    "0001_ingest": tenant0001,
+    "0002_results": tenant0002,
+    "0003_checkpoints": tenant0003,
+    "0004_llm": tenant0004
+  }),
   "schema_migrations"
 )
 

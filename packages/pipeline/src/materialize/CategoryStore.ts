@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { CategorizationResult, CategoryId, TriggerReason, UserId } from "@workcat/core"
-import { Effect } from "effect"
+import { CategorizationResult, type CategoryId, type TriggerReason, type UserId } from "@workcat/core"
+import { Effect, Option, Schema } from "effect"
 
 /** A user's stored category, with what HR says of them, as the API lists it. */
 export interface CategoryRow {
@@ -28,6 +28,15 @@ export interface CategoryFilter {
 export interface Categorized {
   readonly result: CategorizationResult
   readonly reasons: ReadonlyArray<TriggerReason>
+  /** What the result was computed from (see `inputsHash`). */
+  readonly inputsHash: string
+}
+
+/** What `labels` knows of each categorized user. */
+export interface Label {
+  readonly category: CategoryId
+  readonly categorizedAt: Date
+  readonly inputsHash: string | null
 }
 
 /** `work_categories`: the latest category of each user. */
@@ -36,14 +45,24 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
     const sql = yield* SqlClient.SqlClient
 
     const labels = Effect.fn("CategoryStore.labels")(function* () {
-      const rows = yield* sql<{ userId: UserId; category: CategoryId; categorizedAt: Date }>`
-        SELECT user_id AS "userId", category, categorized_at AS "categorizedAt" FROM work_categories`
-      return new Map(rows.map((r) => [r.userId, r])) as ReadonlyMap<UserId, (typeof rows)[number]>
+      const rows = yield* sql<Label & { userId: UserId }>`
+        SELECT user_id AS "userId", category, categorized_at AS "categorizedAt", inputs_hash AS "inputsHash"
+        FROM work_categories`
+      return new Map(rows.map((r) => [r.userId, r])) as ReadonlyMap<UserId, Label>
+    }, Effect.orDie)
+
+    /** A user's stored result, as the categorizer returned it. */
+    const result = Effect.fn("CategoryStore.result")(function* (userId: UserId) {
+      const rows = yield* sql`
+        SELECT user_id AS "userId", category, confidence, explanation, recommendations,
+               evidence_apps AS "evidenceApps", alternatives, categorizer
+        FROM work_categories WHERE user_id = ${userId}`
+      return rows.length === 0 ? Option.none() : Option.some(yield* Schema.decodeUnknown(CategorizationResult)(rows[0]))
     }, Effect.orDie)
 
     const upsert = Effect.fn("CategoryStore.upsert")(function* (items: ReadonlyArray<Categorized>, runId: string, at: Date) {
       if (items.length === 0) return
-      const rows = items.map(({ reasons, result: r }) => ({
+      const rows = items.map(({ inputsHash, reasons, result: r }) => ({
         user_id: r.userId,
         category: r.category,
         confidence: r.confidence,
@@ -54,14 +73,16 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
         reasons: JSON.stringify(reasons),
         categorizer: r.categorizer,
         run_id: runId,
-        categorized_at: at
+        categorized_at: at,
+        inputs_hash: inputsHash
       }))
       yield* sql`
         INSERT INTO work_categories ${sql.insert(rows)}
         ON CONFLICT (user_id) DO UPDATE SET category = excluded.category, confidence = excluded.confidence,
           explanation = excluded.explanation, recommendations = excluded.recommendations,
           evidence_apps = excluded.evidence_apps, alternatives = excluded.alternatives, reasons = excluded.reasons,
-          categorizer = excluded.categorizer, run_id = excluded.run_id, categorized_at = excluded.categorized_at`
+          categorizer = excluded.categorizer, run_id = excluded.run_id, categorized_at = excluded.categorized_at,
+          inputs_hash = excluded.inputs_hash`
     }, Effect.orDie)
 
     const page = Effect.fn("CategoryStore.page")(function* (filter: CategoryFilter) {
@@ -86,6 +107,6 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
       return { items, total: count[0]?.total ?? 0 }
     }, Effect.orDie)
 
-    return { labels, upsert, page } as const
+    return { labels, result, upsert, page } as const
   })
 }) {}

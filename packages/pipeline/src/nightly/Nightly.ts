@@ -4,6 +4,7 @@ import {
   CategorizationError,
   CategorizationResult,
   Categorizer,
+  inputsHash,
   inverseDocumentFrequency,
   IsoDate,
   isoDate,
@@ -12,13 +13,14 @@ import {
   UserId
 } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Array as Arr, Effect, Schedule, Schema } from "effect"
+import { Array as Arr, Effect, Option, Schedule, Schema } from "effect"
 import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
 import * as Pipeline from "../ledger/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
-import { selectForRun } from "../triggers/TriggerSelection.js"
+import { RECENT_WINDOW_DAYS, selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
+import { EventStore } from "../warehouse/EventStore.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
 import { PROFILE_WINDOW_DAYS } from "./Window.js"
 
@@ -38,6 +40,9 @@ export type NightlyInput = typeof NightlyInput.Type
 const SelectedUser = Schema.Struct({ userId: UserId, reasons: Schema.Array(TriggerReason) })
 const Selection = Schema.Struct({ selected: Schema.Array(SelectedUser), deferred: Schema.Int })
 
+/** A user's outcome: the result, what it was computed from, and whether it was reused unchanged. */
+const Outcome = Schema.Struct({ result: CategorizationResult, inputsHash: Schema.String, reused: Schema.Boolean })
+
 const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
 
 /** What a nightly run reports (counts only: per-person outcomes stay in the tenant's schema). */
@@ -48,6 +53,8 @@ export const NightlySummary = Schema.Struct({
   selected: Schema.Int,
   categorized: Schema.Int,
   failed: Schema.Int,
+  /** Users whose inputs had not changed since their last categorization: the stored result was kept. */
+  reused: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   deferred: Schema.Int,
   byReason: Counts,
   byCategory: Counts,
@@ -62,13 +69,27 @@ const countBy = <A>(items: Iterable<A>, key: (a: A) => Iterable<string>): Record
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)))
 }
 
+/** Of these users, those with no activity left at all: forgotten meanwhile. */
+const forgottenAmong = (users: ReadonlyArray<UserId>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const present = new Set<string>()
+    for (const chunk of Arr.chunksOf(users, 5_000)) {
+      const rows = yield* sql<{ userId: string }>`
+        SELECT DISTINCT user_id AS "userId" FROM user_app_daily WHERE ${sql.in("user_id", chunk)}`
+      for (const r of rows) present.add(r.userId)
+    }
+    return new Set(users.filter((u) => !present.has(u)))
+  })
+
 /** Categorization attempts retried on transient errors: 3 attempts, exponential with jitter. */
 const retry = Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(2)))
 
 /**
  * The nightly job of one tenant, as three durable stages: select the triggered users; categorize
  * each (a fan-out, checkpointed per user) from their 90-day profile and nearest categorized
- * colleagues; materialize categories and metrics together.
+ * colleagues, unless their inputs are unchanged since the last time; materialize categories and
+ * metrics together.
  */
 export const NightlyPipeline = Pipeline.make({
   name: "nightly",
@@ -88,10 +109,27 @@ export const NightlyPipeline = Pipeline.make({
         "select",
         Selection,
         Effect.gen(function* () {
-          const [profs, staff, labels] = yield* Effect.all([profiles.load(window), employees.asOf(date), categories.labels()], {
-            concurrency: 3
+          const recentWindow = windowEnding(date, RECENT_WINDOW_DAYS)
+          const [profs, recent, baseline, staff, labels] = yield* Effect.all(
+            [
+              profiles.load(window),
+              profiles.load(recentWindow),
+              profiles.load({ start: window.start, end: recentWindow.start }),
+              employees.asOf(date),
+              categories.labels()
+            ],
+            { concurrency: 5 }
+          )
+          const { deferred, selected } = selectForRun({
+            date,
+            profiles: profs,
+            recent,
+            baseline,
+            employees: staff,
+            labels,
+            roleChanges: yield* employees.roleChanges(labels, date),
+            anomalyThreshold: tenant.settings.anomalyThreshold
           })
-          const { deferred, selected } = selectForRun({ date, profiles: profs, employees: staff, labels })
           return { selected, deferred: deferred.length }
         })
       )
@@ -109,7 +147,7 @@ export const NightlyPipeline = Pipeline.make({
               return p ? [{ userId, category: l.category, vector: profileVector(p, idf) }] : []
             })
           )
-          return { profs, staff, idf, index }
+          return { profs, staff, labels, idf, index }
         })
       )
 
@@ -119,22 +157,31 @@ export const NightlyPipeline = Pipeline.make({
           items: selection.selected,
           key: (s) => s.userId,
           item: SelectedUser,
-          output: CategorizationResult,
+          output: Outcome,
           retry,
           retryWhile: (e: CategorizationError) => e.retryable === true
         },
         ({ userId }) =>
           Effect.gen(function* () {
-            const { idf, index, profs, staff } = yield* context
+            const { idf, index, labels, profs, staff } = yield* context
             const profile = profs.get(userId)
             if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
-            return yield* categorizer.categorize({
+            const employee = staff.get(userId) ?? null
+            const taxonomy = tenant.settings.taxonomy
+            const hash = inputsHash({ categorizer: categorizer.name, taxonomy, title: employee?.title ?? null, profile })
+            // Same inputs as last time: the answer would be the same, so keep it rather than pay for it again.
+            if (labels.get(userId)?.inputsHash === hash) {
+              const stored = yield* categories.result(userId)
+              if (Option.isSome(stored)) return { result: stored.value, inputsHash: hash, reused: true }
+            }
+            const result = yield* categorizer.categorize({
               profile,
-              employee: staff.get(userId) ?? null,
+              employee,
               neighbours: index.nearest(profileVector(profile, idf), NEIGHBOURS, userId),
               appIdf: idf,
-              taxonomy: tenant.settings.taxonomy
+              taxonomy
             })
+            return { result, inputsHash: hash, reused: false }
           })
       )
 
@@ -145,14 +192,20 @@ export const NightlyPipeline = Pipeline.make({
           const { runId } = yield* Pipeline.RunContext
           const sql = yield* SqlClient.SqlClient
           const metrics = yield* Metrics
-          const successes = outcomes.done.map(({ item, output }) => ({ result: output, reasons: item.reasons }))
-          // The night's results land together, or not at all.
-          const metricRows = yield* sql
+          const store = yield* EventStore
+          const done = outcomes.done.map(({ item, output }) => ({ ...output, reasons: item.reasons }))
+          // The night's results land together, or not at all; under the key version this run used.
+          const { metricRows, successes } = yield* sql
             .withTransaction(
               Effect.gen(function* () {
+                yield* store.holdKeyVersion
+                // A person forgotten while the run was categorizing is not brought back.
+                const gone = yield* forgottenAmong(done.map((d) => d.result.userId))
+                const successes = done.filter((d) => !gone.has(d.result.userId))
+                if (gone.size > 0) yield* sql`DELETE FROM run_items WHERE ${sql.in("item_key", [...gone])}`
                 const at = new Date()
                 yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, runId, at), { discard: true })
-                return yield* metrics.materialize(date, runId)
+                return { metricRows: yield* metrics.materialize(date, runId), successes }
               })
             )
             .pipe(Effect.orDie)
@@ -165,6 +218,7 @@ export const NightlyPipeline = Pipeline.make({
             selected: selection.selected.length,
             categorized: successes.length,
             failed: outcomes.failed.length,
+            reused: successes.filter((s) => s.reused).length,
             deferred: selection.deferred,
             byReason: countBy(selection.selected, (s) => s.reasons),
             byCategory: countBy(successes, (s) => [s.result.category]),

@@ -2,13 +2,14 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { CurrentTenant, TenantRegistry } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
+import { RunLedger } from "../ledger/RunLedger.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
 
 export interface ForgetResult {
   /** Identifies the request in the audit log; nothing in it identifies the person. */
   readonly requestId: string
-  /** Rows removed per table. */
+  /** Rows removed per table (for `llm_calls`, unlinked from the person: the spend stays). */
   readonly deleted: Readonly<Record<string, number>>
 }
 
@@ -22,18 +23,30 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
     const tenant = yield* CurrentTenant
     const registry = yield* TenantRegistry
     const store = yield* EventStore
+    const ledger = yield* RunLedger
 
-    /** Removes every row about the person with this login: events, rollups, HR, categories. */
+    /**
+     * Removes every row about the person with this login: events, rollups, HR, categories, run
+     * checkpoints. It holds the key version exclusively, so a run materializing meanwhile either
+     * finishes first (and its rows are removed here) or sees the person gone (and skips them).
+     */
     const forget = Effect.fn("Privacy.forget")(function* (login: string) {
       const userId = tenant.pseudonyms.user(login)
       const deleted: Record<string, number> = {}
       yield* sql.withTransaction(
         Effect.gen(function* () {
-          yield* store.holdKeyVersion
-          for (const { column, table } of PSEUDONYM_COLUMNS.user) {
-            const rows = yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`
+          yield* store.lockKeyVersion
+          for (const { column, forget, table } of PSEUDONYM_COLUMNS.user) {
+            const rows =
+              forget === "delete"
+                ? yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`
+                : yield* sql`UPDATE ${sql(table)} SET ${sql(column)} = NULL WHERE ${sql(column)} = ${userId} RETURNING 1`
             deleted[table] = rows.length
           }
+          const items = yield* sql`DELETE FROM run_items WHERE item_key = ${userId} RETURNING 1`
+          const stages = yield* sql`DELETE FROM run_stages WHERE strpos(result::text, ${userId}) > 0 RETURNING 1`
+          deleted.run_items = items.length
+          deleted.run_stages = stages.length
         })
       ).pipe(Effect.orDie)
       return { requestId: randomUUID(), deleted } satisfies ForgetResult
@@ -42,9 +55,18 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
     /**
      * Moves the tenant to a new key: every stored pseudonym becomes the HMAC of itself under the
      * new key, so joins survive and the old key alone no longer links a login to a pseudonym.
-     * Intake running meanwhile waits, and then stops with a message to re-run it.
+     * Intake running meanwhile waits, and then stops with a message to re-run it. Refused while a
+     * run of the tenant is queued or processing; the checkpoints of finished runs are deleted (a
+     * run retried afterwards starts over).
      */
     const rotateKey = Effect.fn("Privacy.rotateKey")(function* () {
+      const active = (yield* ledger.active).filter((r) => r.tenant === tenant.id)
+      if (active.length > 0) {
+        return yield* Effect.dieMessage(
+          `Tenant ${tenant.id} has ${active.length} run(s) queued or processing (${active.map((r) => r.id).join(", ")}); ` +
+            "wait for them to end or cancel them, then rotate the key"
+        )
+      }
       const version = yield* registry.appendKey(tenant.id, tenant.keyVersion)
       const rekey = yield* registry.rekeyer(tenant.id, version)
       return yield* sql.withTransaction(
@@ -67,6 +89,8 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
               yield* sql`UPDATE ${sql(c.table)} t SET ${sql(c.column)} = m.new FROM ${sql(map)} m WHERE t.${sql(c.column)} = m.old`
             }
           }
+          yield* sql`DELETE FROM run_items`
+          yield* sql`DELETE FROM run_stages`
           yield* sql`UPDATE tenant_state SET key_version = ${version}`
           return { keyVersion: version, rekeyed }
         })

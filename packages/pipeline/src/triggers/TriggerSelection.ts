@@ -1,8 +1,14 @@
 import {
   type AppProfile,
+  centroid,
+  type CategoryId,
+  driftScore,
   type Employee,
+  inverseDocumentFrequency,
   type IsoDate,
+  mixVector,
   selectTriggers,
+  type SparseVector,
   type TriggerCandidate,
   type TriggerSelection,
   type UserId
@@ -11,11 +17,53 @@ import {
 /** A hire within this many days is recategorized every night while their profile fills up. */
 export const NEW_HIRE_DAYS = 7
 
+/** The recent window whose app mix is compared with the 90-day profile for the anomaly trigger. */
+export const RECENT_WINDOW_DAYS = 14
+
+/** Too little recent activity says nothing about drift: at least this many accesses on this many days. */
+const ANOMALY_MIN_ACCESSES = 30
+const ANOMALY_MIN_DAYS = 3
+
 export interface TriggerInputs {
   readonly date: IsoDate
+  /** Over the profile window (90 days). */
   readonly profiles: ReadonlyMap<UserId, AppProfile>
+  /** Over the recent window (the last 14 days). */
+  readonly recent: ReadonlyMap<UserId, AppProfile>
+  /** Over the rest of the profile window, before the recent one: what "usual" is for the anomaly trigger. */
+  readonly baseline: ReadonlyMap<UserId, AppProfile>
   readonly employees: ReadonlyMap<UserId, Employee>
-  readonly labels: ReadonlyMap<UserId, { readonly categorizedAt: Date }>
+  readonly labels: ReadonlyMap<UserId, { readonly category: CategoryId; readonly categorizedAt: Date }>
+  /** Users whose role changed since their last categorization. */
+  readonly roleChanges: ReadonlySet<UserId>
+  readonly anomalyThreshold: number
+}
+
+/**
+ * Each categorized user's drift: their recent app mix against their own baseline and against the
+ * centroid of their category (see `driftScore`); absent with too little recent activity or no baseline.
+ */
+export const drifts = (inputs: Pick<TriggerInputs, "profiles" | "recent" | "baseline" | "labels">): ReadonlyMap<UserId, number> => {
+  const idf = inverseDocumentFrequency(inputs.profiles.values())
+  const vectors = new Map<UserId, SparseVector>()
+  const members = new Map<CategoryId, Array<SparseVector>>()
+  for (const [userId, label] of inputs.labels) {
+    const baseline = inputs.baseline.get(userId)
+    if (baseline === undefined) continue
+    const v = mixVector(baseline, idf)
+    vectors.set(userId, v)
+    const list = members.get(label.category)
+    if (list === undefined) members.set(label.category, [v])
+    else list.push(v)
+  }
+  const centroids = new Map([...members].map(([category, vs]) => [category, centroid(vs)]))
+  const result = new Map<UserId, number>()
+  for (const [userId, v] of vectors) {
+    const recent = inputs.recent.get(userId)
+    if (recent === undefined || recent.accesses < ANOMALY_MIN_ACCESSES || recent.activeDays < ANOMALY_MIN_DAYS) continue
+    result.set(userId, driftScore(mixVector(recent, idf), v, centroids.get(inputs.labels.get(userId)!.category)))
+  }
+  return result
 }
 
 /**
@@ -24,6 +72,7 @@ export interface TriggerInputs {
  */
 export const selectForRun = (inputs: TriggerInputs): TriggerSelection => {
   const users = new Set<UserId>([...inputs.profiles.keys(), ...inputs.employees.keys()])
+  const drift = drifts(inputs)
   const candidates: Array<TriggerCandidate> = []
   for (const userId of users) {
     const employee = inputs.employees.get(userId)
@@ -32,8 +81,10 @@ export const selectForRun = (inputs: TriggerInputs): TriggerSelection => {
       userId,
       active: (inputs.profiles.get(userId)?.apps.length ?? 0) > 0,
       hireDate: employee?.hireDate ?? null,
-      categorizedAt: inputs.labels.get(userId)?.categorizedAt ?? null
+      categorizedAt: inputs.labels.get(userId)?.categorizedAt ?? null,
+      hrChanged: inputs.roleChanges.has(userId),
+      drift: drift.get(userId) ?? null
     })
   }
-  return selectTriggers(candidates, { date: inputs.date, newHireDays: NEW_HIRE_DAYS })
+  return selectTriggers(candidates, { date: inputs.date, newHireDays: NEW_HIRE_DAYS, anomalyThreshold: inputs.anomalyThreshold })
 }

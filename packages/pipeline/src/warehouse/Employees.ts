@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type Employee, foldHrEvents, type HrEvent, type IsoDate, isoDate, type UserId } from "@workcat/core"
+import { type Employee, foldHrEvents, type HrEvent, type IsoDate, isoDate, roleChanged, type UserId } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
 
 /**
@@ -26,6 +26,20 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
       return new Map(fold(yield* events(), date)) as ReadonlyMap<UserId, Employee>
     }, Effect.orDie)
 
+    /** The users, among those categorized (with when), whose role changed since then, up to `asOf`. */
+    const roleChanges = Effect.fn("Employees.roleChanges")(function* (
+      categorizedAt: ReadonlyMap<UserId, { readonly categorizedAt: Date }>,
+      date: IsoDate
+    ) {
+      const byUser = Arr.groupBy(yield* events(), (r) => r.userId)
+      const changed = new Set<UserId>()
+      for (const [userId, { categorizedAt: at }] of categorizedAt) {
+        const list = byUser[userId]
+        if (list !== undefined && roleChanged(userId, list, isoDate(at), date)) changed.add(userId)
+      }
+      return changed as ReadonlySet<UserId>
+    }, Effect.orDie)
+
     /**
      * Rewrites today's state of `users` (all when omitted). Intake calls it inside its
      * transaction, after locking those users, so concurrent intakes cannot lose an update.
@@ -49,6 +63,6 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
           team = excluded.team, hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
     }, Effect.orDie)
 
-    return { asOf, refresh } as const
+    return { asOf, roleChanges, refresh } as const
   })
 }) {}

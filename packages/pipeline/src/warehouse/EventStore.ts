@@ -37,14 +37,18 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     const sql = yield* SqlClient.SqlClient
     const { keyVersion } = yield* CurrentTenant
 
+    const checkVersion = (lock: Effect.Effect<ReadonlyArray<{ keyVersion: number }>, SqlError>) =>
+      lock.pipe(
+        Effect.orDie,
+        Effect.flatMap(([row]) => (row?.keyVersion === keyVersion ? Effect.void : rotatedMeanwhile))
+      )
     /**
      * Holds a share lock on the tenant's key version for the rest of the transaction: a key
-     * rotation waits for it, and a writer whose pseudonyms are under an old key stops.
+     * rotation (or a forget) waits for it, and a writer whose pseudonyms are under an old key stops.
      */
-    const holdKeyVersion = sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state FOR SHARE`.pipe(
-      Effect.orDie,
-      Effect.flatMap(([row]) => (row?.keyVersion === keyVersion ? Effect.void : rotatedMeanwhile))
-    )
+    const holdKeyVersion = checkVersion(sql`SELECT key_version AS "keyVersion" FROM tenant_state FOR SHARE`)
+    /** The same, exclusive: no other writer of per-person data runs until the transaction ends. */
+    const lockKeyVersion = checkVersion(sql`SELECT key_version AS "keyVersion" FROM tenant_state FOR UPDATE`)
 
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
       if (events.length === 0) return { inserted: 0, firstDay: null, lastDay: null }
@@ -85,6 +89,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))} ON CONFLICT DO NOTHING`
     }, Effect.orDie)
 
-    return { insert, deadLetter, holdKeyVersion } as const
+    return { insert, deadLetter, holdKeyVersion, lockKeyVersion } as const
   })
 }) {}

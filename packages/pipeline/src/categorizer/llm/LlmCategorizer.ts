@@ -1,0 +1,254 @@
+import {
+  type CategorizationInput,
+  CategorizationError,
+  Categorizer,
+  type CategoryId,
+  costUsd,
+  DefaultAppCatalog,
+  DefaultArchetypes,
+  LlmMeter,
+  type Neighbour,
+  profileVector,
+  recommendations
+} from "@workcat/core"
+import { Data, Effect, JSONSchema, Layer, ParseResult, Redacted, Schedule, Schema } from "effect"
+import OpenAI from "openai"
+import { categorize as offlineModel } from "../OfflineModel.js"
+import { loadLlmSettings, type LlmSettings } from "./LlmSettings.js"
+import { categorizeInstructions, explainInstructions, PROMPT_VERSION, profileMessage } from "./Prompts.js"
+import { makeRequestLimiter } from "./RequestLimiter.js"
+
+/** A failed request to the provider; `retryable` for rate limits, server errors and timeouts. */
+class LlmError extends Data.TaggedError("LlmError")<{
+  readonly message: string
+  readonly retryable: boolean
+  readonly retryAfterMs: number | undefined
+}> {}
+
+const toLlmError = (cause: unknown): LlmError => {
+  if (cause instanceof OpenAI.APIError) {
+    const status = cause.status
+    const header = (name: string) => cause.headers?.get(name) ?? undefined
+    const ms = Number(header("retry-after-ms"))
+    const seconds = Number(header("retry-after"))
+    const retryAfterMs = Number.isFinite(ms) && ms > 0 ? ms : Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
+    const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500
+    return new LlmError({ message: `${status ?? "connection"}: ${cause.message}`, retryable, retryAfterMs })
+  }
+  return new LlmError({ message: String(cause), retryable: true, retryAfterMs: undefined })
+}
+
+/** The structured answer of the categorize call, for a taxonomy. */
+const decisionSchema = (ids: ReadonlyArray<CategoryId>) =>
+  Schema.Struct({
+    category: Schema.Literal(...(ids as [CategoryId, ...Array<CategoryId>])),
+    confidence: Schema.Number.pipe(Schema.between(0, 1)),
+    evidence_apps: Schema.Array(Schema.String)
+  })
+
+/**
+ * A strict Structured Outputs JSON schema from an Effect Schema: every property required and no
+ * others; bounds the strict mode may not accept are left to validation of the answer.
+ */
+const strictJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip)
+    if (node === null || typeof node !== "object") return node
+    return Object.fromEntries(
+      Object.entries(node)
+        .filter(([k]) => !["$schema", "title", "minimum", "maximum"].includes(k))
+        .map(([k, v]) => [k, strip(v)])
+    )
+  }
+  return strip(JSONSchema.make(schema)) as Record<string, unknown>
+}
+
+const estimateTokens = (messages: ReadonlyArray<{ readonly content: string }>, maxOutput: number) =>
+  Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4) + maxOutput
+
+type Message = { readonly role: "system" | "user" | "assistant"; readonly content: string }
+
+/**
+ * The LLM categorizer: an agent with five tools, each an Effect with its own span, and two LLM
+ * calls per user (categorize with Structured Outputs, then explain), through the official
+ * `openai` client with its own retries off, so the Effect schedule is the only retry policy.
+ */
+export const makeLlmCategorizer = (settings: LlmSettings) =>
+  Effect.gen(function* () {
+    const client = new OpenAI({
+      apiKey: Redacted.value(settings.apiKey),
+      ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
+      maxRetries: 0,
+      timeout: settings.timeoutMs
+    })
+    const limiter = yield* makeRequestLimiter(settings)
+    const name = `openai:${settings.models.categorize}+${settings.models.explain}/prompt-${PROMPT_VERSION}`
+    // Exponential with jitter, bounded; a 429's Retry-After is waited for on top (see `attempt`).
+    const retry = Schedule.exponential("500 millis", 2).pipe(
+      Schedule.jittered,
+      Schedule.intersect(Schedule.recurs(Math.max(0, settings.maxAttempts - 1)))
+    )
+
+    /** One chat completion: rate-limited, retried, metered, recorded, and traced as a GenAI span. */
+    const chat = (
+      operation: "categorize" | "explain",
+      userId: string,
+      messages: ReadonlyArray<Message>,
+      options: { readonly maxTokens: number; readonly schema?: Record<string, unknown> }
+    ) =>
+      Effect.gen(function* () {
+        const meter = yield* LlmMeter
+        const model = settings.models[operation]
+        const estimated = estimateTokens(messages, options.maxTokens)
+        const attempt = limiter.acquire(estimated).pipe(
+          Effect.zipRight(
+            Effect.tryPromise({
+              try: (signal) =>
+                client.chat.completions.create(
+                  {
+                    model,
+                    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+                    max_completion_tokens: options.maxTokens,
+                    ...(options.schema
+                      ? { response_format: { type: "json_schema", json_schema: { name: operation, strict: true, schema: options.schema } } }
+                      : {})
+                  },
+                  { signal }
+                ),
+              catch: toLlmError
+            })
+          ),
+          Effect.tapError((e) => (e.retryAfterMs ? Effect.sleep(e.retryAfterMs) : Effect.void))
+        )
+        const response = yield* meter.guard(Effect.retry(attempt, { schedule: retry, while: (e) => e.retryable }))
+        const usage = {
+          inputTokens: response.usage?.prompt_tokens ?? 0,
+          cachedTokens: response.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+          outputTokens: response.usage?.completion_tokens ?? 0
+        }
+        yield* limiter.settle(estimated, usage.inputTokens + usage.outputTokens)
+        const cost = costUsd(settings.prices[model]!, usage)
+        const choice = response.choices[0]
+        const content = choice?.message.content ?? ""
+        const complete = choice?.finish_reason === "stop"
+        yield* meter.record({ operation, model, userId, ...usage, costUsd: cost, status: complete ? "ok" : "invalid" })
+        yield* Effect.annotateCurrentSpan({
+          "gen_ai.response.model": response.model,
+          "gen_ai.usage.input_tokens": usage.inputTokens,
+          "gen_ai.usage.output_tokens": usage.outputTokens,
+          "gen_ai.usage.cached_input_tokens": usage.cachedTokens,
+          "workcat.cost_usd": cost
+        })
+        return { content, complete }
+      }).pipe(
+        Effect.withSpan(`llm.${operation}`, {
+          attributes: {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": settings.models[operation],
+            "workcat.user": userId
+          }
+        })
+      )
+
+    const failed = (input: CategorizationInput, reason: string, retryable = false) =>
+      new CategorizationError({ userId: input.profile.userId, reason, retryable })
+
+    // Tool 1: the user's 90-day app history.
+    const queryUserAppHistory = Effect.fn("tool.query_user_app_history")(function* (input: CategorizationInput) {
+      return input.profile
+    })
+
+    // Tool 2: similar categorized colleagues as few-shot examples; on a cold start, the closest archetypes.
+    const queryAppCooccurrence = Effect.fn("tool.query_app_cooccurrence")(function* (input: CategorizationInput) {
+      if (input.neighbours.length > 0) return input.neighbours
+      const ranked = offlineModel(profileVector(input.profile, input.appIdf), DefaultArchetypes, input.taxonomy.ids, [])
+      return [{ category: ranked.category, score: ranked.confidence }, ...ranked.alternatives].map(
+        (s): Neighbour => ({ userId: input.profile.userId, category: s.category, similarity: s.score })
+      )
+    })
+
+    // Tool 3: LLM call 1, a category of the tenant's taxonomy as a Structured Output; one retry with the validation error.
+    const categorizeTool = Effect.fn("tool.categorize")(function* (input: CategorizationInput, examples: ReadonlyArray<Neighbour>) {
+      const decision = decisionSchema(input.taxonomy.ids)
+      const schema = strictJsonSchema(decision)
+      const examplesNote =
+        input.neighbours.length === 0 && examples.length > 0
+          ? `\nNo colleague is categorized yet; the closest role archetypes are ${examples.map((e) => e.category).join(", ")}.`
+          : ""
+      const messages: Array<Message> = [
+        { role: "system", content: categorizeInstructions(input.taxonomy, DefaultArchetypes, DefaultAppCatalog) },
+        { role: "user", content: profileMessage({ ...input, neighbours: input.neighbours }, DefaultAppCatalog) + examplesNote }
+      ]
+      for (let attempt = 1; ; attempt++) {
+        const { complete, content } = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema })
+        const problem = !complete
+          ? "the answer was cut off"
+          : yield* Schema.decodeUnknown(Schema.parseJson(decision))(content).pipe(
+              Effect.match({ onFailure: (e) => ParseResult.TreeFormatter.formatErrorSync(e), onSuccess: () => undefined })
+            )
+        if (problem === undefined) return Schema.decodeUnknownSync(Schema.parseJson(decision))(content)
+        if (attempt === 2) return yield* failed(input, `invalid categorize output after a retry: ${problem.split("\n")[0]}`)
+        messages.push(
+          { role: "assistant", content },
+          { role: "user", content: `That answer is invalid (${problem.replace(/\s+/g, " ")}). Answer again with JSON that matches the schema exactly.` }
+        )
+      }
+    })
+
+    // Tool 4: LLM call 2, a short reasoning for managers.
+    const explainTool = Effect.fn("tool.explain")(function* (input: CategorizationInput, category: CategoryId, evidence: ReadonlyArray<string>) {
+      const categoryName = input.taxonomy.find(category)?.name ?? category
+      const { complete, content } = yield* chat(
+        "explain",
+        input.profile.userId,
+        [
+          { role: "system", content: explainInstructions },
+          {
+            role: "user",
+            content: `${profileMessage(input, DefaultAppCatalog)}\nCategory: ${categoryName}. Strongest evidence: ${evidence.join(", ") || "none named"}.`
+          }
+        ],
+        { maxTokens: 200 }
+      )
+      const text = content.trim()
+      if (!complete || text === "") return yield* failed(input, "the explanation was empty or cut off")
+      return text
+    })
+
+    // Tool 5: rules per category and observed friction (auth steps, app switching, duplicate tools).
+    const suggestOptimizations = Effect.fn("tool.suggest_optimizations")(function* (input: CategorizationInput) {
+      return recommendations(input.profile, DefaultAppCatalog, DefaultArchetypes)
+    })
+
+    const categorize = (input: CategorizationInput) =>
+      Effect.gen(function* () {
+        const profile = yield* queryUserAppHistory(input)
+        if (profile.apps.length === 0) return yield* failed(input, "no app activity in the profile window")
+        const examples = yield* queryAppCooccurrence(input)
+        const decision = yield* categorizeTool(input, examples)
+        const category = decision.category as CategoryId
+        const explanation = yield* explainTool(input, category, decision.evidence_apps)
+        return {
+          userId: profile.userId,
+          category,
+          confidence: decision.confidence,
+          explanation,
+          recommendations: yield* suggestOptimizations(input),
+          evidenceApps: decision.evidence_apps,
+          alternatives: [],
+          categorizer: name
+        }
+      }).pipe(
+        Effect.catchTags({
+          LlmError: (e) => Effect.fail(failed(input, `LLM request failed: ${e.message}`, e.retryable)),
+          BudgetExhausted: () => Effect.fail(failed(input, "budget exhausted"))
+        }),
+        Effect.withSpan("Categorizer.llm", { attributes: { "workcat.user": input.profile.userId } })
+      )
+
+    return { name, categorize }
+  })
+
+/** The LLM categorizer from configuration (`OPENAI_API_KEY`, models, prices, limits). */
+export const LlmCategorizerLive = Layer.effect(Categorizer, Effect.flatMap(loadLlmSettings, makeLlmCategorizer))
