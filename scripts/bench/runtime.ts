@@ -7,12 +7,10 @@
  */
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { BaseLive, CategorizerLive, CliOutput, EmbeddedPostgres, Pipeline, Pipelines, Runs, runsFor } from "@workcat/pipeline"
+import { BaseLive, CategorizerLive, CliOutput, Pipeline, Pipelines, Runs, runsFor } from "@workcat/pipeline"
 import { TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Config, ConfigProvider, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { Console, Effect, Layer, Schema } from "effect"
+import { benchDatabase } from "./Database.js"
 import { benchDbos } from "./dbos.js"
 
 const TwoSteps = Pipeline.make({
@@ -84,24 +82,15 @@ const bench = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      const configured = yield* Config.option(Config.redacted("DATABASE_URL"))
-      const url = Option.isSome(configured)
-        ? Redacted.value(configured.value)
-        : (yield* EmbeddedPostgres.start({ dataDir: join(mkdtempSync(join(tmpdir(), "workcat-bench-")), "pg") })).url
-      yield* Console.log(`runs ${args.runs}, items ${args.items}, concurrency ${args.concurrency}; PostgreSQL ${Option.isSome(configured) ? "DATABASE_URL" : "embedded (fresh)"}`)
+      const { config, label, url } = yield* benchDatabase
+      yield* Console.log(`runs ${args.runs}, items ${args.items}, concurrency ${args.concurrency}; PostgreSQL ${label}`)
 
       const workcat = yield* ours(args).pipe(
         Effect.provide(
           runsFor(Pipelines.layer(TwoSteps, FanOut)).pipe(
             Layer.provideMerge(CategorizerLive),
             Layer.provideMerge(BaseLive),
-            Layer.provide(
-              Layer.setConfigProvider(
-                ConfigProvider.fromMap(new Map([["DATABASE_URL", url], ["WORKCAT_MASTER_KEY", Buffer.alloc(32, 7).toString("base64")]])).pipe(
-                  ConfigProvider.orElse(() => ConfigProvider.fromEnv())
-                )
-              )
-            )
+            Layer.provide(config)
           )
         )
       )

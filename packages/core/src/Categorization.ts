@@ -77,7 +77,8 @@ export interface LlmCall {
   readonly cachedTokens: number
   readonly outputTokens: number
   readonly costUsd: number
-  readonly status: "ok" | "invalid" | "error"
+  /** `invalid`: the answer was cut off or did not match the schema (it is still paid for). */
+  readonly status: "ok" | "invalid"
 }
 
 /**
@@ -87,6 +88,8 @@ export interface LlmCall {
 export class LlmMeter extends Context.Tag("workcat/LlmMeter")<
   LlmMeter,
   {
+    /** The tenant whose spend this is. */
+    readonly tenant: string
     readonly guard: <A, E, R>(call: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BudgetExhausted, R>
     readonly record: (call: LlmCall) => Effect.Effect<void>
   }

@@ -2,6 +2,7 @@ import type { AppCatalog } from "./AppCatalog.js"
 import type { Archetypes } from "./Archetypes.js"
 import { authWasteHours, contextSwitchWasteHours } from "./Metrics.js"
 import { type AppProfile, avgAuthStep, distinctAppsPerDay } from "./Profile.js"
+import type { CategoryId } from "./Taxonomy.js"
 
 /** Thresholds above which friction is worth a recommendation. */
 export const FRICTION = {
@@ -14,9 +15,15 @@ const hours = (h: number) => (h >= 10 ? h.toFixed(0) : h.toFixed(1))
 
 /**
  * Rule-based recommendations from a profile's observed friction: re-authentication, app
- * switching, and paying twice for interchangeable tools. At most three, most costly first.
+ * switching, and paying twice for interchangeable tools (of the person's category, when known:
+ * the tool slots of its archetype and the ones everybody has). At most three, most costly first.
  */
-export const recommendations = (profile: AppProfile, catalog: AppCatalog, archetypes: Archetypes): ReadonlyArray<string> => {
+export const recommendations = (
+  profile: AppProfile,
+  catalog: AppCatalog,
+  archetypes: Archetypes,
+  category?: CategoryId
+): ReadonlyArray<string> => {
   const found: Array<{ readonly cost: number; readonly text: string }> = []
   const weeks = Math.max(1, (Date.parse(profile.windowEnd) - Date.parse(profile.windowStart)) / (7 * 86_400_000))
 
@@ -45,7 +52,8 @@ export const recommendations = (profile: AppProfile, catalog: AppCatalog, archet
 
   const share = new Map(profile.apps.map((a) => [a.app as string, profile.accesses === 0 ? 0 : a.accesses / profile.accesses]))
   const seen = new Set<string>()
-  for (const slot of [...archetypes.common, ...archetypes.archetypes.flatMap((a) => a.slots)]) {
+  const roles = category === undefined ? archetypes.archetypes : archetypes.archetypes.filter((a) => a.category === category)
+  for (const slot of [...archetypes.common, ...roles.flatMap((a) => a.slots)]) {
     const used = slot.apps.filter((app) => (share.get(app) ?? 0) >= FRICTION.minOverlapShare)
     const key = used.join("|")
     if (used.length < 2 || seen.has(key)) continue

@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { Categorizer } from "@workcat/core"
 import { ApiTokens, AuditLog, ControlSqlLive, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migratePipelineControl, migrateTenant } from "./db/Migrations.js"
@@ -23,9 +23,15 @@ export const ControlLive = Layer.effectDiscard(migratePipelineControl).pipe(Laye
 
 /**
  * What every process needs once: the database (embedded unless `DATABASE_URL` is set), the
- * master key, the control plane, the tenant registry, tokens and the audit log.
+ * master key, the control plane, the tenant registry, tokens, the audit log and tracing.
  */
-export const BaseLive = Layer.mergeAll(RunLedger.Default, TenantRegistry.Default, ApiTokens.Default, AuditLog.Default).pipe(
+export const BaseLive = Layer.mergeAll(
+  RunLedger.Default,
+  TenantRegistry.Default,
+  ApiTokens.Default,
+  AuditLog.Default,
+  Layer.unwrapEffect(Effect.promise(() => import("./Tracing.js")).pipe(Effect.map((m) => m.TracingLive)))
+).pipe(
   Layer.provideMerge(Layer.mergeAll(ControlLive, MasterKeyLive)),
   Layer.provideMerge(DatabaseLive),
   Layer.provideMerge(NodeContext.layer)
@@ -34,8 +40,20 @@ export const BaseLive = Layer.mergeAll(RunLedger.Default, TenantRegistry.Default
 /** One tenant's identity, key and schema-bound `SqlClient`, with its tables migrated. */
 export const TenantLive = (id: TenantId) => Layer.effectDiscard(migrateTenant).pipe(Layer.provideMerge(Tenant.layer(id)))
 
-/** The categorizer the nightly run uses. */
-export const CategorizerLive: Layer.Layer<Categorizer> = OfflineCategorizerLive
+/**
+ * The categorizer the nightly run uses: `WORKCAT_CATEGORIZER=offline` (the default: no key, no
+ * network) or `openai` (the LLM agent, configured by `OPENAI_API_KEY` and the `WORKCAT_LLM_*` variables).
+ */
+export const CategorizerLive: Layer.Layer<Categorizer, Error> = Layer.unwrapEffect(
+  Config.literal("offline", "openai")("WORKCAT_CATEGORIZER").pipe(
+    Config.withDefault("offline"),
+    // The openai client loads only when used: it is a good part of the CLI's start-up otherwise.
+    Effect.flatMap((kind) =>
+      kind === "openai" ? Effect.promise(() => import("./categorizer/llm/LlmCategorizer.js")).pipe(Effect.map((m) => m.LlmCategorizerLive)) : Effect.succeed(OfflineCategorizerLive)
+    ),
+    Effect.mapError((e) => new Error(`WORKCAT_CATEGORIZER: ${e}`))
+  )
+)
 
 /**
  * Builds a layer with a memo map of its own. Layers memoize by identity, and `CategoryStore.Default`
@@ -73,4 +91,4 @@ export const PipelineLive = (id: TenantId) =>
 
 /** A tenant's services with everything under them: what a one-shot CLI command provides. */
 export const TenantCommandLive = (id: TenantId) =>
-  PipelineLive(id).pipe(Layer.provideMerge(CategorizerLive), Layer.provideMerge(BaseLive))
+  PipelineLive(id).pipe(Layer.provideMerge(BaseLive))

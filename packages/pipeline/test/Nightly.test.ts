@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, type IsoDate } from "@workcat/core"
-import { ControlSql } from "@workcat/tenancy"
-import { Effect, Stream } from "effect"
-import { mkdtempSync } from "node:fs"
+import { addDays, type CategorizationInput, Categorizer, type IsoDate } from "@workcat/core"
+import { ControlSql, CurrentTenant } from "@workcat/tenancy"
+import { Effect, Layer, Stream } from "effect"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Evaluator } from "../src/eval/Evaluate.js"
@@ -12,8 +12,11 @@ import { Ingest } from "../src/ingest/Ingest.js"
 import { fileLines } from "../src/ingest/Lines.js"
 import { Metrics } from "../src/materialize/Metrics.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
-import { generate } from "../src/synthetic/Generate.js"
-import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
+import { OfflineCategorizerLive } from "../src/categorizer/OfflineCategorizer.js"
+import { PipelineLive } from "../src/Layers.js"
+import { RunsLive } from "../src/Runtime.js"
+import { generate, type TruthRecord } from "../src/synthetic/Generate.js"
+import { freshTenant, provision, TestBase, testTenantLayer } from "./support/TestLayers.js"
 
 const end = "2026-11-23" as IsoDate
 const tenant = freshTenant("nightly")
@@ -123,6 +126,57 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(rerun.run).toMatchObject({ id: night.run.id, state: "READY" })
         expect(rerun.summary!.byReason.uncategorized).toBe(1)
       }).pipe(Effect.provide(testTenantLayer(tenant))),
+    120_000
+  )
+
+  it.effect(
+    "recategorizes a role change, and keeps the result of a user whose inputs did not change without asking the categorizer",
+    () => {
+      const tenant = freshTenant("rehash")
+      let calls = 0
+      const counting = Layer.effect(
+        Categorizer,
+        Effect.map(Categorizer, (inner) => ({
+          name: inner.name,
+          categorize: (input: CategorizationInput) => Effect.zipRight(Effect.sync(() => calls++), inner.categorize(input))
+        }))
+      ).pipe(Layer.provide(OfflineCategorizerLive))
+      const runtime = RunsLive.pipe(Layer.provideMerge(counting), Layer.provideMerge(TestBase))
+      return Effect.gen(function* () {
+        const files = yield* generate({ tenant, employees: 60, days: 45, seed: "rehash", end, out: mkdtempSync(join(tmpdir(), "workcat-rehash-")) })
+        yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
+        yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+        const first = (yield* runNightly(tenant, end)).summary!
+        expect(calls).toBe(first.categorized)
+
+        // Everyone overdue for the periodic refresh, and one person promoted the next day.
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE work_categories SET categorized_at = categorized_at - interval '70 days'`
+        const { pseudonyms } = yield* CurrentTenant
+        const categorized = new Set((yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM work_categories`).map((r) => r.userId))
+        const person = readFileSync(files.truth, "utf8")
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l) as TruthRecord)
+          .find((t) => categorized.has(pseudonyms.user(t.login)))!
+        const promotion = { eventId: "promo-1", type: "role_change", login: person.login, effectiveDate: addDays(end, 1), title: "Chief Everything Officer" }
+        yield* Effect.flatMap(HrIngest, (h) => h.records(Stream.make(JSON.stringify(promotion)), { source: "promotion" }))
+
+        calls = 0
+        const second = (yield* runNightly(tenant, addDays(end, 1))).summary!
+        expect(second.selected).toBe(first.categorized)
+        expect(second.byReason.periodic).toBe(second.selected)
+        // A day later the 90-day profiles hardly moved: most inputs hash the same, so most results are kept.
+        expect(second.reused).toBeGreaterThan(second.selected / 2)
+        expect(calls).toBe(second.selected - second.reused)
+        const promoted = yield* sql<{ reasons: ReadonlyArray<string> }>`
+          SELECT reasons FROM work_categories WHERE user_id = ${pseudonyms.user(person.login)}`
+        expect(promoted[0]!.reasons).toEqual(["hr_change", "periodic"])
+        // Kept results are stored again under tonight's run, with tonight's reasons.
+        const stored = yield* sql<{ n: number }>`SELECT count(DISTINCT run_id)::int AS n FROM work_categories`
+        expect(stored[0]!.n).toBe(1)
+      }).pipe(Effect.provide(PipelineLive(tenant).pipe(Layer.provide(provision(tenant)), Layer.provideMerge(runtime))))
+    },
     120_000
   )
 })

@@ -2,6 +2,7 @@ import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import {
   CliOutput,
+  costsCommand,
   dbCommand,
   evalCommand,
   forgetCommand,
@@ -31,7 +32,8 @@ const workcat = Command.make("workcat").pipe(
     hrCommand,
     runCommand,
     evalCommand,
-  forgetCommand,
+    costsCommand,
+    forgetCommand,
     taxonomyCommand,
     dbCommand,
     workerCommand,

@@ -50,6 +50,9 @@ describe("the workcat CLI", () => {
     })
     expect(forgot.stdout).not.toContain("someone")
 
+    const costs = await workcat("costs", "--tenant", t, "--json")
+    expect(JSON.parse(costs.stdout)).toMatchObject({ tenant: t, budgetUsd: 100, warnAt: 0.8, monthUsd: 0, status: "ok", days: [], months: [] })
+
     expect(await workcat("tenants", "rotate-key", t)).toMatchObject({ code: 0, stdout: expect.stringContaining("key version 1") })
     expect((await workcat("run", "nightly", "--tenant", t, "--date", "2099-01-01")).code).toBe(3)
 

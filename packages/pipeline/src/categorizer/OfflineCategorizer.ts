@@ -34,7 +34,7 @@ export const OfflineCategorizerLive = Layer.succeed(Categorizer, {
           input.taxonomy,
           DefaultAppCatalog
         ),
-        recommendations: recommendations(profile, DefaultAppCatalog, DefaultArchetypes),
+        recommendations: recommendations(profile, DefaultAppCatalog, DefaultArchetypes, out.category),
         evidenceApps: out.evidenceApps,
         alternatives: out.alternatives,
         categorizer: OFFLINE_MODEL

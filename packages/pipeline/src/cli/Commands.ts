@@ -1,5 +1,5 @@
 export { hrCommand, ingestCommand } from "./IngestCommands.js"
-export { evalCommand, generateCommand, taxonomyCommand } from "./MiscCommands.js"
+export { costsCommand, evalCommand, generateCommand, taxonomyCommand } from "./MiscCommands.js"
 export { forgetCommand, tenantsCommand } from "./TenantCommands.js"
 export { tokensCommand } from "./TokenCommands.js"
 export { describeRun, EXIT, runCommand, workerCommand } from "./RunCommands.js"

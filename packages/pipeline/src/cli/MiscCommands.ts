@@ -1,6 +1,8 @@
 import { Command, Options } from "@effect/cli"
 import { DefaultTaxonomy, IsoDate, isoDate } from "@workcat/core"
+import { CurrentTenant } from "@workcat/tenancy"
 import { Console, Effect } from "effect"
+import { CostLedger, type SpendRow } from "../categorizer/llm/CostLedger.js"
 import { Evaluator } from "../eval/Evaluate.js"
 import { TenantCommandLive } from "../Layers.js"
 import { generate } from "../synthetic/Generate.js"
@@ -62,3 +64,41 @@ export const taxonomyCommand = Command.make("taxonomy", { json: Opt.json }, (arg
     ? printJson(DefaultTaxonomy.categories.map((c) => ({ id: c.id, name: c.name, department: c.department, description: c.description })))
     : Console.log(DefaultTaxonomy.categories.map((c) => `${c.id.padEnd(24)} ${c.name}`).join("\n"))
 ).pipe(Command.withDescription("Print the default work taxonomy"))
+
+const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`
+
+const spendTable = (title: string, rows: ReadonlyArray<SpendRow>) => [
+  `${title.padEnd(10)} ${"calls".padStart(8)} ${"input tok".padStart(12)} ${"cached".padStart(12)} ${"output tok".padStart(12)} ${"USD".padStart(12)}`,
+  ...rows.map((r) =>
+    `${r.period.padEnd(10)} ${formatNumber(r.calls).padStart(8)} ${formatNumber(r.inputTokens).padStart(12)} ${formatNumber(r.cachedTokens).padStart(12)} ${formatNumber(r.outputTokens).padStart(12)} ${usd(r.costUsd).padStart(12)}`
+  ),
+  ...(rows.length === 0 ? ["(no LLM calls)"] : [])
+]
+
+export const costsCommand = Command.make("costs", { tenant: Opt.tenant, json: Opt.json }, (args) =>
+  Effect.gen(function* () {
+    const tenant = yield* CurrentTenant
+    const ledger = yield* CostLedger
+    const { budgetWarnAt, monthlyBudgetUsd } = tenant.settings.llm
+    const [report, month] = yield* Effect.all([ledger.report, ledger.monthSpend])
+    const used = monthlyBudgetUsd === 0 ? (month > 0 ? 1 : 0) : month / monthlyBudgetUsd
+    const status = used >= 1 ? "exhausted" : used >= budgetWarnAt ? "warning" : "ok"
+    if (args.json) {
+      return yield* printJson({ tenant: tenant.id, budgetUsd: monthlyBudgetUsd, warnAt: budgetWarnAt, monthUsd: month, budgetUsed: used, status, ...report })
+    }
+    const note = status === "exhausted"
+      ? "  EXHAUSTED: new LLM calls are refused until the budget is raised or the month ends"
+      : status === "warning"
+        ? `  WARNING: past ${(budgetWarnAt * 100).toFixed(0)}% of the budget`
+        : ""
+    yield* Console.log(
+      [
+        `LLM spend of tenant ${tenant.id}: ${usd(month)} this month, ${(used * 100).toFixed(1)}% of the ${usd(monthlyBudgetUsd)} monthly budget${note}`,
+        "",
+        ...spendTable("month", report.months),
+        "",
+        ...spendTable("day", report.days)
+      ].join("\n")
+    )
+  }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
+).pipe(Command.withDescription("A tenant's LLM spend by month (last 12) and day (last 31), against its monthly budget"))

@@ -4,7 +4,8 @@ import { createHash, randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
-import { BaseLive, CategorizerLive, PipelineLive } from "../../src/Layers.js"
+import { OfflineCategorizerLive } from "../../src/categorizer/OfflineCategorizer.js"
+import { BaseLive, PipelineLive } from "../../src/Layers.js"
 import { RunsLive } from "../../src/Runtime.js"
 
 declare module "vitest" {
@@ -50,7 +51,7 @@ export const provision = (...tenants: ReadonlyArray<TenantId>) =>
   )
 
 /** The run runtime (with the offline categorizer) against the test database. */
-export const TestRuntime = RunsLive.pipe(Layer.provideMerge(CategorizerLive), Layer.provideMerge(TestBase))
+export const TestRuntime = RunsLive.pipe(Layer.provideMerge(OfflineCategorizerLive), Layer.provideMerge(TestBase))
 
 /** A newly provisioned tenant with every pipeline service and the run runtime, against the test database. */
 export const testTenantLayer = (tenant: TenantId) =>

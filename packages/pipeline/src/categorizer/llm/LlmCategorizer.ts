@@ -11,7 +11,7 @@ import {
   profileVector,
   recommendations
 } from "@workcat/core"
-import { Data, Effect, JSONSchema, Layer, ParseResult, Redacted, Schedule, Schema } from "effect"
+import { ConfigError, Data, Duration, Effect, JSONSchema, Layer, ParseResult, Redacted, Schedule, Schema } from "effect"
 import OpenAI from "openai"
 import { categorize as offlineModel } from "../OfflineModel.js"
 import { loadLlmSettings, type LlmSettings } from "./LlmSettings.js"
@@ -83,21 +83,34 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
     })
     const limiter = yield* makeRequestLimiter(settings)
     const name = `openai:${settings.models.categorize}+${settings.models.explain}/prompt-${PROMPT_VERSION}`
-    // Exponential with jitter, bounded; a 429's Retry-After is waited for on top (see `attempt`).
+    // Exponential with jitter, bounded; never sooner than a 429's Retry-After.
     const retry = Schedule.exponential("500 millis", 2).pipe(
       Schedule.jittered,
-      Schedule.intersect(Schedule.recurs(Math.max(0, settings.maxAttempts - 1)))
+      Schedule.intersect(Schedule.recurs(Math.max(0, settings.maxAttempts - 1))),
+      Schedule.intersect(Schedule.identity<LlmError>()),
+      Schedule.modifyDelay(([, error], delay) =>
+        error.retryAfterMs === undefined ? delay : Duration.max(delay, Duration.millis(error.retryAfterMs))
+      )
     )
 
-    /** One chat completion: rate-limited, retried, metered, recorded, and traced as a GenAI span. */
+    /**
+     * One chat completion: rate-limited, retried, metered, recorded, and traced as a GenAI span.
+     * `check` names what is wrong with an answer (cut off, not matching the schema), if anything;
+     * such an answer is recorded as invalid (it is paid for all the same).
+     */
     const chat = (
       operation: "categorize" | "explain",
       userId: string,
       messages: ReadonlyArray<Message>,
-      options: { readonly maxTokens: number; readonly schema?: Record<string, unknown> }
+      options: {
+        readonly maxTokens: number
+        readonly schema?: Record<string, unknown>
+        readonly check: (content: string) => Effect.Effect<string | undefined>
+      }
     ) =>
       Effect.gen(function* () {
         const meter = yield* LlmMeter
+        yield* Effect.annotateCurrentSpan("workcat.tenant", meter.tenant)
         const model = settings.models[operation]
         const estimated = estimateTokens(messages, options.maxTokens)
         const attempt = limiter.acquire(estimated).pipe(
@@ -117,8 +130,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
                 ),
               catch: toLlmError
             })
-          ),
-          Effect.tapError((e) => (e.retryAfterMs ? Effect.sleep(e.retryAfterMs) : Effect.void))
+          )
         )
         const response = yield* meter.guard(Effect.retry(attempt, { schedule: retry, while: (e) => e.retryable }))
         const usage = {
@@ -130,8 +142,8 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         const cost = costUsd(settings.prices[model]!, usage)
         const choice = response.choices[0]
         const content = choice?.message.content ?? ""
-        const complete = choice?.finish_reason === "stop"
-        yield* meter.record({ operation, model, userId, ...usage, costUsd: cost, status: complete ? "ok" : "invalid" })
+        const problem = choice?.finish_reason === "stop" ? yield* options.check(content) : "the answer was cut off"
+        yield* meter.record({ operation, model, userId, ...usage, costUsd: cost, status: problem === undefined ? "ok" : "invalid" })
         yield* Effect.annotateCurrentSpan({
           "gen_ai.response.model": response.model,
           "gen_ai.usage.input_tokens": usage.inputTokens,
@@ -139,7 +151,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
           "gen_ai.usage.cached_input_tokens": usage.cachedTokens,
           "workcat.cost_usd": cost
         })
-        return { content, complete }
+        return { content, problem }
       }).pipe(
         Effect.withSpan(`llm.${operation}`, {
           attributes: {
@@ -180,18 +192,18 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         { role: "system", content: categorizeInstructions(input.taxonomy, DefaultArchetypes, DefaultAppCatalog) },
         { role: "user", content: profileMessage({ ...input, neighbours: input.neighbours }, DefaultAppCatalog) + examplesNote }
       ]
+      const parse = Schema.decodeUnknown(Schema.parseJson(decision))
+      const check = (content: string) =>
+        parse(content).pipe(
+          Effect.match({ onFailure: (e) => ParseResult.TreeFormatter.formatErrorSync(e).replace(/\s+/g, " "), onSuccess: () => undefined })
+        )
       for (let attempt = 1; ; attempt++) {
-        const { complete, content } = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema })
-        const problem = !complete
-          ? "the answer was cut off"
-          : yield* Schema.decodeUnknown(Schema.parseJson(decision))(content).pipe(
-              Effect.match({ onFailure: (e) => ParseResult.TreeFormatter.formatErrorSync(e), onSuccess: () => undefined })
-            )
-        if (problem === undefined) return Schema.decodeUnknownSync(Schema.parseJson(decision))(content)
-        if (attempt === 2) return yield* failed(input, `invalid categorize output after a retry: ${problem.split("\n")[0]}`)
+        const { content, problem } = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema, check })
+        if (problem === undefined) return yield* Effect.orDie(parse(content))
+        if (attempt === 2) return yield* failed(input, `invalid categorize output after a retry: ${problem}`)
         messages.push(
           { role: "assistant", content },
-          { role: "user", content: `That answer is invalid (${problem.replace(/\s+/g, " ")}). Answer again with JSON that matches the schema exactly.` }
+          { role: "user", content: `That answer is invalid (${problem}). Answer again with JSON that matches the schema exactly.` }
         )
       }
     })
@@ -199,7 +211,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
     // Tool 4: LLM call 2, a short reasoning for managers.
     const explainTool = Effect.fn("tool.explain")(function* (input: CategorizationInput, category: CategoryId, evidence: ReadonlyArray<string>) {
       const categoryName = input.taxonomy.find(category)?.name ?? category
-      const { complete, content } = yield* chat(
+      const { content, problem } = yield* chat(
         "explain",
         input.profile.userId,
         [
@@ -209,16 +221,15 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
             content: `${profileMessage(input, DefaultAppCatalog)}\nCategory: ${categoryName}. Strongest evidence: ${evidence.join(", ") || "none named"}.`
           }
         ],
-        { maxTokens: 200 }
+        { maxTokens: 200, check: (text) => Effect.succeed(text.trim() === "" ? "the explanation was empty" : undefined) }
       )
-      const text = content.trim()
-      if (!complete || text === "") return yield* failed(input, "the explanation was empty or cut off")
-      return text
+      if (problem !== undefined) return yield* failed(input, `invalid explain output: ${problem}`)
+      return content.trim()
     })
 
     // Tool 5: rules per category and observed friction (auth steps, app switching, duplicate tools).
-    const suggestOptimizations = Effect.fn("tool.suggest_optimizations")(function* (input: CategorizationInput) {
-      return recommendations(input.profile, DefaultAppCatalog, DefaultArchetypes)
+    const suggestOptimizations = Effect.fn("tool.suggest_optimizations")(function* (input: CategorizationInput, category: CategoryId) {
+      return recommendations(input.profile, DefaultAppCatalog, DefaultArchetypes, category)
     })
 
     const categorize = (input: CategorizationInput) =>
@@ -234,7 +245,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
           category,
           confidence: decision.confidence,
           explanation,
-          recommendations: yield* suggestOptimizations(input),
+          recommendations: yield* suggestOptimizations(input, category),
           evidenceApps: decision.evidence_apps,
           alternatives: [],
           categorizer: name
@@ -251,4 +262,10 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
   })
 
 /** The LLM categorizer from configuration (`OPENAI_API_KEY`, models, prices, limits). */
-export const LlmCategorizerLive = Layer.effect(Categorizer, Effect.flatMap(loadLlmSettings, makeLlmCategorizer))
+export const LlmCategorizerLive = Layer.effect(
+  Categorizer,
+  loadLlmSettings.pipe(
+    Effect.mapError((e) => (ConfigError.isConfigError(e) ? new Error(`Invalid LLM configuration: ${e}`) : e)),
+    Effect.flatMap(makeLlmCategorizer)
+  )
+)

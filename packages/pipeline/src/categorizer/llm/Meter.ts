@@ -40,6 +40,6 @@ export const LlmMeterLive = Layer.effect(
         }
       })
 
-    return { guard, record }
+    return { tenant: tenant.id, guard, record }
   })
 ).pipe(Layer.provideMerge(CostLedger.Default))

@@ -8,16 +8,21 @@ export interface RequestLimiter {
 }
 
 /**
- * Requests and tokens per minute, as two token buckets refilled continuously. Bursts are small
- * (two seconds' worth), so calls are paced evenly instead of hitting a provider's window at once.
- * One process-wide instance serves every tenant: the provider limits the API key, not a tenant.
+ * Requests and tokens per minute, as two token buckets refilled continuously. A bucket holds one
+ * second's worth and refills at the rest of the minute's budget, so no 60-second window sees more
+ * than the limit (99% of it) (a provider counts windows, not rates) and calls are paced evenly instead of
+ * hitting the provider at once. One process-wide instance serves every tenant: the provider
+ * limits the API key, not a tenant.
  */
 export const makeRequestLimiter = (options: { readonly requestsPerMinute: number; readonly tokensPerMinute: number }) =>
   Effect.gen(function* () {
-    const requestRate = options.requestsPerMinute / 60_000
-    const tokenRate = options.tokensPerMinute / 60_000
-    const requestCapacity = Math.max(1, options.requestsPerMinute / 30)
-    const tokenCapacity = Math.max(1, options.tokensPerMinute / 30)
+    // 1% under the limit: a request reaches the provider a little later than it leaves here, and
+    // not always equally later.
+    const perMinute = { requests: options.requestsPerMinute * 0.99, tokens: options.tokensPerMinute * 0.99 }
+    const requestCapacity = Math.max(1, perMinute.requests / 60)
+    const tokenCapacity = Math.max(1, perMinute.tokens / 60)
+    const requestRate = Math.max(perMinute.requests - requestCapacity, 1) / 60_000
+    const tokenRate = Math.max(perMinute.tokens - tokenCapacity, 1) / 60_000
     let requests = requestCapacity
     let tokens = tokenCapacity
     let at = Date.now()

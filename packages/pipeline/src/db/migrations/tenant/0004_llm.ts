@@ -15,7 +15,7 @@ export default Effect.gen(function* () {
       input_tokens  integer       NOT NULL,
       cached_tokens integer       NOT NULL,
       output_tokens integer       NOT NULL,
-      cost_usd      numeric(14,8) NOT NULL,
+      cost_usd      numeric(20,12) NOT NULL,
       status        text          NOT NULL
     )`
   yield* sql`CREATE INDEX llm_calls_at ON llm_calls (at)`
