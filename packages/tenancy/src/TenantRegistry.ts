@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto"
 import Pg from "pg"
 import { ControlSql } from "./Database.js"
 import { MasterKey } from "./MasterKey.js"
+import { scramSha256Verifier } from "./Scram.js"
 import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
 import { applyPatch, defaultSettings, type SettingsPatch, TenantSettings } from "./TenantSettings.js"
 
@@ -81,7 +82,7 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
             ON CONFLICT (id) DO NOTHING RETURNING id`
           if (rows.length === 0) return false
           const [me] = yield* sql<{ superuser: boolean }>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`
-          yield* sql.unsafe(`CREATE ROLE ${Pg.escapeIdentifier(role)} LOGIN NOINHERIT PASSWORD ${Pg.escapeLiteral(password)}`)
+          yield* sql.unsafe(`CREATE ROLE ${Pg.escapeIdentifier(role)} LOGIN NOINHERIT PASSWORD ${Pg.escapeLiteral(scramSha256Verifier(password))}`)
           // A non-superuser creator must be able to SET ROLE to own a schema for it.
           if (me?.superuser !== true) yield* sql.unsafe(`GRANT ${Pg.escapeIdentifier(role)} TO CURRENT_USER`)
           yield* sql.unsafe(`CREATE SCHEMA ${Pg.escapeIdentifier(schema)} AUTHORIZATION ${Pg.escapeIdentifier(role)}`)
