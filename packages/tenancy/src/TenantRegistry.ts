@@ -101,15 +101,27 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return settings
     })
 
-    /** Appends a new key version (sealed) unless one is already waiting to be applied. */
+    /**
+     * Appends a new key version (sealed) unless one is already waiting to be applied. The append
+     * holds only if the list is still as long as when it was read: two rotations appending at once
+     * would otherwise store two keys, the second sealed for the wrong version. The loser dies.
+     */
     const appendKey = Effect.fn("TenantRegistry.appendKey")(function* (id: TenantId, appliedVersion: number) {
       const current = yield* get(id)
       if (current.sealedKeys.length > appliedVersion + 1) return appliedVersion + 1
       const version = current.sealedKeys.length
-      yield* sql`
+      const appended = yield* sql`
         UPDATE tenants SET keys = keys || ${JSON.stringify([box.seal(randomBytes(32), sealContext.key(id, version))])}::jsonb,
                updated_at = now()
-        WHERE id = ${id}`.pipe(Effect.orDie)
+        WHERE id = ${id} AND jsonb_array_length(keys) = ${version}
+        RETURNING 1`.pipe(Effect.orDie)
+      if (appended.length === 0) {
+        yield* get(id) // removed meanwhile: say that instead
+        return yield* Effect.dieMessage(
+          `Another key rotation of tenant ${id} added key version ${version} meanwhile; nothing changed here. ` +
+            "Let it finish, then rotate again if needed"
+        )
+      }
       return version
     })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted, Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Redacted, Schedule, TestServices, Tracer } from "effect"
 import Pg from "pg"
 import { ControlSql, DatabaseUrl } from "../src/Database.js"
 import { MasterKey } from "../src/MasterKey.js"
@@ -76,5 +76,56 @@ describe("tenant database roles", () => {
         const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(row!.verifier)!
         expect(scramSha256Verifier("pencil", Buffer.from(salt!, "base64"), Number(iterations))).toBe(row!.verifier)
       }))
+  })
+})
+
+describe("key versions", () => {
+  it.layer(controlPlane(), { timeout: 60_000 })((it) => {
+    it.effect("two rotations appending a key at once store one key; the other fails and says why", () =>
+      Effect.gen(function* () {
+        const tenant = freshTenant("keys")
+        const registry = yield* TenantRegistry
+        const control = yield* ControlSql
+        yield* registry.create(tenant)
+
+        // Hold the tenant's row, so both appends read the key list and then queue on their update.
+        const { url } = yield* DatabaseUrl
+        const locker = yield* Effect.acquireRelease(
+          Effect.promise(async () => {
+            const client = new Pg.Client(Redacted.value(url))
+            await client.connect()
+            return client
+          }),
+          (client) => Effect.promise(() => client.end())
+        )
+        yield* Effect.promise(() => locker.query("BEGIN"))
+        yield* Effect.promise(() => locker.query("SELECT 1 FROM workcat.tenants WHERE id = $1 FOR UPDATE", [tenant]))
+        const lockerPid = (yield* Effect.promise(() => locker.query("SELECT pg_backend_pid() AS pid"))).rows[0].pid as number
+        const appends = yield* Effect.all([registry.appendKey(tenant, 0), registry.appendKey(tenant, 0)].map(Effect.exit), {
+          concurrency: 2
+        }).pipe(Effect.fork)
+        // Both wait: the first on the locker, the second on the first.
+        yield* control<{ waiting: number }>`
+          WITH direct AS (SELECT pid FROM pg_stat_activity WHERE ${lockerPid} = ANY (pg_blocking_pids(pid)))
+          SELECT count(*)::int AS waiting FROM pg_stat_activity
+          WHERE pid IN (SELECT pid FROM direct) OR pg_blocking_pids(pid) && ARRAY(SELECT pid FROM direct)`.pipe(
+          Effect.repeat({ until: ([row]) => row!.waiting === 2, schedule: Schedule.spaced("50 millis") }),
+          Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error("the appends never queued on the row lock") })
+        )
+        yield* Effect.promise(() => locker.query("COMMIT"))
+        const exits = yield* Fiber.join(appends)
+
+        expect(exits.filter(Exit.isSuccess).map((e) => e.value)).toEqual([1])
+        const failure = exits.find(Exit.isFailure)
+        if (failure === undefined) return expect.fail("both appends succeeded")
+        expect(Cause.pretty(failure.cause)).toContain("Another key rotation")
+        const keys = (yield* registry.get(tenant)).sealedKeys
+        expect(keys).toHaveLength(2)
+        const box = yield* MasterKey
+        yield* Effect.forEach(keys, (sealed, version) => box.open(sealed, sealContext.key(tenant, version)))
+        // The next rotation still works.
+        expect(yield* registry.appendKey(tenant, 1)).toBe(2)
+        expect((yield* registry.get(tenant)).sealedKeys).toHaveLength(3)
+      }).pipe(Effect.scoped, TestServices.provideLive))
   })
 })
