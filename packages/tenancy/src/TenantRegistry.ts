@@ -1,5 +1,5 @@
 import { DefaultTaxonomy, rekeyIdentifier, type Taxonomy } from "@workcat/core"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import Pg from "pg"
 import { ControlSql } from "./Database.js"
@@ -16,6 +16,8 @@ export interface TenantRecord {
   readonly sealedDbPassword: string
   readonly createdAt: Date
   readonly updatedAt: Date
+  /** Changes with every change of the record (its `updated_at`, to the microsecond): what a cache compares. */
+  readonly revision: string
 }
 
 /** Seal contexts: a ciphertext opens only for its own tenant and purpose. */
@@ -37,19 +39,29 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
     const sql = yield* ControlSql
     const box = yield* MasterKey
 
-    type Row = { id: TenantId; settings: unknown; keys: ReadonlyArray<string>; dbPassword: string; createdAt: Date; updatedAt: Date }
+    type Row = {
+      id: TenantId
+      settings: unknown
+      keys: ReadonlyArray<string>
+      dbPassword: string
+      createdAt: Date
+      updatedAt: Date
+      revision: string
+    }
     const toRecord = (r: Row): TenantRecord => ({
       id: r.id,
       settings: decodeSettings(r.settings),
       sealedKeys: r.keys,
       sealedDbPassword: r.dbPassword,
       createdAt: r.createdAt,
-      updatedAt: r.updatedAt
+      updatedAt: r.updatedAt,
+      revision: r.revision
     })
 
     const find = (id: TenantId) =>
       sql<Row>`
-        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt",
+               extract(epoch FROM updated_at)::text AS revision
         FROM tenants WHERE id = ${id}`.pipe(Effect.orDie)
 
     const get = Effect.fn("TenantRegistry.get")(function* (id: TenantId) {
@@ -58,9 +70,18 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return toRecord(row)
     })
 
+    /** The tenant's current `revision`, in one cheap query; none for an unknown tenant. */
+    const revision = Effect.fn("TenantRegistry.revision")(function* (id: TenantId) {
+      const [row] = yield* sql<{ revision: string }>`SELECT extract(epoch FROM updated_at)::text AS revision FROM tenants WHERE id = ${id}`.pipe(
+        Effect.orDie
+      )
+      return Option.fromNullable(row?.revision)
+    })
+
     const list = Effect.fn("TenantRegistry.list")(function* () {
       const rows = yield* sql<Row>`
-        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt",
+               extract(epoch FROM updated_at)::text AS revision
         FROM tenants ORDER BY id`.pipe(Effect.orDie)
       return rows.map(toRecord)
     })
@@ -151,6 +172,6 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       ).pipe(Effect.orDie)
     })
 
-    return { get, list, create, update, appendKey, rekeyer, remove } as const
+    return { get, revision, list, create, update, appendKey, rekeyer, remove } as const
   })
 }) {}
