@@ -8,6 +8,7 @@ import { call, serverLayer, token } from "./support.js"
 
 const a = freshTenant("fresh_a")
 const b = freshTenant("fresh_b")
+const c = freshTenant("fresh_c")
 
 const oktaLine = (uuid: string) =>
   JSON.stringify({
@@ -27,7 +28,7 @@ const tenantSeenByRuns = (tenant: typeof a) =>
   )
 
 describe("a server's cached tenant", () => {
-  it.layer(serverLayer([a, b]), { timeout: 120_000 })((it) => {
+  it.layer(serverLayer([a, b, c]), { timeout: 120_000 })((it) => {
     it.effect("keeps ingesting after another process rotated the tenant's key, under the new key", () =>
       Effect.gen(function* () {
         const ingest = yield* token(a, "ingest")
@@ -64,6 +65,35 @@ describe("a server's cached tenant", () => {
         const taxonomy = (yield* tenantSeenByRuns(b)).settings.taxonomy
         yield* Effect.flatMap(TenantRegistry, (r) => r.update(b, { taxonomy: Taxonomy.make({ id: taxonomy.id, version: taxonomy.version + 1, categories: taxonomy.categories }) }))
         expect((yield* tenantSeenByRuns(b)).settings.taxonomy.version).toBe(taxonomy.version + 1)
+      }))
+
+    it.effect("a tenant removed and created again starts without the runs of the old one", () =>
+      Effect.gen(function* () {
+        const registry = yield* TenantRegistry
+        const sql = yield* ControlSql
+        const oldIngest = yield* token(c, "ingest")
+        expect((yield* call("POST", `/api/v1/tenants/${c}/events/okta`, { token: oldIngest, text: oktaLine("old-1") })).status).toBe(200)
+        const before = yield* call("POST", "/api/v1/pipeline/push", { token: yield* token(c, "admin"), json: { tenant: c, date: "2026-11-20" } })
+        expect(before.body).toMatchObject({ state: "PROCESSING" })
+
+        yield* registry.remove(c)
+        yield* registry.create(c)
+        const [left] = yield* sql<{ runs: number; transitions: number }>`
+          SELECT (SELECT count(*)::int FROM runs WHERE tenant = ${c}) AS runs,
+                 (SELECT count(*)::int FROM run_transitions WHERE run_id = ${before.body.runId}) AS transitions`
+        expect(left).toEqual({ runs: 0, transitions: 0 })
+
+        const admin = yield* token(c, "admin")
+        const history = yield* call("GET", `/api/v1/pipeline/history/${c}`, { token: admin })
+        expect(history.body).toMatchObject({ items: [], total: 0 })
+        // The same key is a new run, admitted at once: no run of the old tenant holds its slot.
+        const again = yield* call("POST", "/api/v1/pipeline/push", { token: admin, json: { tenant: c, date: "2026-11-20" } })
+        expect(again.status).toBe(202)
+        expect(again.body).toMatchObject({ state: "PROCESSING", queuePosition: null })
+        expect(again.body.runId).not.toBe(before.body.runId)
+        // And the server opens the new tenant, not the old one it had open (a pool as a dropped role).
+        const ingest = yield* token(c, "ingest")
+        expect((yield* call("POST", `/api/v1/tenants/${c}/events/okta`, { token: ingest, text: oktaLine("new-1") })).status).toBe(200)
       }))
   })
 })

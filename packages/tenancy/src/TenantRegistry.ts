@@ -2,7 +2,7 @@ import { DefaultTaxonomy, rekeyIdentifier, type Taxonomy } from "@workcat/core"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import Pg from "pg"
-import { ControlSql } from "./Database.js"
+import { CONTROL_SCHEMA, ControlSql } from "./Database.js"
 import { MasterKey } from "./MasterKey.js"
 import { scramSha256Verifier } from "./Scram.js"
 import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
@@ -154,7 +154,7 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return <A extends string>(identifier: A): A => rekeyIdentifier(key, identifier)
     })
 
-    /** Drops the tenant: its schema with all data, its role, its tokens. The audit log stays. */
+    /** Drops the tenant: its schema with all data, its role, its tokens, its runs. The audit log stays. */
     const remove = Effect.fn("TenantRegistry.remove")(function* (id: TenantId) {
       yield* get(id)
       const role = Pg.escapeIdentifier(tenantRole(id))
@@ -166,6 +166,14 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
           if (roles.length > 0) {
             yield* sql.unsafe(`DROP OWNED BY ${role}`)
             yield* sql.unsafe(`DROP ROLE ${role}`)
+          }
+          // The run ledger belongs to the pipeline's migrations and may not exist here. A tenant
+          // created again under this id must not inherit its runs (nor their keys, nor runs
+          // PROCESSING against its limit).
+          const [ledger] = yield* sql<{ exists: boolean }>`SELECT to_regclass(${`${CONTROL_SCHEMA}.runs`}) IS NOT NULL AS exists`
+          if (ledger?.exists === true) {
+            yield* sql`DELETE FROM run_transitions WHERE run_id IN (SELECT id FROM runs WHERE tenant = ${id})`
+            yield* sql`DELETE FROM runs WHERE tenant = ${id}`
           }
           yield* sql`DELETE FROM tenants WHERE id = ${id}`
         })
