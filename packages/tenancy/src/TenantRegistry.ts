@@ -108,6 +108,20 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
           if (me?.superuser !== true) yield* sql.unsafe(`GRANT ${Pg.escapeIdentifier(role)} TO CURRENT_USER`)
           yield* sql.unsafe(`CREATE SCHEMA ${Pg.escapeIdentifier(schema)} AUTHORIZATION ${Pg.escapeIdentifier(role)}`)
           yield* sql.unsafe(`REVOKE ALL ON SCHEMA ${Pg.escapeIdentifier(schema)} FROM PUBLIC`)
+          // What the role needs of the database, granted to it rather than left to PUBLIC (key
+          // rotation uses a temporary table): an operator may revoke CONNECT and TEMP from PUBLIC.
+          const [db] = yield* sql<{ name: string }>`SELECT current_database() AS name`
+          yield* sql.unsafe(`GRANT CONNECT, TEMPORARY ON DATABASE ${Pg.escapeIdentifier(db!.name)} TO ${Pg.escapeIdentifier(role)}`)
+          const writable = yield* sql<{ schema: string }>`
+            SELECT nspname AS schema FROM pg_namespace
+            WHERE nspname <> ${schema} AND has_schema_privilege(${role}, oid, 'CREATE') ORDER BY nspname`
+          if (writable.length > 0) {
+            const names = writable.map((w) => Pg.escapeIdentifier(w.schema)).join(", ")
+            return yield* Effect.dieMessage(
+              `A tenant's role could create objects in schema ${names}, outside its own: as the owner, run ` +
+                `REVOKE CREATE ON SCHEMA ${names} FROM PUBLIC (PostgreSQL 14 and older grant it on public), then add the tenant again`
+            )
+          }
           return true
         })
       ).pipe(Effect.orDie)

@@ -1,12 +1,25 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Redacted, Schedule, TestServices, Tracer } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Cause, Data, Effect, Exit, Fiber, Redacted, Schedule, TestServices, Tracer } from "effect"
 import Pg from "pg"
 import { ControlSql, DatabaseUrl } from "../src/Database.js"
 import { MasterKey } from "../src/MasterKey.js"
+import publicSchema0002 from "../src/migrations/0002_public_schema.js"
 import { scramSha256Verifier } from "../src/Scram.js"
 import { tenantRole } from "../src/TenantId.js"
 import { sealContext, TenantRegistry } from "../src/TenantRegistry.js"
 import { controlPlane, freshTenant } from "./support.js"
+
+class Undo extends Data.TaggedError("Undo")<{ readonly seen: unknown }> {}
+
+/** Runs `effect` in a control-plane transaction that is rolled back: no other session ever sees it. */
+const rolledBack = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(ControlSql, (sql) =>
+    sql.withTransaction(Effect.flatMap(effect, (seen) => new Undo({ seen }))).pipe(
+      Effect.flip,
+      Effect.flatMap((e) => (e instanceof Undo ? Effect.succeed(e.seen as A) : Effect.die(e)))
+    )
+  )
 
 /** Runs `effect` with a tracer that keeps every span it starts, as an exporter would see them. */
 const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -64,6 +77,56 @@ describe("tenant database roles", () => {
 
         expect(yield* logsIn(tenantRole(tenant), password)).toBe(true)
         expect(yield* logsIn(tenantRole(tenant), `${password}x`)).toBe(false)
+      }))
+
+    it.effect("are granted CONNECT and TEMPORARY themselves (key rotation needs TEMP), nothing in public or the control plane", () =>
+      Effect.gen(function* () {
+        const tenant = freshTenant("rights")
+        yield* Effect.flatMap(TenantRegistry, (r) => r.create(tenant))
+        const sql = yield* ControlSql
+        const granted = yield* sql<{ privilege: string }>`
+          SELECT a.privilege_type AS privilege FROM pg_database d, aclexplode(d.datacl) a
+          WHERE d.datname = current_database() AND a.grantee = ${tenantRole(tenant)}::regrole ORDER BY 1`
+        expect(granted.map((g) => g.privilege)).toEqual(["CONNECT", "TEMPORARY"])
+        const [rights] = yield* sql<{ publicSchema: boolean; controlSchema: boolean }>`
+          SELECT has_schema_privilege(${tenantRole(tenant)}, 'public', 'CREATE') AS "publicSchema",
+                 has_schema_privilege(${tenantRole(tenant)}, 'workcat', 'USAGE') AS "controlSchema"`
+        expect(rights).toEqual({ publicSchema: false, controlSchema: false })
+      }))
+
+    it.effect("are not created where PUBLIC may create objects in another schema (public, up to PostgreSQL 14)", () =>
+      Effect.gen(function* () {
+        const sql = yield* ControlSql
+        const registry = yield* TenantRegistry
+        const tenant = freshTenant("pg14")
+        // PostgreSQL 14's default, in a transaction rolled back.
+        const undone = yield* rolledBack(
+          Effect.gen(function* () {
+            yield* sql`GRANT CREATE ON SCHEMA public TO PUBLIC`
+            const created = yield* Effect.exit(registry.create(tenant))
+            const [role] = yield* sql<{ roles: number }>`SELECT count(*)::int AS roles FROM pg_roles WHERE rolname = ${tenantRole(tenant)}`
+            return { created, roles: role!.roles }
+          })
+        )
+        if (Exit.isSuccess(undone.created)) return expect.fail("a tenant role that can create in public was created")
+        expect(Cause.pretty(undone.created.cause)).toContain('REVOKE CREATE ON SCHEMA "public" FROM PUBLIC')
+        expect(undone.roles).toBe(0)
+        const [after] = yield* sql<{ open: boolean }>`SELECT has_schema_privilege('public', 'public', 'CREATE') AS open`
+        expect(after!.open).toBe(false)
+      }))
+
+    it.effect("lose PUBLIC's CREATE on schema public where PostgreSQL 14 and older grant it, by a control-plane migration", () =>
+      Effect.gen(function* () {
+        const sql = yield* ControlSql
+        const open = yield* rolledBack(
+          Effect.gen(function* () {
+            yield* sql`GRANT CREATE ON SCHEMA public TO PUBLIC`
+            yield* Effect.provideService(publicSchema0002, SqlClient.SqlClient, sql)
+            const [row] = yield* sql<{ open: boolean }>`SELECT has_schema_privilege('public', 'public', 'CREATE') AS open`
+            return row!.open
+          })
+        )
+        expect(open).toBe(false)
       }))
 
     it.effect("computes the verifier PostgreSQL itself would store", () =>
