@@ -1,4 +1,4 @@
-import { HttpApiBuilder, HttpApp, HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest } from "@effect/platform"
 import { HrIngest, Ingest } from "@workcat/pipeline"
 import type { TenantId } from "@workcat/tenancy"
 import { Config, Effect, Option, Stream } from "effect"
@@ -25,14 +25,12 @@ const bodyLines = (body: string): ReadonlyArray<string> => {
 
 /**
  * Reads a body of at most `maxBytes`: a declared length over it is refused before reading, a
- * longer chunked body as soon as it passes it. The connection is closed then, rather than
- * reading the rest to keep it alive.
+ * longer chunked body as soon as it passes it (Node discards the rest, never holding it).
  */
 const readBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
   Effect.gen(function* () {
-    const tooLarge = Effect.zipRight(
-      HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))),
-      Effect.fail(new PayloadTooLarge({ message: `The request body is larger than ${maxBytes} bytes; send the events in smaller batches`, maxBytes }))
+    const tooLarge = Effect.fail(
+      new PayloadTooLarge({ message: `The request body is larger than ${maxBytes} bytes; send the events in smaller batches`, maxBytes })
     )
     const declared = Number(request.headers["content-length"] ?? "0")
     if (declared > maxBytes) return yield* tooLarge
