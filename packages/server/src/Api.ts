@@ -140,7 +140,15 @@ const EventsBody = Schema.Unknown.annotations({
   jsonSchema: {}
 })
 
+/** The request body is larger than the server accepts (`WORKCAT_MAX_BODY_BYTES`). */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  { message: Schema.String, maxBytes: Schema.Int },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
 export class EventsApi extends tenantGroup("events")
+  .addError(PayloadTooLarge)
   .add(
     HttpApiEndpoint.post("okta", "/api/v1/tenants/:tenant/events/okta")
       .setPath(TenantPath)

@@ -1,6 +1,6 @@
-import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, type HttpApp, HttpApiSwagger, HttpIncomingMessage, HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Config, Effect, Layer } from "effect"
+import { Cause, Config, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import { WorkcatApi } from "./Api.js"
 import { AuthenticationLive } from "./Auth.js"
@@ -18,8 +18,37 @@ export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
   Layer.provide(AuthenticationLive)
 )
 
+/** Bodies other than events' are small JSON documents (settings, run requests). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024
+
+/** The events routes read their bodies themselves, under `WORKCAT_MAX_BODY_BYTES`. */
+const EVENTS_ROUTE = /^\/api\/v1\/tenants\/[^/]+\/events\//
+
+const tooLarge = HttpServerResponse.unsafeJson(
+  { _tag: "PayloadTooLarge", message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, maxBytes: MAX_JSON_BODY_BYTES },
+  { status: 413 }
+)
+
+/**
+ * Every body is read under a limit: without one a caller with any token can make the server hold
+ * a body of any size. A declared length over it is refused before reading; a streamed body is cut
+ * off once it passes the limit (the framework reports that as a defect, answered 413 here).
+ */
+const limitBodies = (app: HttpApp.Default): HttpApp.Default =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    if (EVENTS_ROUTE.test(request.url)) return app
+    if (Number(request.headers["content-length"] ?? "0") > MAX_JSON_BODY_BYTES) return Effect.succeed(tooLarge)
+    return app.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(MAX_JSON_BODY_BYTES)),
+      Effect.catchAllCause((cause) => {
+        const defect = Cause.squash(cause) as { readonly _tag?: string; readonly cause?: { readonly message?: string } }
+        return defect?._tag === "RequestError" && defect.cause?.message === "maxBytes exceeded" ? Effect.succeed(tooLarge) : Effect.failCause(cause)
+      })
+    )
+  })
+
 /** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */
-export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+export const HttpAppLive = HttpApiBuilder.serve((app) => HttpMiddleware.logger(limitBodies(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
   Layer.provide(ApiLive)

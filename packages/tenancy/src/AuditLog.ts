@@ -41,11 +41,62 @@ export class AuditLog extends Effect.Service<AuditLog>()("workcat/AuditLog", {
   })
 }) {}
 
-/** The network an address belongs to, as much of "from where" as an audit log needs. */
+const ipv4 = (text: string): ReadonlyArray<number> | undefined => {
+  const parts = text.split(".")
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined
+  return parts.map(Number)
+}
+
+/** The eight 16-bit groups of an IPv6 address in any textual form (RFC 4291 2.2), or undefined. */
+const ipv6 = (text: string): ReadonlyArray<number> | undefined => {
+  const halves = text.split("::")
+  if (halves.length > 2) return undefined
+  const groupsOf = (half: string): Array<number> | undefined => {
+    if (half === "") return []
+    const groups: Array<number> = []
+    const parts = half.split(":")
+    for (const [i, part] of parts.entries()) {
+      const v4 = i === parts.length - 1 && part.includes(".") ? ipv4(part) : undefined
+      if (v4 !== undefined) groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!)
+      else if (/^[0-9a-fA-F]{1,4}$/.test(part)) groups.push(parseInt(part, 16))
+      else return undefined
+    }
+    return groups
+  }
+  const head = groupsOf(halves[0]!)
+  const tail = halves.length === 2 ? groupsOf(halves[1]!) : []
+  if (head === undefined || tail === undefined) return undefined
+  const missing = 8 - head.length - tail.length
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined
+  return [...head, ...Array<number>(missing).fill(0), ...tail]
+}
+
+/** RFC 5952 text: lower-case hex, the longest run of two or more zero groups as `::`. */
+const ipv6Text = (groups: ReadonlyArray<number>): string => {
+  let best = { at: -1, length: 1 }
+  for (let at = 0; at < groups.length; at++) {
+    let length = 0
+    while (groups[at + length] === 0) length++
+    if (length > best.length) best = { at, length }
+  }
+  const hex = groups.map((g) => g.toString(16))
+  if (best.at < 0) return hex.join(":")
+  return `${hex.slice(0, best.at).join(":")}::${hex.slice(best.at + best.length).join(":")}`
+}
+
+/**
+ * The network an address belongs to, as much of "from where" as an audit log needs: an IPv4 /24
+ * (also for an IPv4-mapped IPv6 address) or an IPv6 /48. Never the address itself: what does not
+ * parse as an address is recorded as unknown (null).
+ */
 export const networkOf = (address: string | undefined): string | null => {
   if (address === undefined || address === "") return null
-  const v4 = address.replace(/^::ffff:/, "")
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return `${v4.split(".").slice(0, 3).join(".")}.0/24`
-  const groups = address.split(":")
-  return `${groups.slice(0, 3).join(":")}::/48`
+  const v4 = ipv4(address)
+  if (v4 !== undefined) return `${v4.slice(0, 3).join(".")}.0/24`
+  const groups = ipv6(address.replace(/^\[|\]$/g, "").replace(/%.*$/, ""))
+  if (groups === undefined) return null
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.0/24`
+  }
+  return `${ipv6Text([...groups.slice(0, 3), 0, 0, 0, 0, 0])}/48`
 }

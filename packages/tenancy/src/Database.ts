@@ -7,6 +7,7 @@ import { Config, Context, Effect, Layer, Redacted } from "effect"
 import Pg from "pg"
 import { runMigrations } from "./Migrate.js"
 import tenants0001 from "./migrations/0001_tenants.js"
+import publicSchema0002 from "./migrations/0002_public_schema.js"
 
 /** The PostgreSQL connection string of the control plane; tenant pools derive theirs from it. */
 export class DatabaseUrl extends Context.Tag("workcat/DatabaseUrl")<
@@ -108,7 +109,7 @@ export const ControlSqlLive = Layer.scoped(
       Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
     )
     yield* assertSchema(sql, CONTROL_SCHEMA)
-    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001 }), "tenancy_migrations").pipe(
+    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001, "0002_public_schema": publicSchema0002 }), "tenancy_migrations").pipe(
       Effect.provideService(SqlClient.SqlClient, sql)
     )
     return sql

@@ -5,6 +5,7 @@ import { DatabaseUrl } from "./Database.js"
 import { WorkcatHome } from "./Home.js"
 
 const VERSION = "v1"
+const TAG_BYTES = 16
 
 /**
  * Encrypts secrets at rest (tenant pseudonymization keys, tenant database passwords) with
@@ -21,7 +22,7 @@ export class MasterKey extends Context.Tag("workcat/MasterKey")<MasterKey, Secre
 export const makeSecretBox = (key: Redacted.Redacted<Uint8Array>): SecretBox => ({
   seal: (plaintext, context) => {
     const iv = randomBytes(12)
-    const cipher = createCipheriv("aes-256-gcm", Redacted.value(key), iv)
+    const cipher = createCipheriv("aes-256-gcm", Redacted.value(key), iv, { authTagLength: TAG_BYTES })
     cipher.setAAD(Buffer.from(context, "utf8"))
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
     return [VERSION, iv.toString("base64"), cipher.getAuthTag().toString("base64"), ciphertext.toString("base64")].join(":")
@@ -31,9 +32,12 @@ export const makeSecretBox = (key: Redacted.Redacted<Uint8Array>): SecretBox => 
       try: () => {
         const [version, iv, tag, ciphertext] = sealed.split(":")
         if (version !== VERSION || iv === undefined || tag === undefined || ciphertext === undefined) throw new Error("unknown format")
-        const decipher = createDecipheriv("aes-256-gcm", Redacted.value(key), Buffer.from(iv, "base64"))
+        const authTag = Buffer.from(tag, "base64")
+        // GCM verifies a truncated tag by its first bytes only: a 4-byte tag is forged in 2^32 tries.
+        if (authTag.length !== TAG_BYTES) throw new Error("bad tag length")
+        const decipher = createDecipheriv("aes-256-gcm", Redacted.value(key), Buffer.from(iv, "base64"), { authTagLength: TAG_BYTES })
         decipher.setAAD(Buffer.from(context, "utf8"))
-        decipher.setAuthTag(Buffer.from(tag, "base64"))
+        decipher.setAuthTag(authTag)
         return Redacted.make(new Uint8Array(Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64")), decipher.final()])))
       },
       // Never include the ciphertext or the key in the message.

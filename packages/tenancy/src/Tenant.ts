@@ -15,6 +15,8 @@ export interface TenantContext {
   readonly settings: TenantSettings
   /** The key version the tenant's stored pseudonyms are under. */
   readonly keyVersion: number
+  /** The registry's `revision` of the tenant when this context was read (see `TenantRecord`). */
+  readonly revision: string
   /** The tenant's keyed hashes; the keys themselves never leave this package. */
   readonly pseudonyms: Pseudonyms
 }
@@ -68,6 +70,7 @@ export const layer = (id: TenantId) =>
         schema,
         settings: record.settings,
         keyVersion: version,
+        revision: record.revision,
         pseudonyms: makePseudonyms(keys.map(Redacted.value))
       }
       return Context.make(CurrentTenant, tenant).pipe(Context.add(SqlClient.SqlClient, sql))

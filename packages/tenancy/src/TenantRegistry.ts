@@ -1,9 +1,10 @@
 import { DefaultTaxonomy, rekeyIdentifier, type Taxonomy } from "@workcat/core"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import Pg from "pg"
-import { ControlSql } from "./Database.js"
+import { CONTROL_SCHEMA, ControlSql } from "./Database.js"
 import { MasterKey } from "./MasterKey.js"
+import { scramSha256Verifier } from "./Scram.js"
 import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
 import { applyPatch, defaultSettings, type SettingsPatch, TenantSettings } from "./TenantSettings.js"
 
@@ -15,6 +16,8 @@ export interface TenantRecord {
   readonly sealedDbPassword: string
   readonly createdAt: Date
   readonly updatedAt: Date
+  /** Changes with every change of the record (its `updated_at`, to the microsecond): what a cache compares. */
+  readonly revision: string
 }
 
 /** Seal contexts: a ciphertext opens only for its own tenant and purpose. */
@@ -36,19 +39,29 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
     const sql = yield* ControlSql
     const box = yield* MasterKey
 
-    type Row = { id: TenantId; settings: unknown; keys: ReadonlyArray<string>; dbPassword: string; createdAt: Date; updatedAt: Date }
+    type Row = {
+      id: TenantId
+      settings: unknown
+      keys: ReadonlyArray<string>
+      dbPassword: string
+      createdAt: Date
+      updatedAt: Date
+      revision: string
+    }
     const toRecord = (r: Row): TenantRecord => ({
       id: r.id,
       settings: decodeSettings(r.settings),
       sealedKeys: r.keys,
       sealedDbPassword: r.dbPassword,
       createdAt: r.createdAt,
-      updatedAt: r.updatedAt
+      updatedAt: r.updatedAt,
+      revision: r.revision
     })
 
     const find = (id: TenantId) =>
       sql<Row>`
-        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt",
+               extract(epoch FROM updated_at)::text AS revision
         FROM tenants WHERE id = ${id}`.pipe(Effect.orDie)
 
     const get = Effect.fn("TenantRegistry.get")(function* (id: TenantId) {
@@ -57,9 +70,18 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return toRecord(row)
     })
 
+    /** The tenant's current `revision`, in one cheap query; none for an unknown tenant. */
+    const revision = Effect.fn("TenantRegistry.revision")(function* (id: TenantId) {
+      const [row] = yield* sql<{ revision: string }>`SELECT extract(epoch FROM updated_at)::text AS revision FROM tenants WHERE id = ${id}`.pipe(
+        Effect.orDie
+      )
+      return Option.fromNullable(row?.revision)
+    })
+
     const list = Effect.fn("TenantRegistry.list")(function* () {
       const rows = yield* sql<Row>`
-        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt"
+        SELECT id, settings, keys, db_password AS "dbPassword", created_at AS "createdAt", updated_at AS "updatedAt",
+               extract(epoch FROM updated_at)::text AS revision
         FROM tenants ORDER BY id`.pipe(Effect.orDie)
       return rows.map(toRecord)
     })
@@ -81,11 +103,25 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
             ON CONFLICT (id) DO NOTHING RETURNING id`
           if (rows.length === 0) return false
           const [me] = yield* sql<{ superuser: boolean }>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`
-          yield* sql.unsafe(`CREATE ROLE ${Pg.escapeIdentifier(role)} LOGIN NOINHERIT PASSWORD ${Pg.escapeLiteral(password)}`)
+          yield* sql.unsafe(`CREATE ROLE ${Pg.escapeIdentifier(role)} LOGIN NOINHERIT PASSWORD ${Pg.escapeLiteral(scramSha256Verifier(password))}`)
           // A non-superuser creator must be able to SET ROLE to own a schema for it.
           if (me?.superuser !== true) yield* sql.unsafe(`GRANT ${Pg.escapeIdentifier(role)} TO CURRENT_USER`)
           yield* sql.unsafe(`CREATE SCHEMA ${Pg.escapeIdentifier(schema)} AUTHORIZATION ${Pg.escapeIdentifier(role)}`)
           yield* sql.unsafe(`REVOKE ALL ON SCHEMA ${Pg.escapeIdentifier(schema)} FROM PUBLIC`)
+          // What the role needs of the database, granted to it rather than left to PUBLIC (key
+          // rotation uses a temporary table): an operator may revoke CONNECT and TEMP from PUBLIC.
+          const [db] = yield* sql<{ name: string }>`SELECT current_database() AS name`
+          yield* sql.unsafe(`GRANT CONNECT, TEMPORARY ON DATABASE ${Pg.escapeIdentifier(db!.name)} TO ${Pg.escapeIdentifier(role)}`)
+          const writable = yield* sql<{ schema: string }>`
+            SELECT nspname AS schema FROM pg_namespace
+            WHERE nspname <> ${schema} AND has_schema_privilege(${role}, oid, 'CREATE') ORDER BY nspname`
+          if (writable.length > 0) {
+            const names = writable.map((w) => Pg.escapeIdentifier(w.schema)).join(", ")
+            return yield* Effect.dieMessage(
+              `A tenant's role could create objects in schema ${names}, outside its own: as the owner, run ` +
+                `REVOKE CREATE ON SCHEMA ${names} FROM PUBLIC (PostgreSQL 14 and older grant it on public), then add the tenant again`
+            )
+          }
           return true
         })
       ).pipe(Effect.orDie)
@@ -100,15 +136,27 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return settings
     })
 
-    /** Appends a new key version (sealed) unless one is already waiting to be applied. */
+    /**
+     * Appends a new key version (sealed) unless one is already waiting to be applied. The append
+     * holds only if the list is still as long as when it was read: two rotations appending at once
+     * would otherwise store two keys, the second sealed for the wrong version. The loser dies.
+     */
     const appendKey = Effect.fn("TenantRegistry.appendKey")(function* (id: TenantId, appliedVersion: number) {
       const current = yield* get(id)
       if (current.sealedKeys.length > appliedVersion + 1) return appliedVersion + 1
       const version = current.sealedKeys.length
-      yield* sql`
+      const appended = yield* sql`
         UPDATE tenants SET keys = keys || ${JSON.stringify([box.seal(randomBytes(32), sealContext.key(id, version))])}::jsonb,
                updated_at = now()
-        WHERE id = ${id}`.pipe(Effect.orDie)
+        WHERE id = ${id} AND jsonb_array_length(keys) = ${version}
+        RETURNING 1`.pipe(Effect.orDie)
+      if (appended.length === 0) {
+        yield* get(id) // removed meanwhile: say that instead
+        return yield* Effect.dieMessage(
+          `Another key rotation of tenant ${id} added key version ${version} meanwhile; nothing changed here. ` +
+            "Let it finish, then rotate again if needed"
+        )
+      }
       return version
     })
 
@@ -120,7 +168,7 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return <A extends string>(identifier: A): A => rekeyIdentifier(key, identifier)
     })
 
-    /** Drops the tenant: its schema with all data, its role, its tokens. The audit log stays. */
+    /** Drops the tenant: its schema with all data, its role, its tokens, its runs. The audit log stays. */
     const remove = Effect.fn("TenantRegistry.remove")(function* (id: TenantId) {
       yield* get(id)
       const role = Pg.escapeIdentifier(tenantRole(id))
@@ -133,11 +181,19 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
             yield* sql.unsafe(`DROP OWNED BY ${role}`)
             yield* sql.unsafe(`DROP ROLE ${role}`)
           }
+          // The run ledger belongs to the pipeline's migrations and may not exist here. A tenant
+          // created again under this id must not inherit its runs (nor their keys, nor runs
+          // PROCESSING against its limit).
+          const [ledger] = yield* sql<{ exists: boolean }>`SELECT to_regclass(${`${CONTROL_SCHEMA}.runs`}) IS NOT NULL AS exists`
+          if (ledger?.exists === true) {
+            yield* sql`DELETE FROM run_transitions WHERE run_id IN (SELECT id FROM runs WHERE tenant = ${id})`
+            yield* sql`DELETE FROM runs WHERE tenant = ${id}`
+          }
           yield* sql`DELETE FROM tenants WHERE id = ${id}`
         })
       ).pipe(Effect.orDie)
     })
 
-    return { get, list, create, update, appendKey, rekeyer, remove } as const
+    return { get, revision, list, create, update, appendKey, rekeyer, remove } as const
   })
 }) {}
