@@ -32,6 +32,8 @@ export interface Transition {
 /** No run with this id (or not one the caller may see). */
 export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", { runId: Schema.String, message: Schema.String }) {}
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
   created_at AS "createdAt", queued_at AS "queuedAt", started_at AS "startedAt", finished_at AS "finishedAt"`
 
@@ -46,8 +48,9 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     const select = (where: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM runs WHERE ${where}`, params).pipe(Effect.orDie)
 
+    // Anything else PostgreSQL would refuse as a uuid (22P02), which would surface as a defect.
     const get = (id: string) =>
-      (/^[0-9a-f-]{36}$/i.test(id) ? select("id = $1", [id]) : Effect.succeed([])).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+      (UUID.test(id) ? select("id = $1", [id]) : Effect.succeed([])).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     const find = Effect.fn("RunLedger.find")(function* (id: string) {
       const run = yield* get(id)
@@ -142,13 +145,17 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         Effect.withSpan("RunLedger.admit")
       )
 
-    /** 1 for the next queued run of its tenant; null when the run is not queued. */
+    /**
+     * 1 for the next queued run of its tenant; null when the run is not queued. Compared with the
+     * stored row: `queued_at` has microseconds, a JS Date only milliseconds.
+     */
     const queuePosition = (run: RunRecord) =>
       run.state !== "QUEUED"
         ? Effect.succeed(null)
         : sql<{ position: number }>`
             SELECT count(*)::int + 1 AS position FROM runs
-            WHERE tenant = ${run.tenant} AND state = 'QUEUED' AND (queued_at, id) < (${run.queuedAt}, ${run.id})`.pipe(
+            WHERE tenant = ${run.tenant} AND state = 'QUEUED'
+              AND (queued_at, id) < (SELECT queued_at, id FROM runs WHERE id = ${run.id})`.pipe(
             Effect.map(([r]) => r?.position ?? null),
             Effect.orDie
           )

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ControlSql } from "@workcat/tenancy"
+import { Effect, Layer, Schema, type Scope } from "effect"
+import * as TestServices from "effect/TestServices"
+import * as Pipeline from "../src/ledger/Pipeline.js"
+import { Pipelines } from "../src/ledger/Pipelines.js"
+import { Runs } from "../src/ledger/Runs.js"
+import { CategorizerLive } from "../src/Layers.js"
+import { runsFor } from "../src/Runtime.js"
+import { freshTenant, provision, TestBase } from "./support/TestLayers.js"
+
+/** Every call of the test pipelines' work, per `run id:item` or step name, from every worker. */
+const calls = new Map<string, number>()
+const called = (key: string) => {
+  const n = (calls.get(key) ?? 0) + 1
+  calls.set(key, n)
+  return n
+}
+/** How an item behaves on its first call (later calls succeed at once). */
+const firstCall = new Map<string, { readonly ms?: number; readonly fail?: boolean; readonly uninterruptible?: boolean }>()
+const interrupted = new Set<string>()
+/** When the first call of an item that waits finished waiting. */
+const finishedAt = new Map<string, number>()
+
+const work = (key: string) =>
+  Effect.gen(function* () {
+    const plan = called(key) === 1 ? firstCall.get(key) : undefined
+    if (plan?.ms !== undefined) {
+      const wait = Effect.sleep(plan.ms).pipe(
+        Effect.zipRight(Effect.sync(() => finishedAt.set(key, Date.now()))),
+        Effect.onInterrupt(() => Effect.sync(() => interrupted.add(key)))
+      )
+      yield* plan.uninterruptible ? Effect.uninterruptible(wait) : wait
+    }
+    if (plan?.fail) return yield* Effect.fail(new Error(`${key} failed`))
+    return "mine"
+  })
+
+/** A fan-out over `items` items, keyed by `id`. */
+const Work = Pipeline.make({
+  name: "work",
+  input: Schema.Struct({ id: Schema.String, items: Schema.Int }),
+  output: Schema.Struct({ done: Schema.Int, failed: Schema.Int, outputs: Schema.Array(Schema.String) }),
+  key: ({ id }) => id,
+  run: ({ id, items }) =>
+    Pipeline.fanOut(
+      "items",
+      { items: Array.from({ length: items }, (_, i) => `i${i}`), key: (k) => k, item: Schema.String, output: Schema.String },
+      (item) => work(`${id}:${item}`)
+    ).pipe(Effect.map((r) => ({ done: r.done.length, failed: r.failed.length, outputs: r.done.map((d) => d.output) })))
+})
+
+/** Each test has its own tenant: admission is per tenant (at most one processing run by default). */
+const tenants = {
+  queue: freshTenant("lg")
+}
+
+const Runtime = runsFor(Pipelines.layer(Work)).pipe(
+  Layer.provide(provision(...Object.values(tenants))),
+  Layer.provideMerge(CategorizerLive),
+  Layer.provideMerge(TestBase)
+)
+
+describe("the run ledger", () => {
+  it.layer(Runtime, { timeout: 60_000 })((it) => {
+    /** These tests wait for real: leases, polls and sleeps run on the live clock. */
+    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof Runtime> | Scope.Scope>) =>
+      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+
+    live("a malformed run id is an unknown run, not an error", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        for (const id of ["0".repeat(36), "-".repeat(36), "g0000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-00000000000"]) {
+          expect((yield* Effect.flip(runs.status(id)))._tag).toBe("RunNotFound")
+          expect((yield* Effect.flip(runs.retry(id)))._tag).toBe("RunNotFound")
+          expect((yield* Effect.flip(runs.cancel(id, "test")))._tag).toBe("RunNotFound")
+        }
+        expect((yield* Effect.flip(runs.status("6F9619FF-8B86-D011-B42D-00C04FC964FF")))._tag).toBe("RunNotFound")
+      }))
+
+    live("queue positions follow admission order, also for runs queued within one millisecond", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const sql = yield* ControlSql
+        const busy = yield* runs.start("work", tenants.queue, { id: "q0", items: 1 })
+        const b = yield* runs.start("work", tenants.queue, { id: "q-b", items: 1 })
+        const c = yield* runs.start("work", tenants.queue, { id: "q-c", items: 1 })
+        yield* sql`UPDATE runs SET queued_at = '2020-01-01 00:00:00.000700+00' WHERE id = ${b.run.id}`
+        yield* sql`UPDATE runs SET queued_at = '2020-01-01 00:00:00.000300+00' WHERE id = ${c.run.id}`
+        const positions = [(yield* runs.status(c.run.id)).queuePosition, (yield* runs.status(b.run.id)).queuePosition]
+        for (const r of [busy, b, c]) yield* runs.cancel(r.run.id, "cleanup")
+        expect(positions).toEqual([1, 2])
+      }))
+  })
+})
