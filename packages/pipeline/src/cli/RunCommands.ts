@@ -36,12 +36,21 @@ export const describeRun = (run: RunRecord): string => {
   return lines.join("\n")
 }
 
+/**
+ * Users categorized at once by this process; without it, `WORKCAT_CONCURRENCY` (default 8).
+ * Exported for its test.
+ */
+export const concurrencyOption = Options.integer("concurrency").pipe(
+  Options.optional,
+  Options.withDescription("Users categorized at once (default: WORKCAT_CONCURRENCY, or 8)")
+)
+
 /** A tenant's night, with progress on a terminal. */
-const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: number; readonly quiet: boolean }) =>
+const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: Option.Option<number>; readonly quiet: boolean }) =>
   Effect.gen(function* () {
     const progress = makeProgress()
     const { run } = yield* runNightly(tenant, date, {
-      concurrency: options.concurrency,
+      concurrency: Option.getOrUndefined(options.concurrency),
       onProgress: (stage, done, total) => options.quiet || progress.update(() => `${tenant}: ${stage} ${formatNumber(done)}/${formatNumber(total)}`),
       onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`)
     })
@@ -56,7 +65,7 @@ const nightly = Command.make(
     allTenants: Options.boolean("all-tenants").pipe(Options.withDescription("Run every tenant, one after the other")),
     date: Opt.date,
     json: Opt.json,
-    concurrency: Options.integer("concurrency").pipe(Options.withDefault(8), Options.withDescription("Users categorized at once"))
+    concurrency: concurrencyOption
   },
   (args) =>
     Effect.gen(function* () {
@@ -104,11 +113,11 @@ const status = Command.make("status", { runId, json: Opt.json }, (args) =>
   )
 ).pipe(Command.withDescription("A run's state, stages, failed items and transitions"))
 
-const retry = Command.make("retry", { runId, concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)) }, (args) =>
+const retry = Command.make("retry", { runId, concurrency: concurrencyOption }, (args) =>
   Effect.gen(function* () {
     const runs = yield* Runs
     yield* runs.retry(args.runId)
-    const run = yield* runs.await(args.runId, { concurrency: args.concurrency })
+    const run = yield* runs.await(args.runId, { concurrency: Option.getOrUndefined(args.concurrency) })
     yield* Console.log(describeRun(run))
     process.exitCode = exitCode(run.state)
   }).pipe(Effect.provide(RuntimeLive))
