@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ControlSql } from "@workcat/tenancy"
 import { Effect, Layer, Schema, type Scope } from "effect"
 import * as TestServices from "effect/TestServices"
+import { Executor } from "../src/ledger/Executor.js"
 import * as Pipeline from "../src/ledger/Pipeline.js"
 import { Pipelines } from "../src/ledger/Pipelines.js"
 import { Runs } from "../src/ledger/Runs.js"
@@ -50,16 +51,51 @@ const Work = Pipeline.make({
     ).pipe(Effect.map((r) => ({ done: r.done.length, failed: r.failed.length, outputs: r.done.map((d) => d.output) })))
 })
 
+/** An exclusive step with an external effect that takes a second. */
+const Exclusive = Pipeline.make({
+  name: "exclusive",
+  input: Schema.Struct({ id: Schema.String }),
+  output: Schema.Number,
+  key: ({ id }) => id,
+  run: ({ id }) =>
+    Pipeline.step("charge", Schema.Number, Effect.sync(() => called(`charge:${id}`)).pipe(Effect.zipLeft(Effect.sleep("1 second"))), {
+      exclusive: true
+    })
+})
+
+/** A step whose first run succeeds slowly and whose duplicate fails fast (it conflicts with the first). */
+const Duplicated = Pipeline.make({
+  name: "duplicated",
+  input: Schema.Struct({ id: Schema.String }),
+  output: Schema.String,
+  key: ({ id }) => id,
+  run: ({ id }) =>
+    Pipeline.step(
+      "publish",
+      Schema.String,
+      Effect.suspend(() =>
+        called(`publish:${id}`) === 1
+          ? Effect.sleep("1500 millis").pipe(Effect.as("published by the first worker"))
+          : Effect.fail(new Error("conflicts with the first worker's publication"))
+      )
+    )
+})
+
 /** Each test has its own tenant: admission is per tenant (at most one processing run by default). */
 const tenants = {
-  queue: freshTenant("lg")
+  queue: freshTenant("lg"),
+  exclusive: freshTenant("lg"),
+  duplicated: freshTenant("lg")
 }
 
-const Runtime = runsFor(Pipelines.layer(Work)).pipe(
+const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
   Layer.provide(provision(...Object.values(tenants))),
   Layer.provideMerge(CategorizerLive),
   Layer.provideMerge(TestBase)
 )
+
+/** Another worker process: an executor of its own (its own worker id). */
+const otherWorker = Layer.fresh(Executor.Default)
 
 describe("the run ledger", () => {
   it.layer(Runtime, { timeout: 60_000 })((it) => {
@@ -90,6 +126,40 @@ describe("the run ledger", () => {
         const positions = [(yield* runs.status(c.run.id)).queuePosition, (yield* runs.status(b.run.id)).queuePosition]
         for (const r of [busy, b, c]) yield* runs.cancel(r.run.id, "cleanup")
         expect(positions).toEqual([1, 2])
+      }))
+
+    live("an exclusive step runs once when two workers drive the run; the waiting one returns its checkpoint", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const { run } = yield* runs.start("exclusive", tenants.exclusive, { id: "x1" })
+        const other = yield* Layer.build(otherWorker)
+        const [mine, theirs] = yield* Effect.all(
+          [
+            runs.await(run.id),
+            Effect.sleep("300 millis").pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
+          ],
+          { concurrency: 2 }
+        )
+        expect(calls.get("charge:x1")).toBe(1)
+        expect([mine.state, theirs.state]).toEqual(["READY", "READY"])
+        expect(mine.result).toBe(1)
+      }))
+
+    live("a duplicate's failure of a step does not beat the first worker's success", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const { run } = yield* runs.start("duplicated", tenants.duplicated, { id: "d1" })
+        const other = yield* Layer.build(otherWorker)
+        const [mine, theirs] = yield* Effect.all(
+          [
+            runs.await(run.id),
+            Effect.sleep("300 millis").pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
+          ],
+          { concurrency: 2 }
+        )
+        expect(calls.get("publish:d1")).toBe(2) // both ran it: the step is not exclusive
+        expect(mine).toMatchObject({ state: "READY", result: "published by the first worker" })
+        expect(theirs.state).toBe("READY")
       }))
   })
 })
