@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Layer, Schema, type Scope } from "effect"
+import { Effect, Fiber, Layer, Schema, type Scope } from "effect"
 import * as TestServices from "effect/TestServices"
 import { Executor } from "../src/ledger/Executor.js"
 import * as Pipeline from "../src/ledger/Pipeline.js"
 import { Pipelines } from "../src/ledger/Pipelines.js"
+import { RunLedger } from "../src/ledger/RunLedger.js"
 import { Runs } from "../src/ledger/Runs.js"
 import { CategorizerLive } from "../src/Layers.js"
 import { runsFor } from "../src/Runtime.js"
@@ -85,7 +86,9 @@ const Duplicated = Pipeline.make({
 const tenants = {
   queue: freshTenant("lg"),
   exclusive: freshTenant("lg"),
-  duplicated: freshTenant("lg")
+  duplicated: freshTenant("lg"),
+  ended: freshTenant("lg"),
+  lost: freshTenant("lg")
 }
 
 const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
@@ -96,6 +99,8 @@ const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
 
 /** Another worker process: an executor of its own (its own worker id). */
 const otherWorker = Layer.fresh(Executor.Default)
+
+const until = (condition: () => boolean) => Effect.sleep("20 millis").pipe(Effect.repeat({ until: condition }))
 
 describe("the run ledger", () => {
   it.layer(Runtime, { timeout: 60_000 })((it) => {
@@ -160,6 +165,48 @@ describe("the run ledger", () => {
         expect(calls.get("publish:d1")).toBe(2) // both ran it: the step is not exclusive
         expect(mine).toMatchObject({ state: "READY", result: "published by the first worker" })
         expect(theirs.state).toBe("READY")
+      }))
+
+    live("a driver stops its body when another worker ends the run", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        firstCall.set("e1:i0", { ms: 10_000 })
+        firstCall.set("e1:i1", { ms: 10_000 })
+        const { run } = yield* runs.start("work", tenants.ended, { id: "e1", items: 2 })
+        const driver = yield* Effect.fork(runs.await(run.id))
+        yield* until(() => calls.has("e1:i0") && calls.has("e1:i1"))
+        yield* Effect.flatMap(RunLedger, (l) =>
+          l.finish(run.id, "FAILED", "another worker's stage failed", { error: "the stage broke", limit: 1 })
+        )
+        const stopping = Date.now()
+        expect((yield* Fiber.join(driver)).state).toBe("FAILED")
+        expect(Date.now() - stopping).toBeLessThan(5_000)
+        expect([...interrupted].filter((k) => k.startsWith("e1:")).sort()).toEqual(["e1:i0", "e1:i1"])
+      }))
+
+    live("a worker that lost an item's lease to another worker neither overwrites nor counts its outcome", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const sql = yield* ControlSql
+        const schema = `"tenant_${tenants.lost}"`
+        firstCall.set("l1:i0", { ms: 1500 })
+        const { run } = yield* runs.start("work", tenants.lost, { id: "l1", items: 3 })
+        const progress: Array<string> = []
+        const driver = yield* Effect.fork(runs.await(run.id, { onProgress: (stage, done, total) => progress.push(`${stage} ${done}/${total}`) }))
+        yield* until(() => calls.has("l1:i0"))
+        // Another worker took the item over (this worker's lease had lapsed) and finishes it.
+        yield* sql.unsafe(`UPDATE ${schema}.run_items SET lease_owner = 'other', lease_expires_at = now() + interval '1 hour' WHERE run_id = $1 AND item_key = 'i0'`, [
+          run.id
+        ])
+        yield* until(() => finishedAt.has("l1:i0"))
+        yield* Effect.sleep("500 millis")
+        yield* sql.unsafe(
+          `UPDATE ${schema}.run_items SET state = 'DONE', result = '"theirs"', lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1 AND item_key = 'i0'`,
+          [run.id]
+        )
+        const ended = yield* Fiber.join(driver)
+        expect(ended).toMatchObject({ state: "READY", result: { done: 3, outputs: ["theirs", "mine", "mine"] } })
+        expect(progress).toEqual(["items 1/3", "items 2/3"])
       }))
   })
 })

@@ -192,14 +192,16 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
           const item = yield* Effect.orDie(decodeItem(claimed.payload))
           const exit = yield* Effect.exit(attempt(item).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
           if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-          yield* checkpoints.finishItem(
+          const recorded = yield* checkpoints.finishItem(
             ctx.runId,
             name,
             claimed.key,
             ctx.worker,
             Exit.isSuccess(exit) ? { result: exit.value } : { error: describe(exit.cause) }
           )
-          ctx.onProgress(name, ++done, total)
+          // Our lease lapsed and another worker took the item: its outcome is that worker's.
+          if (!recorded) yield* Effect.logWarning(`run ${ctx.runId}: ${ctx.worker} lost item ${claimed.key} of ${name}; its outcome is discarded`)
+          else ctx.onProgress(name, ++done, total)
         }
       })
       // Process until nothing is open: items other workers hold come back when their lease expires.
