@@ -88,7 +88,9 @@ const tenants = {
   exclusive: freshTenant("lg"),
   duplicated: freshTenant("lg"),
   ended: freshTenant("lg"),
-  lost: freshTenant("lg")
+  lost: freshTenant("lg"),
+  takeover: freshTenant("lg"),
+  cancel: freshTenant("lg")
 }
 
 const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
@@ -176,7 +178,7 @@ describe("the run ledger", () => {
         const driver = yield* Effect.fork(runs.await(run.id))
         yield* until(() => calls.has("e1:i0") && calls.has("e1:i1"))
         yield* Effect.flatMap(RunLedger, (l) =>
-          l.finish(run.id, "FAILED", "another worker's stage failed", { error: "the stage broke", limit: 1 })
+          l.finish(run.id, "FAILED", "another worker's stage failed", { error: "the stage broke", limit: 1, worker: "elsewhere" })
         )
         const stopping = Date.now()
         expect((yield* Fiber.join(driver)).state).toBe("FAILED")
@@ -207,6 +209,52 @@ describe("the run ledger", () => {
         const ended = yield* Fiber.join(driver)
         expect(ended).toMatchObject({ state: "READY", result: { done: 3, outputs: ["theirs", "mine", "mine"] } })
         expect(progress).toEqual(["items 1/3", "items 2/3"])
+      }))
+
+    live("a run whose driver stopped without ending it is driven to its end by the next run's await", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const control = yield* ControlSql
+        firstCall.set("night-1:i0", { ms: 60_000 })
+        const { run: dead } = yield* runs.start("work", tenants.takeover, { id: "night-1", items: 2 })
+        // Its driver got SIGTERM mid-run (a scheduler's timeout) and nothing drives it since.
+        const driver = yield* Effect.fork(runs.await(dead.id))
+        yield* until(() => calls.has("night-1:i0"))
+        yield* Fiber.interrupt(driver)
+        const next = yield* runs.start("work", tenants.takeover, { id: "night-2", items: 2 })
+        expect(next.run.state).toBe("QUEUED")
+
+        // While it may still be starting (admitted moments ago), it is not taken over.
+        const takenOver: Array<string> = []
+        const early = yield* runs.await(next.run.id, { onTakeOver: (r) => takenOver.push(r.id) }).pipe(Effect.timeout("1500 millis"), Effect.option)
+        expect(early._tag).toBe("None")
+        expect(takenOver).toEqual([])
+
+        // The next night: it was admitted long ago, and its items' leases have lapsed.
+        yield* control`UPDATE runs SET updated_at = now() - interval '1 day' WHERE id = ${dead.id}`
+        yield* control.unsafe(`UPDATE "tenant_${tenants.takeover}".run_items SET lease_expires_at = now() - interval '1 hour' WHERE run_id = $1`, [dead.id])
+        const done = yield* runs.await(next.run.id, { onTakeOver: (r) => takenOver.push(r.id) }).pipe(Effect.timeout("20 seconds"))
+        expect(done).toMatchObject({ state: "READY", result: { done: 2 } })
+        expect(takenOver).toEqual([dead.id])
+        expect((yield* runs.status(dead.id)).run).toMatchObject({ state: "READY", result: { done: 2 } })
+      }))
+
+    live("cancelling a processing run admits the next one only once the cancelled body has stopped", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        // The cancelled run is inside a transaction that cannot be interrupted (materialize).
+        firstCall.set("c1:i0", { ms: 2500, uninterruptible: true })
+        const { run: first } = yield* runs.start("work", tenants.cancel, { id: "c1", items: 1 })
+        const { run: second } = yield* runs.start("work", tenants.cancel, { id: "c2", items: 1 })
+        expect([first.state, second.state]).toEqual(["PROCESSING", "QUEUED"])
+        const driver = yield* Effect.fork(runs.await(first.id))
+        yield* until(() => calls.has("c1:i0"))
+        yield* runs.cancel(first.id, "test")
+        expect((yield* runs.status(second.id)).run.state).toBe("QUEUED")
+        expect((yield* runs.await(second.id)).state).toBe("READY")
+        expect((yield* Fiber.join(driver)).state).toBe("CANCELLED")
+        const admitted = (yield* Effect.flatMap(RunLedger, (l) => l.transitions(second.id))).find((t) => t.to === "PROCESSING")!
+        expect(admitted.at.getTime()).toBeGreaterThanOrEqual(finishedAt.get("c1:i0")!)
       }))
   })
 })

@@ -45,6 +45,9 @@ export const concurrencyOption = Options.integer("concurrency").pipe(
   Options.withDescription("Users categorized at once (default: WORKCAT_CONCURRENCY, or 8)")
 )
 
+/** A line on stderr that stays (after any progress line), for logs of scheduled runs too. */
+const note = (line: string) => process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`)
+
 /** A tenant's night, with progress on a terminal. */
 const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: Option.Option<number>; readonly quiet: boolean }) =>
   Effect.gen(function* () {
@@ -52,7 +55,9 @@ const runNight = (tenant: TenantId, date: string, options: { readonly concurrenc
     const { run } = yield* runNightly(tenant, date, {
       concurrency: Option.getOrUndefined(options.concurrency),
       onProgress: (stage, done, total) => options.quiet || progress.update(() => `${tenant}: ${stage} ${formatNumber(done)}/${formatNumber(total)}`),
-      onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`)
+      onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`),
+      onTakeOver: (stuck) =>
+        note(`${tenant}: run ${stuck.id} (${stuck.pipeline} ${stuck.runKey}) was left PROCESSING by a process that stopped; driving it to its end first`)
     })
     yield* progress.done
     return run
@@ -117,7 +122,10 @@ const retry = Command.make("retry", { runId, concurrency: concurrencyOption }, (
   Effect.gen(function* () {
     const runs = yield* Runs
     yield* runs.retry(args.runId)
-    const run = yield* runs.await(args.runId, { concurrency: Option.getOrUndefined(args.concurrency) })
+    const run = yield* runs.await(args.runId, {
+      concurrency: Option.getOrUndefined(args.concurrency),
+      onTakeOver: (stuck) => note(`run ${stuck.id} (${stuck.pipeline} ${stuck.runKey}) was left PROCESSING by a process that stopped; driving it to its end first`)
+    })
     yield* Console.log(describeRun(run))
     process.exitCode = exitCode(run.state)
   }).pipe(Effect.provide(RuntimeLive))

@@ -34,6 +34,8 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+const interval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`
+
 const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
   created_at AS "createdAt", queued_at AS "queuedAt", started_at AS "startedAt", finished_at AS "finishedAt"`
 
@@ -80,22 +82,24 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     })
 
     /**
-     * Ends a PROCESSING run as READY, DEGRADED or FAILED and admits the tenant's next queued
-     * runs, in one round trip; none when the run had ended already (another worker, a cancel).
+     * Ends a PROCESSING run as READY, DEGRADED or FAILED, ends `worker`'s driving of it, and
+     * admits the tenant's next queued runs, in one round trip; none when the run had ended
+     * already (another worker, a cancel).
      */
     const finish = Effect.fn("RunLedger.finish")(function* (
       id: string,
       to: "READY" | "DEGRADED" | "FAILED",
       reason: string,
-      options: { readonly result?: unknown; readonly error?: string; readonly limit: number }
+      options: { readonly result?: unknown; readonly error?: string; readonly limit: number; readonly worker: string }
     ) {
-      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM finish_run($1, $2, $3, $4, $5, $6)`, [
+      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM finish_run($1, $2, $3, $4, $5, $6, $7)`, [
         id,
         to,
         reason,
         options.result === undefined ? null : JSON.stringify(options.result),
         options.error ?? null,
-        options.limit
+        options.limit,
+        options.worker
       ]).pipe(Effect.orDie)
       return Option.fromNullable(rows[0])
     })
@@ -160,6 +164,31 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
             Effect.orDie
           )
 
+    /**
+     * Records that `worker` drives the run (its body is running), for `ttlMs` unless renewed.
+     * While any driver's record is live the run keeps its tenant's slot, whatever its state.
+     */
+    const driving = (id: string, worker: string, ttlMs: number) =>
+      sql`
+        INSERT INTO run_drivers (run_id, worker, expires_at) VALUES (${id}, ${worker}, now() + ${interval(ttlMs)}::interval)
+        ON CONFLICT (run_id, worker) DO UPDATE SET expires_at = excluded.expires_at`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** `worker` stopped driving the run: its body is no longer running. */
+    const stoppedDriving = (id: string, worker: string) =>
+      sql`DELETE FROM run_drivers WHERE run_id = ${id} AND worker = ${worker}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /**
+     * PROCESSING runs of a tenant that no live worker drives and that were admitted over
+     * `graceMs` ago: their drivers died (or none ever came), and they hold the tenant's slots.
+     */
+    const abandoned = (tenant: string, graceMs: number) =>
+      select(
+        `tenant = $1 AND state = 'PROCESSING' AND updated_at <= now() - $2::interval
+         AND NOT EXISTS (SELECT 1 FROM run_drivers d WHERE d.run_id = runs.id AND d.expires_at > now())
+         ORDER BY queued_at, id`,
+        [tenant, interval(graceMs)]
+      )
+
     /** Runs that want work: queued or processing, oldest first. */
     const active = select("state IN ('QUEUED', 'PROCESSING') ORDER BY queued_at", [])
 
@@ -196,6 +225,23 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       return stale.length
     })
 
-    return { get, find, byKey, start, finish, transition, admit, queuePosition, active, history, transitions, addCost, markStale } as const
+    return {
+      get,
+      find,
+      byKey,
+      start,
+      finish,
+      transition,
+      admit,
+      queuePosition,
+      driving,
+      stoppedDriving,
+      abandoned,
+      active,
+      history,
+      transitions,
+      addCost,
+      markStale
+    } as const
   })
 }) {}

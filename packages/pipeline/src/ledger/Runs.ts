@@ -64,10 +64,15 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
       return run.state === "QUEUED" ? yield* withPosition(yield* ledger.find(run.id)) : ({ run, queuePosition: null } satisfies RunStatus)
     })
 
+    /**
+     * Cancels an unfinished run. Its drivers stop their bodies within a second; the run keeps
+     * its tenant's slot until they have (admission counts runs with a live driver), and the last
+     * one to stop admits the next run.
+     */
     const cancel = Effect.fn("Runs.cancel")(function* (runId: string, reason: string) {
       const run = yield* ledger.find(runId)
       yield* ledger.transition(run.id, "CANCELLED", reason)
-      yield* executor.admit(run.tenant)
+      yield* executor.admit(run.tenant) // frees the slot at once when no driver is left
       return yield* withPosition(yield* ledger.find(runId))
     })
 
@@ -87,7 +92,10 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
 
     /**
      * Drives a run to its end from this process (sharing the work with any other worker), and
-     * waits while it is queued. `onQueued` hears the queue position.
+     * waits while it is queued. `onQueued` hears the queue position. While it waits, it first
+     * drives the tenant's abandoned runs (PROCESSING, no live driver: their process died) to
+     * their end, so a scheduler's next run does not wait for them forever; `onTakeOver` hears of
+     * each.
      */
     const await_ = Effect.fn("Runs.await")(function* (
       runOrId: RunRecord | string,
@@ -98,7 +106,14 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         const run: RunRecord = yield* executor.execute(current, options)
         current = run.id
         if (run.state !== "QUEUED" && run.state !== "PROCESSING") return run
-        if (run.state === "QUEUED") options.onQueued?.(yield* ledger.queuePosition(run))
+        if (run.state === "QUEUED") {
+          const abandoned = yield* executor.abandoned(run.tenant)
+          for (const stuck of abandoned) {
+            options.onTakeOver?.(stuck)
+            yield* executor.execute(stuck, options)
+          }
+          if (abandoned.length === 0) options.onQueued?.(yield* ledger.queuePosition(run))
+        }
         yield* Effect.sleep("1 second")
       }
     })
