@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Fiber, Layer, Schema, type Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, type Scope } from "effect"
 import * as TestServices from "effect/TestServices"
 import { Executor } from "../src/ledger/Executor.js"
 import * as Pipeline from "../src/ledger/Pipeline.js"
@@ -90,7 +90,8 @@ const tenants = {
   ended: freshTenant("lg"),
   lost: freshTenant("lg"),
   takeover: freshTenant("lg"),
-  cancel: freshTenant("lg")
+  cancel: freshTenant("lg"),
+  restart: freshTenant("lg")
 }
 
 const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
@@ -101,6 +102,9 @@ const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
 
 /** Another worker process: an executor of its own (its own worker id). */
 const otherWorker = Layer.fresh(Executor.Default)
+
+const transitions = (runId: string) =>
+  Effect.flatMap(RunLedger, (l) => l.transitions(runId)).pipe(Effect.map((ts) => ts.map((t) => `${t.from ?? "-"}→${t.to}`)))
 
 const until = (condition: () => boolean) => Effect.sleep("20 millis").pipe(Effect.repeat({ until: condition }))
 
@@ -255,6 +259,23 @@ describe("the run ledger", () => {
         expect((yield* Fiber.join(driver)).state).toBe("CANCELLED")
         const admitted = (yield* Effect.flatMap(RunLedger, (l) => l.transitions(second.id))).find((t) => t.to === "PROCESSING")!
         expect(admitted.at.getTime()).toBeGreaterThanOrEqual(finishedAt.get("c1:i0")!)
+      }))
+
+    live("concurrent starts of a DEGRADED key all succeed with the same run, which is reset once", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        firstCall.set("deg:i1", { fail: true })
+        const { run } = yield* runs.start("work", tenants.restart, { id: "deg", items: 3 })
+        expect((yield* runs.await(run.id)).state).toBe("DEGRADED")
+        const starts = yield* Effect.all(
+          Array.from({ length: 12 }, () => Effect.exit(runs.start("work", tenants.restart, { id: "deg", items: 3 }))),
+          { concurrency: 12 }
+        )
+        expect(starts.filter(Exit.isFailure)).toEqual([])
+        expect(new Set(starts.map((e) => Exit.isSuccess(e) && e.value.run.id))).toEqual(new Set([run.id]))
+        expect(yield* runs.await(run.id)).toMatchObject({ state: "READY", result: { done: 3, failed: 0 } })
+        expect([calls.get("deg:i0"), calls.get("deg:i1"), calls.get("deg:i2")]).toEqual([1, 2, 1])
+        expect((yield* transitions(run.id)).filter((t) => t === "DEGRADED→QUEUED")).toHaveLength(1)
       }))
   })
 })

@@ -34,6 +34,9 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/** How long a restart keeps its run from admission while it resets the run's checkpoints. */
+const RESTART_HOLD = "1 minute"
+
 const interval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`
 
 const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
@@ -106,13 +109,19 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
 
     /**
      * Moves a run to `to` if the state machine allows it from its current state, recording why,
-     * in one statement that locks the row. `expect` narrows the states it may move from.
+     * in one statement that locks the row. `expect` narrows the states it may move from; `hold`
+     * keeps a run moved to QUEUED from admission until `release` (or a minute).
      */
     const transition = Effect.fn("RunLedger.transition")(function* (
       id: string,
       to: RunState,
       reason: string,
-      options: { readonly expect?: ReadonlyArray<RunState>; readonly result?: unknown; readonly error?: string } = {}
+      options: {
+        readonly expect?: ReadonlyArray<RunState>
+        readonly result?: unknown
+        readonly error?: string
+        readonly hold?: boolean
+      } = {}
     ) {
       const from = RunState.literals.filter((s) => canTransition(s, to) && (options.expect === undefined || options.expect.includes(s)))
       const rows = yield* sql.unsafe<RunRecord & { current: RunState | null }>(
@@ -121,6 +130,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
            UPDATE runs r SET state = $2, updated_at = now(),
              queued_at   = CASE WHEN $2 = 'QUEUED' THEN now() ELSE r.queued_at END,
              started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+             held_until  = CASE WHEN $8::boolean THEN now() + interval '${RESTART_HOLD}' END,
              finished_at = CASE WHEN $2 IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
                                 WHEN $2 = 'QUEUED' THEN NULL ELSE r.finished_at END,
              result      = CASE WHEN $4::boolean THEN $5::jsonb ELSE r.result END,
@@ -130,7 +140,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
          ),
          recorded AS (INSERT INTO run_transitions (run_id, from_state, to_state, reason) SELECT id, previous, $2, $7 FROM moved)
          SELECT (SELECT state FROM cur) AS current, ${COLUMNS} FROM (SELECT 1) one LEFT JOIN moved ON true`,
-        [id, to, from, options.result !== undefined, JSON.stringify(options.result ?? null), options.error ?? null, reason]
+        [id, to, from, options.result !== undefined, JSON.stringify(options.result ?? null), options.error ?? null, reason, options.hold === true]
       ).pipe(Effect.orDie)
       const row = rows[0]
       if (row?.current == null) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
@@ -148,6 +158,9 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         Effect.orDie,
         Effect.withSpan("RunLedger.admit")
       )
+
+    /** Lets a run held by `transition` be admitted. */
+    const release = (id: string) => sql`UPDATE runs SET held_until = NULL WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
     /**
      * 1 for the next queued run of its tenant; null when the run is not queued. Compared with the
@@ -232,6 +245,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       start,
       finish,
       transition,
+      release,
       admit,
       queuePosition,
       driving,

@@ -2,15 +2,19 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 /**
- * Liveness of run drivers.
+ * Liveness of run drivers, and restarts held from admission.
  *
  * - `run_drivers`: one row per worker driving a run, renewed by its heartbeat and deleted when its
  *   body has stopped. A run whose drivers all expired was abandoned (its process died); a run
  *   keeps its tenant's slot while a driver still runs its body, even after it ended (a cancelled
  *   body may be finishing a transaction).
+ * - `runs.held_until`: a restart (retry, or a STALE run started again) queues the run first and
+ *   resets its checkpoints after; admission leaves it alone meanwhile. Should the restarting
+ *   process die, the hold lapses and the run is admitted as it is.
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE runs ADD COLUMN held_until timestamptz`
   yield* sql`
     CREATE TABLE run_drivers (
       run_id     uuid        NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -34,7 +38,7 @@ export default Effect.gen(function* () {
       FOR admitted IN
         UPDATE runs SET state = 'PROCESSING', started_at = coalesce(started_at, now()), updated_at = now()
         WHERE id IN (
-          SELECT id FROM runs WHERE tenant = p_tenant AND state = 'QUEUED'
+          SELECT id FROM runs WHERE tenant = p_tenant AND state = 'QUEUED' AND (held_until IS NULL OR held_until <= now())
           ORDER BY queued_at, id LIMIT greatest(0, p_limit - busy)
         )
         RETURNING id
@@ -55,7 +59,7 @@ export default Effect.gen(function* () {
       ended runs;
     BEGIN
       DELETE FROM run_drivers WHERE run_id = p_id AND worker = p_worker;
-      UPDATE runs SET state = p_to, updated_at = now(), finished_at = now(), result = coalesce(p_result, result), error = p_error
+      UPDATE runs SET state = p_to, updated_at = now(), finished_at = now(), result = coalesce(p_result, result), error = p_error, held_until = NULL
       WHERE id = p_id AND state = 'PROCESSING' RETURNING * INTO ended;
       IF NOT FOUND THEN RETURN; END IF;
       INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (p_id, 'PROCESSING', p_to, p_reason);
