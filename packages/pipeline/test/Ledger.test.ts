@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Exit, Fiber, Layer, Schema, type Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Option, Schema, type Scope, Stream } from "effect"
 import * as TestServices from "effect/TestServices"
+import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Executor } from "../src/ledger/Executor.js"
 import * as Pipeline from "../src/ledger/Pipeline.js"
 import { Pipelines } from "../src/ledger/Pipelines.js"
@@ -9,7 +11,7 @@ import { RunLedger } from "../src/ledger/RunLedger.js"
 import { Runs } from "../src/ledger/Runs.js"
 import { CategorizerLive } from "../src/Layers.js"
 import { runsFor } from "../src/Runtime.js"
-import { freshTenant, provision, TestBase } from "./support/TestLayers.js"
+import { freshTenant, provision, TestBase, testTenantLayer } from "./support/TestLayers.js"
 
 /** Every call of the test pipelines' work, per `run id:item` or step name, from every worker. */
 const calls = new Map<string, number>()
@@ -91,7 +93,8 @@ const tenants = {
   lost: freshTenant("lg"),
   takeover: freshTenant("lg"),
   cancel: freshTenant("lg"),
-  restart: freshTenant("lg")
+  restart: freshTenant("lg"),
+  stale: freshTenant("lg")
 }
 
 const Runtime = runsFor(Pipelines.layer(Work, Exclusive, Duplicated)).pipe(
@@ -277,5 +280,57 @@ describe("the run ledger", () => {
         expect([calls.get("deg:i0"), calls.get("deg:i1"), calls.get("deg:i2")]).toEqual([1, 2, 1])
         expect((yield* transitions(run.id)).filter((t) => t === "DEGRADED→QUEUED")).toHaveLength(1)
       }))
+
+    live("a run whose inputs change while it runs, or before a retry resumes it, ends STALE; started again it runs afresh", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        const ledger = yield* RunLedger
+        firstCall.set("2026-11-20:i0", { ms: 1500 })
+        const { run } = yield* runs.start("work", tenants.stale, { id: "2026-11-20", items: 2 })
+        const driver = yield* Effect.fork(runs.await(run.id))
+        yield* until(() => calls.has("2026-11-20:i0"))
+        yield* ledger.markStale(tenants.stale, "work", { after: "2026-11-19", upTo: "2026-11-30" }, "new events")
+        expect((yield* Fiber.join(driver)).state).toBe("STALE")
+        expect((yield* transitions(run.id)).slice(-2)).toEqual(["PROCESSING→READY", "READY→STALE"])
+        expect(yield* runs.await((yield* runs.start("work", tenants.stale, { id: "2026-11-20", items: 2 })).run.id)).toMatchObject({
+          state: "READY"
+        })
+        expect(calls.get("2026-11-20:i1")).toBe(2) // from scratch
+
+        // A DEGRADED run resumes from its checkpoints on retry: they predate the change.
+        firstCall.set("2026-11-21:i0", { fail: true })
+        const { run: degraded } = yield* runs.start("work", tenants.stale, { id: "2026-11-21", items: 2 })
+        expect((yield* runs.await(degraded.id)).state).toBe("DEGRADED")
+        yield* ledger.markStale(tenants.stale, "work", { after: "2026-11-19", upTo: "2026-11-30" }, "new events")
+        yield* runs.retry(degraded.id)
+        expect((yield* runs.await(degraded.id)).state).toBe("STALE")
+        // A run that has not started yet will read the new inputs.
+        const queued = yield* ledger.start(tenants.stale, "work", "2026-11-22", { id: "2026-11-22", items: 1 }, 0)
+        yield* ledger.markStale(tenants.stale, "work", { after: "2026-11-19", upTo: "2026-11-30" }, "new events")
+        expect(yield* ledger.admit(tenants.stale, 1)).toEqual([queued.id])
+        const ended = yield* ledger.finish(queued.id, "READY", "test", { result: {}, limit: 1, worker: "test" })
+        expect(ended.pipe(Option.map((r) => r.state), Option.getOrNull)).toBe("READY")
+      }))
   })
+})
+
+describe("HR intake", () => {
+  const tenant = freshTenant("lghr")
+  it.effect("makes nightly runs from the change's effective date on STALE", () =>
+    Effect.gen(function* () {
+      const ledger = yield* RunLedger
+      const ids = new Map<string, string>()
+      for (const date of ["2026-11-18", "2026-11-20", "2026-11-22"]) {
+        const run = yield* ledger.start(tenant, "nightly", date, { date }, 10)
+        yield* ledger.finish(run.id, "READY", "test", { result: {}, limit: 10, worker: "test" })
+        ids.set(date, run.id)
+      }
+      const line = JSON.stringify({ eventId: "e1", type: "role_change", login: "ana@example.com", effectiveDate: "2026-11-20", title: "Lead" })
+      const ingest = Effect.flatMap(HrIngest, (h) => h.records(Stream.make(line), { source: "hr.ndjson" }))
+      yield* ingest
+      const states = Effect.forEach([...ids.values()], (id) => Effect.map(ledger.find(id), (r) => r.state))
+      expect(yield* states).toEqual(["READY", "STALE", "STALE"])
+      const sql = yield* SqlClient.SqlClient
+      expect((yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM hr_events`)[0]!.n).toBe(1)
+    }).pipe(Effect.provide(testTenantLayer(tenant))))
 })

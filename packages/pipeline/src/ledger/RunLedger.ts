@@ -85,9 +85,9 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     })
 
     /**
-     * Ends a PROCESSING run as READY, DEGRADED or FAILED, ends `worker`'s driving of it, and
-     * admits the tenant's next queued runs, in one round trip; none when the run had ended
-     * already (another worker, a cancel).
+     * Ends a PROCESSING run as READY, DEGRADED or FAILED (READY becomes STALE when its inputs
+     * changed while it ran), ends `worker`'s driving of it, and admits the tenant's next queued
+     * runs, in one round trip; none when the run had ended already (another worker, a cancel).
      */
     const finish = Effect.fn("RunLedger.finish")(function* (
       id: string,
@@ -110,7 +110,8 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     /**
      * Moves a run to `to` if the state machine allows it from its current state, recording why,
      * in one statement that locks the row. `expect` narrows the states it may move from; `hold`
-     * keeps a run moved to QUEUED from admission until `release` (or a minute).
+     * keeps a run moved to QUEUED from admission until `release` (or a minute). A STALE run
+     * starts over: it forgets when it started and that its inputs changed.
      */
     const transition = Effect.fn("RunLedger.transition")(function* (
       id: string,
@@ -129,7 +130,9 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
          moved AS (
            UPDATE runs r SET state = $2, updated_at = now(),
              queued_at   = CASE WHEN $2 = 'QUEUED' THEN now() ELSE r.queued_at END,
-             started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+             started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now())
+                                WHEN cur.state = 'STALE' THEN NULL ELSE r.started_at END,
+             inputs_changed_at = CASE WHEN cur.state = 'STALE' THEN NULL ELSE r.inputs_changed_at END,
              held_until  = CASE WHEN $8::boolean THEN now() + interval '${RESTART_HOLD}' END,
              finished_at = CASE WHEN $2 IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
                                 WHEN $2 = 'QUEUED' THEN NULL ELSE r.finished_at END,
@@ -218,24 +221,34 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     const addCost = (id: string, usd: number) =>
       usd === 0 ? Effect.void : sql`UPDATE runs SET cost_usd = cost_usd + ${usd} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
-    /** READY runs with a key in `(after, upTo]` become STALE: their inputs changed after they finished. */
+    /**
+     * The inputs of runs with a key in `(after, upTo]` changed. READY runs become STALE. Runs that
+     * may hold checkpoints taken from the old inputs (PROCESSING, FAILED, DEGRADED, and QUEUED
+     * ones that ran before) are flagged: they end STALE instead of READY. A QUEUED run that
+     * never started will read the new inputs.
+     */
     const markStale = Effect.fn("RunLedger.markStale")(function* (
       tenant: string,
       pipeline: string,
       keys: { readonly after: string; readonly upTo: string },
       reason: string
     ) {
-      const stale = yield* sql<{ id: string }>`
-        UPDATE runs SET state = 'STALE', updated_at = now()
-        WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND state = 'READY'
-          AND run_key > ${keys.after} AND run_key <= ${keys.upTo}
-        RETURNING id`.pipe(Effect.orDie)
-      for (const { id } of stale) {
-        yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, 'READY', 'STALE', ${reason})`.pipe(
-          Effect.orDie
+      const [counts] = yield* sql<{ stale: number; flagged: number }>`
+        WITH changed AS (
+          UPDATE runs SET
+            state             = CASE WHEN state = 'READY' THEN 'STALE' ELSE state END,
+            updated_at        = CASE WHEN state = 'READY' THEN now() ELSE updated_at END,
+            inputs_changed_at = CASE WHEN state = 'READY' THEN inputs_changed_at ELSE now() END
+          WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND run_key > ${keys.after} AND run_key <= ${keys.upTo}
+            AND (state IN ('READY', 'PROCESSING', 'FAILED', 'DEGRADED') OR (state = 'QUEUED' AND started_at IS NOT NULL))
+          RETURNING id, state
+        ), recorded AS (
+          INSERT INTO run_transitions (run_id, from_state, to_state, reason)
+          SELECT id, 'READY', 'STALE', ${reason} FROM changed WHERE state = 'STALE'
         )
-      }
-      return stale.length
+        SELECT count(*) FILTER (WHERE state = 'STALE')::int AS stale, count(*) FILTER (WHERE state <> 'STALE')::int AS flagged
+        FROM changed`.pipe(Effect.orDie)
+      return counts ?? { stale: 0, flagged: 0 }
     })
 
     return {

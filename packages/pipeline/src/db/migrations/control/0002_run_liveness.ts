@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 /**
- * Liveness of run drivers, and restarts held from admission.
+ * Liveness of run drivers, restarts held from admission, and inputs that change under a run.
  *
  * - `run_drivers`: one row per worker driving a run, renewed by its heartbeat and deleted when its
  *   body has stopped. A run whose drivers all expired was abandoned (its process died); a run
@@ -11,10 +11,12 @@ import { Effect } from "effect"
  * - `runs.held_until`: a restart (retry, or a STALE run started again) queues the run first and
  *   resets its checkpoints after; admission leaves it alone meanwhile. Should the restarting
  *   process die, the hold lapses and the run is admitted as it is.
+ * - `runs.inputs_changed_at`: intake changed the inputs of a run that was not finished (or may
+ *   resume from checkpoints taken before); it ends STALE instead of READY.
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`ALTER TABLE runs ADD COLUMN held_until timestamptz`
+  yield* sql`ALTER TABLE runs ADD COLUMN held_until timestamptz, ADD COLUMN inputs_changed_at timestamptz`
   yield* sql`
     CREATE TABLE run_drivers (
       run_id     uuid        NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -50,7 +52,7 @@ export default Effect.gen(function* () {
       END LOOP;
     END $$`
   // Ending a run also ends the calling worker's driving of it, so the admission it does counts
-  // only the other drivers.
+  // only the other drivers. A run whose inputs changed while it ran becomes STALE, not READY.
   yield* sql`DROP FUNCTION finish_run(uuid, text, text, jsonb, text, integer)`
   yield* sql`
     CREATE FUNCTION finish_run(p_id uuid, p_to text, p_reason text, p_result jsonb, p_error text, p_limit integer, p_worker text)
@@ -63,6 +65,11 @@ export default Effect.gen(function* () {
       WHERE id = p_id AND state = 'PROCESSING' RETURNING * INTO ended;
       IF NOT FOUND THEN RETURN; END IF;
       INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (p_id, 'PROCESSING', p_to, p_reason);
+      IF p_to = 'READY' AND ended.inputs_changed_at IS NOT NULL THEN
+        UPDATE runs SET state = 'STALE' WHERE id = p_id RETURNING * INTO ended;
+        INSERT INTO run_transitions (run_id, from_state, to_state, reason)
+        VALUES (p_id, 'READY', 'STALE', format('its inputs changed while it ran (at %s)', ended.inputs_changed_at));
+      END IF;
       PERFORM admit_runs(ended.tenant, p_limit);
       RETURN NEXT ended;
     END $$`
