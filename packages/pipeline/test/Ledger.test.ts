@@ -150,7 +150,8 @@ describe("the run ledger", () => {
         const [mine, theirs] = yield* Effect.all(
           [
             runs.await(run.id),
-            Effect.sleep("300 millis").pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
+            // The second worker comes while the first one holds the step.
+            until(() => calls.has("charge:x1")).pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
           ],
           { concurrency: 2 }
         )
@@ -167,7 +168,8 @@ describe("the run ledger", () => {
         const [mine, theirs] = yield* Effect.all(
           [
             runs.await(run.id),
-            Effect.sleep("300 millis").pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
+            // The second worker comes while the first one runs the step (and holds it).
+            until(() => calls.has("publish:d1")).pipe(Effect.zipRight(Executor.pipe(Effect.flatMap((e) => e.execute(run.id)), Effect.provide(other))))
           ],
           { concurrency: 2 }
         )
