@@ -36,14 +36,28 @@ export const describeRun = (run: RunRecord): string => {
   return lines.join("\n")
 }
 
+/**
+ * Users categorized at once by this process; without it, `WORKCAT_CONCURRENCY` (default 8).
+ * Exported for its test.
+ */
+export const concurrencyOption = Options.integer("concurrency").pipe(
+  Options.optional,
+  Options.withDescription("Users categorized at once (default: WORKCAT_CONCURRENCY, or 8)")
+)
+
+/** A line on stderr that stays (after any progress line), for logs of scheduled runs too. */
+const note = (line: string) => process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`)
+
 /** A tenant's night, with progress on a terminal. */
-const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: number; readonly quiet: boolean }) =>
+const runNight = (tenant: TenantId, date: string, options: { readonly concurrency: Option.Option<number>; readonly quiet: boolean }) =>
   Effect.gen(function* () {
     const progress = makeProgress()
     const { run } = yield* runNightly(tenant, date, {
-      concurrency: options.concurrency,
+      concurrency: Option.getOrUndefined(options.concurrency),
       onProgress: (stage, done, total) => options.quiet || progress.update(() => `${tenant}: ${stage} ${formatNumber(done)}/${formatNumber(total)}`),
-      onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`)
+      onQueued: (position) => options.quiet || progress.update(() => `${tenant}: queued at position ${position ?? "?"}`),
+      onTakeOver: (stuck) =>
+        note(`${tenant}: run ${stuck.id} (${stuck.pipeline} ${stuck.runKey}) was left PROCESSING by a process that stopped; driving it to its end first`)
     })
     yield* progress.done
     return run
@@ -56,7 +70,7 @@ const nightly = Command.make(
     allTenants: Options.boolean("all-tenants").pipe(Options.withDescription("Run every tenant, one after the other")),
     date: Opt.date,
     json: Opt.json,
-    concurrency: Options.integer("concurrency").pipe(Options.withDefault(8), Options.withDescription("Users categorized at once"))
+    concurrency: concurrencyOption
   },
   (args) =>
     Effect.gen(function* () {
@@ -104,11 +118,14 @@ const status = Command.make("status", { runId, json: Opt.json }, (args) =>
   )
 ).pipe(Command.withDescription("A run's state, stages, failed items and transitions"))
 
-const retry = Command.make("retry", { runId, concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)) }, (args) =>
+const retry = Command.make("retry", { runId, concurrency: concurrencyOption }, (args) =>
   Effect.gen(function* () {
     const runs = yield* Runs
     yield* runs.retry(args.runId)
-    const run = yield* runs.await(args.runId, { concurrency: args.concurrency })
+    const run = yield* runs.await(args.runId, {
+      concurrency: Option.getOrUndefined(args.concurrency),
+      onTakeOver: (stuck) => note(`run ${stuck.id} (${stuck.pipeline} ${stuck.runKey}) was left PROCESSING by a process that stopped; driving it to its end first`)
+    })
     yield* Console.log(describeRun(run))
     process.exitCode = exitCode(run.state)
   }).pipe(Effect.provide(RuntimeLive))

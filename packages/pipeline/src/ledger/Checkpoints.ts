@@ -52,8 +52,8 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
 
     /**
      * Takes a once-stage for this worker: a new one, or one whose holder's lease expired (a
-     * failed stage stays failed until a retry resets it). Returns the stage after the attempt;
-     * one round trip when the stage is new.
+     * finished stage stays finished until a retry resets it). Returns the stage after the
+     * attempt, held by this worker or not; one round trip.
      */
     const claimStage = (runId: string, name: string, kind: StageRow["kind"], ordinal: number, worker: string, leaseMs: number) =>
       Effect.gen(function* () {
@@ -76,10 +76,18 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
         FROM run_stages WHERE run_id = ${runId}`.pipe(Effect.map((rows) => new Map(rows.map((r) => [r.stage, r]))))
 
     /**
-     * Checkpoints a step's outcome unless one exists (another worker ran it too): returns the
-     * checkpoint that counts, the first one written.
+     * Checkpoints a step's outcome and returns the checkpoint that counts. A success replaces
+     * anything but an earlier success (the first DONE is kept). A failure is written only over
+     * this worker's hold of the stage, or a hold that lapsed; while another worker holds the
+     * stage, the stage is returned still RUNNING (its holder's outcome will count).
      */
-    const recordStage = (runId: string, name: string, ordinal: number, outcome: { readonly result: unknown } | { readonly error: string }) =>
+    const recordStage = (
+      runId: string,
+      name: string,
+      ordinal: number,
+      worker: string,
+      outcome: { readonly result: unknown } | { readonly error: string }
+    ) =>
       Effect.gen(function* () {
         const [written] = yield* sql<StageRow>`
           INSERT INTO run_stages (run_id, stage, ordinal, kind, state, result, error, finished_at)
@@ -87,21 +95,14 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
                   ${"result" in outcome ? JSON.stringify(outcome.result) : null}::jsonb, ${"error" in outcome ? outcome.error : null}, now())
           ON CONFLICT (run_id, stage) DO UPDATE SET state = excluded.state, result = excluded.result, error = excluded.error,
             finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-            WHERE run_stages.state = 'RUNNING'
+            WHERE run_stages.kind = 'step' AND CASE
+              WHEN excluded.state = 'DONE' THEN run_stages.state <> 'DONE'
+              ELSE run_stages.state = 'RUNNING' AND (run_stages.lease_owner IS NULL OR run_stages.lease_owner = ${worker}
+                                                     OR run_stages.lease_expires_at <= now())
+            END
           RETURNING stage, ordinal, kind, state, result, error, lease_owner AS "leaseOwner", false AS "leaseLive"`
         return written ?? (yield* stage(runId, name))!
       })
-
-    const completeStage = (runId: string, name: string, worker: string, result: unknown) =>
-      sql`
-        UPDATE run_stages SET state = 'DONE', result = ${JSON.stringify(result)}, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-        WHERE run_id = ${runId} AND stage = ${name} AND lease_owner = ${worker}
-        RETURNING 1`.pipe(Effect.map((rows) => rows.length > 0))
-
-    const failStage = (runId: string, name: string, worker: string, error: string) =>
-      sql`
-        UPDATE run_stages SET state = 'FAILED', error = ${error}, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-        WHERE run_id = ${runId} AND stage = ${name} AND lease_owner = ${worker}`.pipe(Effect.asVoid)
 
     /** Registers a fan-out stage (shared by every worker, so never leased). */
     const openFanOut = (runId: string, name: string, ordinal: number) =>
@@ -242,8 +243,6 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
       stages: orDie(stages),
       recordStage: orDie(recordStage),
       claimStage: orDie(claimStage),
-      completeStage: orDie(completeStage),
-      failStage: orDie(failStage),
       openFanOut: orDie(openFanOut),
       closeFanOut: orDie(closeFanOut),
       seedItems: orDie(seedItems),

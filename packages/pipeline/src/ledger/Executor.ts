@@ -1,5 +1,5 @@
 import { type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Cache, Cause, Config, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import { Cache, Cause, Clock, Config, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { TenantLayers } from "../TenantLayers.js"
@@ -12,12 +12,15 @@ export interface ExecuteOptions {
   /** Items this worker processes at once in a fan-out (default `WORKCAT_CONCURRENCY` or 8). */
   readonly concurrency?: number | undefined
   readonly onProgress?: ((stage: string, done: number, total: number) => void) | undefined
+  /** Hears of an abandoned run of the tenant that this process drives before its own queued run. */
+  readonly onTakeOver?: ((run: RunRecord) => void) | undefined
 }
 
 /**
  * Drives runs: admits queued runs within their tenant's limit, replays a processing run's body
- * in the tenant's layer while heartbeating this worker's leases and watching for cancellation,
- * and records how it ended. Several executors (processes, machines) may drive one run at once.
+ * in the tenant's layer while heartbeating this worker's leases and its driving of the run and
+ * watching the run's state, and records how it ended. Several executors (processes, machines)
+ * may drive one run at once.
  */
 export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
   effect: Effect.gen(function* () {
@@ -28,6 +31,12 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     const leaseMs = (yield* Config.number("WORKCAT_LEASE_SECONDS").pipe(Config.withDefault(30))) * 1000
     const defaultConcurrency = yield* Config.integer("WORKCAT_CONCURRENCY").pipe(Config.withDefault(8))
     const worker = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`
+    /**
+     * A driver not heard of for this long is gone (a few missed heartbeats are not enough):
+     * its run no longer counts it, and a PROCESSING run without any is abandoned.
+     */
+    const driverTtlMs = 3 * leaseMs
+    const heartbeatEvery = Math.max(200, Math.floor(leaseMs / 3))
 
     /** A tenant's limit of processing runs, read at most every few seconds (admission is on every run's path). */
     const limits = yield* Cache.make({
@@ -50,15 +59,78 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     const finish = (run: RunRecord, to: "READY" | "DEGRADED" | "FAILED", reason: string, options: { readonly result?: unknown; readonly error?: string }) =>
       limits.get(run.tenant).pipe(
         Effect.orElseSucceed(() => 1),
-        Effect.flatMap((limit) => ledger.finish(run.id, to, reason, { ...options, limit }))
+        Effect.flatMap((limit) => ledger.finish(run.id, to, reason, { ...options, limit, worker }))
       )
 
+    /**
+     * Drives the run while this worker is recorded as its driver: the record is removed only
+     * once the body has stopped (the scope of `driveIn` closes first), so the run keeps its
+     * tenant's slot until then even when it was cancelled.
+     */
     const drive = (run: RunRecord, options: ExecuteOptions) =>
       Effect.gen(function* () {
+        yield* Effect.acquireRelease(ledger.driving(run.id, worker, driverTtlMs), () =>
+          ledger.stoppedDriving(run.id, worker).pipe(
+            Effect.catchAllCause((cause) => Effect.logWarning(`run ${run.id}: could not record that ${worker} stopped driving it`, cause))
+          )
+        )
         // The tenant's services, from the shared per-tenant map (a runtime, cheaper to provide than a layer).
         const runtime = yield* tenants.runtime(run.tenant as TenantId)
         return yield* driveIn(run, options).pipe(Effect.provide(runtime))
       }).pipe(Effect.scoped)
+
+    /**
+     * Renews this worker's leases in the run and its driver record, every third of a lease.
+     * A failed renewal is logged and tried again; once the leases have not been renewed for a
+     * whole lease, other workers may have taken this worker's items, so the body stops (the
+     * caller drives the run again, from its checkpoints). An item finished after its lease was
+     * taken over is not recorded (see `Checkpoints.finishItem`).
+     */
+    const keepAlive = (run: RunRecord, body: Fiber.RuntimeFiber<unknown, unknown>) =>
+      Effect.gen(function* () {
+        const checkpoints = yield* Checkpoints
+        let renewedAt = yield* Clock.currentTimeMillis
+        const leases = checkpoints.heartbeat(run.id, worker, leaseMs).pipe(
+          Effect.timeout(heartbeatEvery), // a connection that hangs counts as a failure
+          Effect.zipRight(Clock.currentTimeMillis),
+          Effect.map((now) => void (renewedAt = now)),
+          Effect.catchAllCause((cause) =>
+            Effect.gen(function* () {
+              const silentMs = (yield* Clock.currentTimeMillis) - renewedAt
+              if (silentMs < leaseMs) return yield* Effect.logWarning(`run ${run.id}: renewing leases failed; trying again`, cause)
+              yield* Effect.logError(`run ${run.id}: leases not renewed for ${silentMs} ms; stopping work that other workers may take over`, cause)
+              yield* Fiber.interrupt(body)
+            })
+          )
+        )
+        const seen = ledger.driving(run.id, worker, driverTtlMs).pipe(
+          Effect.catchAllCause((cause) => Effect.logWarning(`run ${run.id}: recording that ${worker} drives it failed; trying again`, cause))
+        )
+        return yield* Effect.all([leases, seen], { discard: true }).pipe(
+          Effect.delay(heartbeatEvery),
+          Effect.repeat(Schedule.spaced(heartbeatEvery)),
+          Effect.forkScoped
+        )
+      })
+
+    /**
+     * Stops the body within a second of the run leaving PROCESSING (cancelled, or ended by
+     * another worker) or disappearing; a failed look is logged and tried again.
+     */
+    const watch = (run: RunRecord, body: Fiber.RuntimeFiber<unknown, unknown>) =>
+      ledger.get(run.id).pipe(
+        Effect.flatMap((current) =>
+          Option.isSome(current) && current.value.state === "PROCESSING"
+            ? Effect.void
+            : Effect.logInfo(`run ${run.id} is ${Option.match(current, { onNone: () => "gone", onSome: (r) => r.state })}: ${worker} stops driving it`).pipe(
+                Effect.zipRight(Fiber.interrupt(body))
+              )
+        ),
+        Effect.catchAllCause((cause) => Effect.logWarning(`run ${run.id}: reading its state failed; trying again`, cause)),
+        Effect.delay("1 second"),
+        Effect.repeat(Schedule.forever),
+        Effect.forkScoped
+      )
 
     const driveIn = (run: RunRecord, options: ExecuteOptions) =>
       Effect.gen(function* () {
@@ -81,21 +153,10 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
           addFailed: (items) => void (failed += items),
           onProgress: options.onProgress ?? (() => {})
         }
-        const body = yield* Effect.fork(pipeline.run(input.value).pipe(Effect.provideService(RunContext, context)))
-        // Keep our leases alive, and stop the body within a second of the run being cancelled.
-        const heartbeat = Math.max(200, Math.floor(leaseMs / 3))
-        yield* checkpoints.heartbeat(run.id, worker, leaseMs).pipe(
-          Effect.delay(heartbeat),
-          Effect.repeat(Schedule.spaced(heartbeat)),
-          Effect.forkScoped
-        )
-        yield* ledger.find(run.id).pipe(
-          Effect.orDie,
-          Effect.flatMap((current) => (current.state === "CANCELLED" ? Fiber.interrupt(body) : Effect.void)),
-          Effect.delay("1 second"),
-          Effect.forever,
-          Effect.forkScoped
-        )
+        // Scoped: when this is interrupted, the scope stops the body before `drive` ends.
+        const body = yield* Effect.forkScoped(pipeline.run(input.value).pipe(Effect.provideService(RunContext, context)))
+        yield* keepAlive(run, body)
+        yield* watch(run, body)
         const exit = yield* Fiber.await(body)
         if (Exit.isSuccess(exit)) {
           const result = yield* Schema.encode(pipeline.output)(exit.value).pipe(Effect.orDie)
@@ -103,6 +164,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
             result
           })
         }
+        // Stopped: the run left PROCESSING, or this worker lost its leases.
         if (Cause.isInterruptedOnly(exit.cause)) return Option.none<RunRecord>()
         const failure = Cause.squash(exit.cause) as { message?: string }
         return yield* finish(run, "FAILED", "a stage failed", { error: String(failure?.message ?? Cause.pretty(exit.cause)) })
@@ -129,7 +191,8 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
         )
       )
       if (Option.isSome(ended)) return ended.value
-      // The run did not end here (cancelled, finished by another worker, or we were interrupted).
+      // The run did not end here (cancelled, ended by another worker, or this worker stopped):
+      // our body has stopped, which may free the tenant's slot.
       yield* admit(run.tenant)
       return yield* ledger.find(run.id)
     })
@@ -137,6 +200,9 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     /** The tenant's limit of processing runs (cached). */
     const limitOf = (tenant: string) => limits.get(tenant).pipe(Effect.orElseSucceed(() => 1))
 
-    return { execute, admit, limitOf, knows, worker } as const
+    /** PROCESSING runs of the tenant that this worker could drive and no live worker drives. */
+    const abandoned = (tenant: string) => Effect.map(ledger.abandoned(tenant, driverTtlMs), (runs) => runs.filter(knows))
+
+    return { execute, admit, limitOf, knows, abandoned, worker } as const
   })
 }) {}

@@ -57,15 +57,35 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 export interface StepOptions {
   /**
    * Only one worker at a time may run the step (it holds a lease; others wait for its
-   * checkpoint). Costs a round trip; worth it for steps with external effects. By default a
-   * step may run in two workers that drive the same run at once, and the first checkpoint wins.
+   * checkpoint and return it). Worth it for steps with external effects. By default a step may
+   * run in two workers that drive the same run at once (see `step` for which outcome counts).
    */
   readonly exclusive?: boolean
 }
 
+/** How often a worker looks at a step another worker holds. */
+const stagePoll = Schedule.spaced("200 millis")
+
+/** Looks at a stage until `ready` holds for it (a step held by another worker). */
+const pollStage = (look: Effect.Effect<StageRow>, ready: (stage: StageRow) => boolean) =>
+  look.pipe(
+    Effect.filterOrFail(ready, () => new Cause.NoSuchElementException()),
+    Effect.retry(stagePoll),
+    Effect.orDie // the schedule never gives up
+  )
+
 /**
  * A stage that runs once per run: its output is encoded with `schema` and checkpointed before
  * it is returned, and a replay returns the checkpoint instead of running it again.
+ *
+ * The first worker to start a step holds it (a lease, heartbeated); with `exclusive` the others
+ * wait for its checkpoint, otherwise they run the step too. Which outcome counts: a success
+ * always checkpoints (the first DONE is kept, and it replaces a FAILED a duplicate recorded), so
+ * a failure never beats a success. A failure checkpoints only in the worker that holds the step,
+ * or once no live worker holds it; a worker whose duplicate run of the step fails while another
+ * holds it waits for the holder's outcome and returns that. (When the holder itself fails, that
+ * ends the run even if a duplicate still running would succeed; a DONE the duplicate records
+ * before its driver stops replaces the FAILED, and a retry goes on from it.)
  */
 export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effect: Effect.Effect<A, E, R>, options: StepOptions = {}) =>
   Effect.gen(function* () {
@@ -73,26 +93,25 @@ export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effe
     const checkpoints = yield* Checkpoints
     const ordinal = ctx.nextOrdinal()
     const decode = Schema.decodeUnknown(schema)
+    const settled = (stage: StageRow) =>
+      stage.state === "DONE"
+        ? Effect.orDie(decode(stage.result))
+        : new StageFailed({ stage: name, message: stage.state === "FAILED" ? (stage.error ?? "failed") : `${name} did not finish` })
     const known = ctx.checkpointed.get(name)
-    if (known?.state === "DONE") return yield* Effect.orDie(decode(known.result))
-    if (known?.state === "FAILED") return yield* new StageFailed({ stage: name, message: known.error ?? "failed" })
-    if (options.exclusive) {
-      while (true) {
-        const stage = yield* checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
-        if (stage.state !== "RUNNING" || stage.leaseOwner === ctx.worker) break
-        yield* Effect.sleep("200 millis") // another worker runs it: wait for its checkpoint
-      }
-    }
+    if (known !== undefined && known.state !== "RUNNING") return yield* settled(known)
+    const claim = checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
+    const held = options.exclusive
+      ? // Another worker runs it: wait for its checkpoint, or for its lease to lapse (then it is ours).
+        yield* pollStage(claim, (s) => s.state !== "RUNNING" || s.leaseOwner === ctx.worker)
+      : yield* claim
+    if (held.state !== "RUNNING") return yield* settled(held)
+
     const exit = yield* Effect.exit(effect)
     if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-    const outcome = Exit.isSuccess(exit)
-      ? { result: yield* Effect.orDie(Schema.encode(schema)(exit.value)) }
-      : { error: describe(exit.cause) }
-    const stored = yield* checkpoints.recordStage(ctx.runId, name, ordinal, outcome)
-    if (stored.state === "FAILED") return yield* new StageFailed({ stage: name, message: stored.error ?? "failed" })
-    if (stored.state === "RUNNING") return yield* Effect.dieMessage(`Stage ${name} is held by another worker`)
-    // The first checkpoint counts: ours, or another worker's that got there first.
-    return yield* Effect.orDie(decode(stored.result))
+    const stored = Exit.isSuccess(exit)
+      ? yield* checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { result: yield* Effect.orDie(Schema.encode(schema)(exit.value)) })
+      : yield* pollStage(checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { error: describe(exit.cause) }), (s) => s.state !== "RUNNING")
+    return yield* settled(stored)
   }).pipe(Effect.withSpan(`stage.${name}`))
 
 export interface FanOutOptions<Item, ItemI, Out, OutI, E> {
@@ -173,14 +192,16 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
           const item = yield* Effect.orDie(decodeItem(claimed.payload))
           const exit = yield* Effect.exit(attempt(item).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
           if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-          yield* checkpoints.finishItem(
+          const recorded = yield* checkpoints.finishItem(
             ctx.runId,
             name,
             claimed.key,
             ctx.worker,
             Exit.isSuccess(exit) ? { result: exit.value } : { error: describe(exit.cause) }
           )
-          ctx.onProgress(name, ++done, total)
+          // Our lease lapsed and another worker took the item: its outcome is that worker's.
+          if (!recorded) yield* Effect.logWarning(`run ${ctx.runId}: ${ctx.worker} lost item ${claimed.key} of ${name}; its outcome is discarded`)
+          else ctx.onProgress(name, ++done, total)
         }
       })
       // Process until nothing is open: items other workers hold come back when their lease expires.

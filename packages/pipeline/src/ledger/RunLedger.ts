@@ -32,6 +32,13 @@ export interface Transition {
 /** No run with this id (or not one the caller may see). */
 export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", { runId: Schema.String, message: Schema.String }) {}
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** How long a restart keeps its run from admission while it resets the run's checkpoints. */
+const RESTART_HOLD = "1 minute"
+
+const interval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`
+
 const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
   created_at AS "createdAt", queued_at AS "queuedAt", started_at AS "startedAt", finished_at AS "finishedAt"`
 
@@ -46,8 +53,9 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     const select = (where: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM runs WHERE ${where}`, params).pipe(Effect.orDie)
 
+    // Anything else PostgreSQL would refuse as a uuid (22P02), which would surface as a defect.
     const get = (id: string) =>
-      (/^[0-9a-f-]{36}$/i.test(id) ? select("id = $1", [id]) : Effect.succeed([])).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+      (UUID.test(id) ? select("id = $1", [id]) : Effect.succeed([])).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     const find = Effect.fn("RunLedger.find")(function* (id: string) {
       const run = yield* get(id)
@@ -77,35 +85,44 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     })
 
     /**
-     * Ends a PROCESSING run as READY, DEGRADED or FAILED and admits the tenant's next queued
+     * Ends a PROCESSING run as READY, DEGRADED or FAILED (READY becomes STALE when its inputs
+     * changed while it ran), ends `worker`'s driving of it, and admits the tenant's next queued
      * runs, in one round trip; none when the run had ended already (another worker, a cancel).
      */
     const finish = Effect.fn("RunLedger.finish")(function* (
       id: string,
       to: "READY" | "DEGRADED" | "FAILED",
       reason: string,
-      options: { readonly result?: unknown; readonly error?: string; readonly limit: number }
+      options: { readonly result?: unknown; readonly error?: string; readonly limit: number; readonly worker: string }
     ) {
-      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM finish_run($1, $2, $3, $4, $5, $6)`, [
+      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM finish_run($1, $2, $3, $4, $5, $6, $7)`, [
         id,
         to,
         reason,
         options.result === undefined ? null : JSON.stringify(options.result),
         options.error ?? null,
-        options.limit
+        options.limit,
+        options.worker
       ]).pipe(Effect.orDie)
       return Option.fromNullable(rows[0])
     })
 
     /**
      * Moves a run to `to` if the state machine allows it from its current state, recording why,
-     * in one statement that locks the row. `expect` narrows the states it may move from.
+     * in one statement that locks the row. `expect` narrows the states it may move from; `hold`
+     * keeps a run moved to QUEUED from admission until `release` (or a minute). A STALE run
+     * starts over: it forgets when it started and that its inputs changed.
      */
     const transition = Effect.fn("RunLedger.transition")(function* (
       id: string,
       to: RunState,
       reason: string,
-      options: { readonly expect?: ReadonlyArray<RunState>; readonly result?: unknown; readonly error?: string } = {}
+      options: {
+        readonly expect?: ReadonlyArray<RunState>
+        readonly result?: unknown
+        readonly error?: string
+        readonly hold?: boolean
+      } = {}
     ) {
       const from = RunState.literals.filter((s) => canTransition(s, to) && (options.expect === undefined || options.expect.includes(s)))
       const rows = yield* sql.unsafe<RunRecord & { current: RunState | null }>(
@@ -113,7 +130,10 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
          moved AS (
            UPDATE runs r SET state = $2, updated_at = now(),
              queued_at   = CASE WHEN $2 = 'QUEUED' THEN now() ELSE r.queued_at END,
-             started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+             started_at  = CASE WHEN $2 = 'PROCESSING' THEN coalesce(r.started_at, now())
+                                WHEN cur.state = 'STALE' THEN NULL ELSE r.started_at END,
+             inputs_changed_at = CASE WHEN cur.state = 'STALE' THEN NULL ELSE r.inputs_changed_at END,
+             held_until  = CASE WHEN $8::boolean THEN now() + interval '${RESTART_HOLD}' END,
              finished_at = CASE WHEN $2 IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED') THEN now()
                                 WHEN $2 = 'QUEUED' THEN NULL ELSE r.finished_at END,
              result      = CASE WHEN $4::boolean THEN $5::jsonb ELSE r.result END,
@@ -123,7 +143,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
          ),
          recorded AS (INSERT INTO run_transitions (run_id, from_state, to_state, reason) SELECT id, previous, $2, $7 FROM moved)
          SELECT (SELECT state FROM cur) AS current, ${COLUMNS} FROM (SELECT 1) one LEFT JOIN moved ON true`,
-        [id, to, from, options.result !== undefined, JSON.stringify(options.result ?? null), options.error ?? null, reason]
+        [id, to, from, options.result !== undefined, JSON.stringify(options.result ?? null), options.error ?? null, reason, options.hold === true]
       ).pipe(Effect.orDie)
       const row = rows[0]
       if (row?.current == null) return yield* new RunNotFound({ runId: id, message: `No run ${id}` })
@@ -142,16 +162,48 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         Effect.withSpan("RunLedger.admit")
       )
 
-    /** 1 for the next queued run of its tenant; null when the run is not queued. */
+    /** Lets a run held by `transition` be admitted. */
+    const release = (id: string) => sql`UPDATE runs SET held_until = NULL WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /**
+     * 1 for the next queued run of its tenant; null when the run is not queued. Compared with the
+     * stored row: `queued_at` has microseconds, a JS Date only milliseconds.
+     */
     const queuePosition = (run: RunRecord) =>
       run.state !== "QUEUED"
         ? Effect.succeed(null)
         : sql<{ position: number }>`
             SELECT count(*)::int + 1 AS position FROM runs
-            WHERE tenant = ${run.tenant} AND state = 'QUEUED' AND (queued_at, id) < (${run.queuedAt}, ${run.id})`.pipe(
+            WHERE tenant = ${run.tenant} AND state = 'QUEUED'
+              AND (queued_at, id) < (SELECT queued_at, id FROM runs WHERE id = ${run.id})`.pipe(
             Effect.map(([r]) => r?.position ?? null),
             Effect.orDie
           )
+
+    /**
+     * Records that `worker` drives the run (its body is running), for `ttlMs` unless renewed.
+     * While any driver's record is live the run keeps its tenant's slot, whatever its state.
+     */
+    const driving = (id: string, worker: string, ttlMs: number) =>
+      sql`
+        INSERT INTO run_drivers (run_id, worker, expires_at) VALUES (${id}, ${worker}, now() + ${interval(ttlMs)}::interval)
+        ON CONFLICT (run_id, worker) DO UPDATE SET expires_at = excluded.expires_at`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** `worker` stopped driving the run: its body is no longer running. */
+    const stoppedDriving = (id: string, worker: string) =>
+      sql`DELETE FROM run_drivers WHERE run_id = ${id} AND worker = ${worker}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /**
+     * PROCESSING runs of a tenant that no live worker drives and that were admitted over
+     * `graceMs` ago: their drivers died (or none ever came), and they hold the tenant's slots.
+     */
+    const abandoned = (tenant: string, graceMs: number) =>
+      select(
+        `tenant = $1 AND state = 'PROCESSING' AND updated_at <= now() - $2::interval
+         AND NOT EXISTS (SELECT 1 FROM run_drivers d WHERE d.run_id = runs.id AND d.expires_at > now())
+         ORDER BY queued_at, id`,
+        [tenant, interval(graceMs)]
+      )
 
     /** Runs that want work: queued or processing, oldest first. */
     const active = select("state IN ('QUEUED', 'PROCESSING') ORDER BY queued_at", [])
@@ -169,26 +221,54 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
     const addCost = (id: string, usd: number) =>
       usd === 0 ? Effect.void : sql`UPDATE runs SET cost_usd = cost_usd + ${usd} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
-    /** READY runs with a key in `(after, upTo]` become STALE: their inputs changed after they finished. */
+    /**
+     * The inputs of runs with a key in `(after, upTo]` changed. READY runs become STALE. Runs that
+     * may hold checkpoints taken from the old inputs (PROCESSING, FAILED, DEGRADED, and QUEUED
+     * ones that ran before) are flagged: they end STALE instead of READY. A QUEUED run that
+     * never started will read the new inputs.
+     */
     const markStale = Effect.fn("RunLedger.markStale")(function* (
       tenant: string,
       pipeline: string,
       keys: { readonly after: string; readonly upTo: string },
       reason: string
     ) {
-      const stale = yield* sql<{ id: string }>`
-        UPDATE runs SET state = 'STALE', updated_at = now()
-        WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND state = 'READY'
-          AND run_key > ${keys.after} AND run_key <= ${keys.upTo}
-        RETURNING id`.pipe(Effect.orDie)
-      for (const { id } of stale) {
-        yield* sql`INSERT INTO run_transitions (run_id, from_state, to_state, reason) VALUES (${id}, 'READY', 'STALE', ${reason})`.pipe(
-          Effect.orDie
+      const [counts] = yield* sql<{ stale: number; flagged: number }>`
+        WITH changed AS (
+          UPDATE runs SET
+            state             = CASE WHEN state = 'READY' THEN 'STALE' ELSE state END,
+            updated_at        = CASE WHEN state = 'READY' THEN now() ELSE updated_at END,
+            inputs_changed_at = CASE WHEN state = 'READY' THEN inputs_changed_at ELSE now() END
+          WHERE tenant = ${tenant} AND pipeline = ${pipeline} AND run_key > ${keys.after} AND run_key <= ${keys.upTo}
+            AND (state IN ('READY', 'PROCESSING', 'FAILED', 'DEGRADED') OR (state = 'QUEUED' AND started_at IS NOT NULL))
+          RETURNING id, state
+        ), recorded AS (
+          INSERT INTO run_transitions (run_id, from_state, to_state, reason)
+          SELECT id, 'READY', 'STALE', ${reason} FROM changed WHERE state = 'STALE'
         )
-      }
-      return stale.length
+        SELECT count(*) FILTER (WHERE state = 'STALE')::int AS stale, count(*) FILTER (WHERE state <> 'STALE')::int AS flagged
+        FROM changed`.pipe(Effect.orDie)
+      return counts ?? { stale: 0, flagged: 0 }
     })
 
-    return { get, find, byKey, start, finish, transition, admit, queuePosition, active, history, transitions, addCost, markStale } as const
+    return {
+      get,
+      find,
+      byKey,
+      start,
+      finish,
+      transition,
+      release,
+      admit,
+      queuePosition,
+      driving,
+      stoppedDriving,
+      abandoned,
+      active,
+      history,
+      transitions,
+      addCost,
+      markStale
+    } as const
   })
 }) {}

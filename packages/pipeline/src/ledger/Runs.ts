@@ -1,6 +1,6 @@
 import { IllegalTransition, isRetryable } from "@workcat/core"
 import type { TenantId } from "@workcat/tenancy"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { TenantLayers } from "../TenantLayers.js"
 import { Checkpoints } from "./Checkpoints.js"
 import { Executor, type ExecuteOptions } from "./Executor.js"
@@ -31,15 +31,34 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
 
     const withPosition = (run: RunRecord) => Effect.map(ledger.queuePosition(run), (queuePosition): RunStatus => ({ run, queuePosition }))
 
+    /**
+     * Queues a FAILED, DEGRADED or STALE run again and prepares its checkpoints (`reset`). The
+     * move comes first, held from admission, so that of concurrent callers only the one that
+     * moved the run resets it, and never under a live driver; the others get the run as it is
+     * now (restarted already). Should this process die before the reset, the hold lapses after
+     * a minute and the run is admitted unchanged (it ends as it did).
+     */
+    const restart = (run: RunRecord, reason: string, reset: (checkpoints: Checkpoints) => Effect.Effect<void>) =>
+      Effect.gen(function* () {
+        const expect = run.state === "STALE" ? (["STALE"] as const) : (["FAILED", "DEGRADED"] as const)
+        const moved = yield* ledger.transition(run.id, "QUEUED", reason, { expect, hold: true }).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("IllegalTransition", () => Effect.succeedNone)
+        )
+        if (Option.isSome(moved)) {
+          yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, reset))
+          yield* ledger.release(run.id)
+          yield* executor.admit(run.tenant)
+        }
+        return yield* withPosition(yield* ledger.find(run.id))
+      })
+
     const retry = Effect.fn("Runs.retry")(function* (runId: string, reason = "retry") {
       const run = yield* ledger.find(runId)
       if (!isRetryable(run.state)) {
         return yield* new IllegalTransition({ runId, from: run.state, to: "QUEUED", message: `A ${run.state} run cannot be retried` })
       }
-      yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.resetFailed(run.id)))
-      yield* ledger.transition(run.id, "QUEUED", reason, { expect: ["FAILED", "DEGRADED"] })
-      yield* executor.admit(run.tenant)
-      return yield* withPosition(yield* ledger.find(runId))
+      return yield* restart(run, reason, (c) => c.resetFailed(run.id))
     })
 
     /**
@@ -54,20 +73,21 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         Effect.mapError((e) => new InvalidRunRequest({ message: `Invalid input for ${pipelineName}: ${e.message}` }))
       )
       const encoded = yield* Schema.encode(pipeline.input)(decoded).pipe(Effect.orDie)
-      let run = yield* ledger.start(tenant, pipelineName, pipeline.key(decoded), encoded, yield* executor.limitOf(tenant))
-      if (isRetryable(run.state)) return yield* retry(run.id, "started again")
-      if (run.state === "STALE") {
-        yield* inTenant(run.tenant, Effect.flatMap(Checkpoints, (c) => c.clear(run.id)))
-        run = yield* ledger.transition(run.id, "QUEUED", "started again after its inputs changed", { expect: ["STALE"] })
-      }
-      if (run.state === "QUEUED") yield* executor.admit(tenant) // after a re-queue above
-      return run.state === "QUEUED" ? yield* withPosition(yield* ledger.find(run.id)) : ({ run, queuePosition: null } satisfies RunStatus)
+      const run = yield* ledger.start(tenant, pipelineName, pipeline.key(decoded), encoded, yield* executor.limitOf(tenant))
+      if (isRetryable(run.state)) return yield* restart(run, "started again", (c) => c.resetFailed(run.id))
+      if (run.state === "STALE") return yield* restart(run, "started again after its inputs changed", (c) => c.clear(run.id))
+      return run.state === "QUEUED" ? yield* withPosition(run) : ({ run, queuePosition: null } satisfies RunStatus)
     })
 
+    /**
+     * Cancels an unfinished run. Its drivers stop their bodies within a second; the run keeps
+     * its tenant's slot until they have (admission counts runs with a live driver), and the last
+     * one to stop admits the next run.
+     */
     const cancel = Effect.fn("Runs.cancel")(function* (runId: string, reason: string) {
       const run = yield* ledger.find(runId)
       yield* ledger.transition(run.id, "CANCELLED", reason)
-      yield* executor.admit(run.tenant)
+      yield* executor.admit(run.tenant) // frees the slot at once when no driver is left
       return yield* withPosition(yield* ledger.find(runId))
     })
 
@@ -87,7 +107,10 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
 
     /**
      * Drives a run to its end from this process (sharing the work with any other worker), and
-     * waits while it is queued. `onQueued` hears the queue position.
+     * waits while it is queued. `onQueued` hears the queue position. While it waits, it first
+     * drives the tenant's abandoned runs (PROCESSING, no live driver: their process died) to
+     * their end, so a scheduler's next run does not wait for them forever; `onTakeOver` hears of
+     * each.
      */
     const await_ = Effect.fn("Runs.await")(function* (
       runOrId: RunRecord | string,
@@ -98,7 +121,14 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         const run: RunRecord = yield* executor.execute(current, options)
         current = run.id
         if (run.state !== "QUEUED" && run.state !== "PROCESSING") return run
-        if (run.state === "QUEUED") options.onQueued?.(yield* ledger.queuePosition(run))
+        if (run.state === "QUEUED") {
+          const abandoned = yield* executor.abandoned(run.tenant)
+          for (const stuck of abandoned) {
+            options.onTakeOver?.(stuck)
+            yield* executor.execute(stuck, options)
+          }
+          if (abandoned.length === 0) options.onQueued?.(yield* ledger.queuePosition(run))
+        }
         yield* Effect.sleep("1 second")
       }
     })

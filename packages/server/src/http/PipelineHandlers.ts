@@ -38,8 +38,7 @@ const start = (request: { readonly tenant: TenantId; readonly pipeline: string; 
     const started = yield* Effect.flatMap(Runs, (r) => r.start(request.pipeline, request.tenant, { date: request.date ?? isoDate(new Date()) })).pipe(
       Effect.catchTags({
         InvalidRunRequest: (e) => Effect.fail(new BadRequest({ message: e.message })),
-        IllegalTransition: (e) => Effect.die(e),
-        RunNotFound: (e) => Effect.die(e)
+        RunNotFound: (e) => Effect.die(e) // the run of a key it just started
       })
     )
     yield* audit("runs.start", { runId: started.run.id, pipeline: request.pipeline, key: started.run.runKey })

@@ -1,0 +1,57 @@
+import { Effect } from "effect"
+import * as net from "node:net"
+
+/** A TCP proxy in front of the test database whose connections can be cut, like a network blip. */
+export interface FlakyProxy {
+  /** `DATABASE_URL` through the proxy. */
+  readonly url: string
+  /** Cuts every open connection and refuses new ones until `restore`. */
+  readonly cut: Effect.Effect<void>
+  readonly restore: Effect.Effect<void>
+}
+
+/**
+ * Starts a proxy to the database of `databaseUrl` for the current scope. Only the layers built
+ * with its `url` go through it, so a cut leaves other tests (sharing the server) alone.
+ */
+export const flakyProxy = (databaseUrl: string) =>
+  Effect.gen(function* () {
+    const target = new URL(databaseUrl)
+    const sockets = new Set<net.Socket>()
+    let down = false
+    const server = net.createServer((client) => {
+      if (down) return void client.destroy()
+      const upstream = net.connect(Number(target.port || 5432), target.hostname)
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client]
+      ] as const) {
+        sockets.add(a)
+        a.on("error", () => b.destroy())
+        a.on("close", () => {
+          sockets.delete(a)
+          b.destroy()
+        })
+        a.pipe(b)
+      }
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+      () =>
+        Effect.sync(() => {
+          for (const socket of sockets) socket.destroy()
+          server.close()
+        })
+    )
+    const url = new URL(databaseUrl)
+    url.hostname = "127.0.0.1"
+    url.port = String((server.address() as net.AddressInfo).port)
+    return {
+      url: url.toString(),
+      cut: Effect.sync(() => {
+        down = true
+        for (const socket of sockets) socket.destroy()
+      }),
+      restore: Effect.sync(() => void (down = false))
+    } satisfies FlakyProxy
+  })
