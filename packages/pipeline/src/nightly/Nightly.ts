@@ -225,7 +225,9 @@ export const NightlyPipeline = Pipeline.make({
             failureReasons: countBy(outcomes.failed, (f) => [f.reason]),
             metricRows
           } satisfies NightlySummary
-        })
+        }),
+        // It writes the night's results: one worker does it, the others take its checkpoint.
+        { exclusive: true }
       )
     })
 })
