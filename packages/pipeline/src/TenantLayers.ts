@@ -46,15 +46,27 @@ export class TenantLayers extends Effect.Service<TenantLayers>()("workcat/Tenant
       )
     }
 
-    /** The tenant's current build, held in the caller's scope. */
-    const acquire = (tenant: TenantId) =>
+    /** When each build was last found current. */
+    const checkedAt = new Map<TenantId, { readonly generation: number; readonly at: number }>()
+
+    /**
+     * The tenant's current build, held in the caller's scope. `maxAgeMs` lets a caller that
+     * opens the tenant often (a run each) trust a build found current that recently.
+     */
+    const acquire = (tenant: TenantId, maxAgeMs = 0) =>
       Effect.gen(function* () {
         const key = keyOf(tenant)
         const cached = yield* RcMap.get(map.rcMap, key).pipe(
           // A failed build is not kept: the next use tries again (a tenant created meanwhile).
           Effect.tapError(() => retire(key))
         )
-        if (yield* isCurrent(yield* cached.runtimeEffect)) return cached
+        const now = Date.now()
+        const last = checkedAt.get(tenant)
+        if (last !== undefined && last.generation === key.generation && now - last.at < maxAgeMs) return cached
+        if (yield* isCurrent(yield* cached.runtimeEffect)) {
+          checkedAt.set(tenant, { generation: key.generation, at: now })
+          return cached
+        }
         yield* retire(key)
         return yield* RcMap.get(map.rcMap, keyOf(tenant)).pipe(Effect.tapError(() => retire(keyOf(tenant))))
       }).pipe(Effect.withSpan("TenantLayers.acquire", { attributes: { tenant } }))
@@ -62,8 +74,8 @@ export class TenantLayers extends Effect.Service<TenantLayers>()("workcat/Tenant
     /** The tenant's services as a layer. */
     const get = (tenant: TenantId) => Layer.unwrapScoped(Effect.map(acquire(tenant), (build) => build.layer))
 
-    /** The tenant's services as a runtime, held until the scope closes. */
-    const runtime = (tenant: TenantId) => Effect.flatMap(acquire(tenant), (build) => build.runtimeEffect)
+    /** The tenant's services as a runtime, held until the scope closes (see `acquire` for `maxAgeMs`). */
+    const runtime = (tenant: TenantId, maxAgeMs?: number) => Effect.flatMap(acquire(tenant, maxAgeMs), (build) => build.runtimeEffect)
 
     /** Drops the tenant's build; the next use builds it again. */
     const invalidate = (tenant: TenantId) => retire(keyOf(tenant))

@@ -307,7 +307,7 @@ describe("the run ledger", () => {
         yield* runs.retry(degraded.id)
         expect((yield* runs.await(degraded.id)).state).toBe("STALE")
         // A run that has not started yet will read the new inputs.
-        const queued = yield* ledger.start(tenants.stale, "work", "2026-11-22", { id: "2026-11-22", items: 1 }, 0)
+        const { run: queued } = yield* ledger.start(tenants.stale, "work", "2026-11-22", { id: "2026-11-22", items: 1 }, 0)
         yield* ledger.markStale(tenants.stale, "work", { after: "2026-11-19", upTo: "2026-11-30" }, "new events")
         expect(yield* ledger.admit(tenants.stale, 1)).toEqual([queued.id])
         const ended = yield* ledger.finish(queued.id, "READY", "test", { result: {}, limit: 1, worker: "test" })
@@ -323,7 +323,7 @@ describe("HR intake", () => {
       const ledger = yield* RunLedger
       const ids = new Map<string, string>()
       for (const date of ["2026-11-18", "2026-11-20", "2026-11-22"]) {
-        const run = yield* ledger.start(tenant, "nightly", date, { date }, 10)
+        const { run } = yield* ledger.start(tenant, "nightly", date, { date }, 10)
         yield* ledger.finish(run.id, "READY", "test", { result: {}, limit: 10, worker: "test" })
         ids.set(date, run.id)
       }

@@ -2,6 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import { migrateControl, runMigrations } from "@workcat/tenancy"
 import control0001 from "./migrations/control/0001_runs.js"
 import control0002 from "./migrations/control/0002_run_liveness.js"
+import control0003 from "./migrations/control/0003_fast_start.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
@@ -19,4 +20,4 @@ export const migrateTenant = runMigrations(
 )
 
 /** The pipeline's control-plane tables (run ledger). */
-export const migratePipelineControl = migrateControl(Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002 }), "pipeline")
+export const migratePipelineControl = migrateControl(Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003 }), "pipeline")

@@ -67,16 +67,47 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
      * once the body has stopped (the scope of `driveIn` closes first), so the run keeps its
      * tenant's slot until then even when it was cancelled.
      */
+    /**
+     * Runs this worker created, admitted at once and recorded as their driver for a heartbeat
+     * period (`Runs.start`), with when: driven within it, they need neither that record written
+     * nor their (absent) checkpoints read, two round trips of a short run. Not driven, the record
+     * lapses by itself (or is dropped on a cancel).
+     */
+    const fresh = new Map<string, number>()
+    const startDriver = { worker, ttlMs: heartbeatEvery }
+    /** A run this worker registered for but will not drive (cancelled): its record goes at once. */
+    const dropFresh = (id: string) =>
+      Effect.suspend(() => (fresh.delete(id) ? ledger.stoppedDriving(id, worker) : Effect.void))
+    const startedHere = (id: string) =>
+      Effect.sync(() => {
+        const now = Date.now()
+        for (const [key, at] of fresh) if (now - at > heartbeatEvery) fresh.delete(key)
+        fresh.set(id, now)
+      })
+    const takeFresh = (id: string) =>
+      Effect.sync(() => {
+        const at = fresh.get(id)
+        fresh.delete(id)
+        return at !== undefined && Date.now() - at <= heartbeatEvery
+      })
+
     const drive = (run: RunRecord, options: ExecuteOptions) =>
       Effect.gen(function* () {
-        yield* Effect.acquireRelease(ledger.driving(run.id, worker, driverTtlMs), () =>
-          ledger.stoppedDriving(run.id, worker).pipe(
-            Effect.catchAllCause((cause) => Effect.logWarning(`run ${run.id}: could not record that ${worker} stopped driving it`, cause))
-          )
+        let ended = false // by this worker: ending the run ended its driving too (see `RunLedger.finish`)
+        const isFresh = yield* takeFresh(run.id)
+        yield* Effect.acquireRelease(isFresh ? Effect.void : ledger.driving(run.id, worker, driverTtlMs), () =>
+          ended
+            ? Effect.void
+            : ledger.stoppedDriving(run.id, worker).pipe(
+                Effect.catchAllCause((cause) => Effect.logWarning(`run ${run.id}: could not record that ${worker} stopped driving it`, cause))
+              )
         )
-        // The tenant's services, from the shared per-tenant map (a runtime, cheaper to provide than a layer).
-        const runtime = yield* tenants.runtime(run.tenant as TenantId)
-        return yield* driveIn(run, options).pipe(Effect.provide(runtime))
+        // The tenant's services, from the shared per-tenant map (a runtime, cheaper to provide than a
+        // layer); a build found current in the last two seconds is trusted (a run starts with it).
+        const runtime = yield* tenants.runtime(run.tenant as TenantId, 2_000)
+        const outcome = yield* driveIn(run, options, isFresh).pipe(Effect.provide(runtime))
+        ended = Option.isSome(outcome)
+        return outcome
       }).pipe(Effect.scoped)
 
     /**
@@ -132,13 +163,13 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
         Effect.forkScoped
       )
 
-    const driveIn = (run: RunRecord, options: ExecuteOptions) =>
+    const driveIn = (run: RunRecord, options: ExecuteOptions, isFresh: boolean) =>
       Effect.gen(function* () {
         const pipeline = pipelines.get(run.pipeline)!
         const input = yield* Schema.decodeUnknown(pipeline.input)(run.input).pipe(Effect.option)
         if (Option.isNone(input)) return yield* finish(run, "FAILED", "invalid input", { error: "The run's input does not match its pipeline" })
         const checkpoints = yield* Checkpoints
-        const checkpointed = yield* checkpoints.stages(run.id)
+        const checkpointed = isFresh ? new Map() : yield* checkpoints.stages(run.id)
         let ordinal = 0
         let failed = 0
         const context: RunContextService = {
@@ -150,6 +181,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
           nextOrdinal: () => ordinal++,
           checkpointed,
           addCost: (usd) => ledger.addCost(run.id, usd),
+          othersDriving: ledger.othersDriving(run.id, worker),
           addFailed: (items) => void (failed += items),
           onProgress: options.onProgress ?? (() => {})
         }
@@ -203,6 +235,6 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     /** PROCESSING runs of the tenant that this worker could drive and no live worker drives. */
     const abandoned = (tenant: string) => Effect.map(ledger.abandoned(tenant, driverTtlMs), (runs) => runs.filter(knows))
 
-    return { execute, admit, limitOf, knows, abandoned, worker } as const
+    return { execute, admit, limitOf, knows, abandoned, worker, driver: startDriver, startedHere, dropFresh } as const
   })
 }) {}

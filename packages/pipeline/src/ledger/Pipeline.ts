@@ -14,6 +14,8 @@ export interface RunContextService {
   /** The run's stage checkpoints as they were when this worker started driving it. */
   readonly checkpointed: ReadonlyMap<string, StageRow>
   readonly addCost: (usd: number) => Effect.Effect<void>
+  /** Whether another live worker drives this run too (it may be running the same step). */
+  readonly othersDriving: Effect.Effect<boolean>
   /** Counts failed fan-out items, which make the run DEGRADED. */
   readonly addFailed: (items: number) => void
   readonly onProgress: (stage: string, done: number, total: number) => void
@@ -64,7 +66,8 @@ export interface StepOptions {
 }
 
 /** How often a worker looks at a step another worker holds. */
-const stagePoll = Schedule.spaced("200 millis")
+const STAGE_POLL = "200 millis"
+const stagePoll = Schedule.spaced(STAGE_POLL)
 
 /** Looks at a stage until `ready` holds for it (a step held by another worker). */
 const pollStage = (look: Effect.Effect<StageRow>, ready: (stage: StageRow) => boolean) =>
@@ -78,14 +81,12 @@ const pollStage = (look: Effect.Effect<StageRow>, ready: (stage: StageRow) => bo
  * A stage that runs once per run: its output is encoded with `schema` and checkpointed before
  * it is returned, and a replay returns the checkpoint instead of running it again.
  *
- * The first worker to start a step holds it (a lease, heartbeated); with `exclusive` the others
- * wait for its checkpoint, otherwise they run the step too. Which outcome counts: a success
- * always checkpoints (the first DONE is kept, and it replaces a FAILED a duplicate recorded), so
- * a failure never beats a success. A failure checkpoints only in the worker that holds the step,
- * or once no live worker holds it; a worker whose duplicate run of the step fails while another
- * holds it waits for the holder's outcome and returns that. (When the holder itself fails, that
- * ends the run even if a duplicate still running would succeed; a DONE the duplicate records
- * before its driver stops replaces the FAILED, and a retry goes on from it.)
+ * With `exclusive`, the first worker to start the step holds it (a lease, heartbeated) and the
+ * others wait for its checkpoint. Otherwise every worker driving the run runs the step and
+ * checkpoints after it (no round trip before): a success always checkpoints (the first DONE is
+ * kept, and it replaces a FAILED), so a failure never beats a success. A worker whose run of the
+ * step fails while another live worker drives the run waits for that worker's checkpoint of the
+ * step, and records its failure only if none comes while the other drives.
  */
 export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effect: Effect.Effect<A, E, R>, options: StepOptions = {}) =>
   Effect.gen(function* () {
@@ -99,19 +100,29 @@ export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effe
         : new StageFailed({ stage: name, message: stage.state === "FAILED" ? (stage.error ?? "failed") : `${name} did not finish` })
     const known = ctx.checkpointed.get(name)
     if (known !== undefined && known.state !== "RUNNING") return yield* settled(known)
-    const claim = checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
-    const held = options.exclusive
-      ? // Another worker runs it: wait for its checkpoint, or for its lease to lapse (then it is ours).
-        yield* pollStage(claim, (s) => s.state !== "RUNNING" || s.leaseOwner === ctx.worker)
-      : yield* claim
-    if (held.state !== "RUNNING") return yield* settled(held)
+    if (options.exclusive) {
+      // Another worker runs it: wait for its checkpoint, or for its lease to lapse (then it is ours).
+      const claim = checkpoints.claimStage(ctx.runId, name, "step", ordinal, ctx.worker, ctx.leaseMs)
+      const held = yield* pollStage(claim, (s) => s.state !== "RUNNING" || s.leaseOwner === ctx.worker)
+      if (held.state !== "RUNNING") return yield* settled(held)
+    }
 
     const exit = yield* Effect.exit(effect)
     if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-    const stored = Exit.isSuccess(exit)
-      ? yield* checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { result: yield* Effect.orDie(Schema.encode(schema)(exit.value)) })
-      : yield* pollStage(checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { error: describe(exit.cause) }), (s) => s.state !== "RUNNING")
-    return yield* settled(stored)
+    if (Exit.isSuccess(exit)) {
+      return yield* settled(
+        yield* checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { result: yield* Effect.orDie(Schema.encode(schema)(exit.value)) })
+      )
+    }
+    const record = checkpoints.recordStage(ctx.runId, name, ordinal, ctx.worker, { error: describe(exit.cause) })
+    if (options.exclusive) return yield* settled(yield* pollStage(record, (s) => s.state !== "RUNNING"))
+    // Another driver's success counts over this failure: wait for its checkpoint while it drives.
+    while (true) {
+      const stage = yield* checkpoints.stage(ctx.runId, name)
+      if (stage !== undefined && stage.state !== "RUNNING") return yield* settled(stage)
+      if (!(yield* ctx.othersDriving)) return yield* settled(yield* record)
+      yield* Effect.sleep(STAGE_POLL)
+    }
   }).pipe(Effect.withSpan(`stage.${name}`))
 
 export interface FanOutOptions<Item, ItemI, Out, OutI, E> {

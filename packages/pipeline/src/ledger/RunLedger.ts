@@ -72,16 +72,32 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
      * The run of a key: a new one, queued and admitted if the tenant's `limit` allows, or the
      * existing one untouched. One round trip.
      */
-    const start = Effect.fn("RunLedger.start")(function* (tenant: string, pipeline: string, key: string, input: unknown, limit: number) {
-      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM start_run($1, $2, $3, $4, $5, $6)`, [
-        randomUUID(),
+    /**
+     * Creates the run of a key, queued, and admits the tenant's queued runs; or finds the key's
+     * run. With `driver`, a run created and admitted here is recorded as driven by that worker.
+     * `created` tells a new run (with no checkpoints yet) from an existing one.
+     */
+    const start = Effect.fn("RunLedger.start")(function* (
+      tenant: string,
+      pipeline: string,
+      key: string,
+      input: unknown,
+      limit: number,
+      driver?: { readonly worker: string; readonly ttlMs: number }
+    ) {
+      const id = randomUUID()
+      const rows = yield* sql.unsafe<RunRecord>(`SELECT ${COLUMNS} FROM start_run($1, $2, $3, $4, $5, $6, $7, $8::interval)`, [
+        id,
         tenant,
         pipeline,
         key,
         JSON.stringify(input),
-        limit
+        limit,
+        driver?.worker ?? null,
+        interval(driver?.ttlMs ?? 0)
       ]).pipe(Effect.orDie)
-      return rows[0]!
+      const run = rows[0]!
+      return { run, created: run.id === id }
     })
 
     /**
@@ -189,6 +205,14 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
         INSERT INTO run_drivers (run_id, worker, expires_at) VALUES (${id}, ${worker}, now() + ${interval(ttlMs)}::interval)
         ON CONFLICT (run_id, worker) DO UPDATE SET expires_at = excluded.expires_at`.pipe(Effect.orDie, Effect.asVoid)
 
+    /** Whether a live worker other than `worker` drives the run. */
+    const othersDriving = (id: string, worker: string) =>
+      sql<{ others: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM run_drivers WHERE run_id = ${id} AND worker <> ${worker} AND expires_at > now()) AS others`.pipe(
+        Effect.map(([row]) => row?.others === true),
+        Effect.orDie
+      )
+
     /** `worker` stopped driving the run: its body is no longer running. */
     const stoppedDriving = (id: string, worker: string) =>
       sql`DELETE FROM run_drivers WHERE run_id = ${id} AND worker = ${worker}`.pipe(Effect.orDie, Effect.asVoid)
@@ -263,6 +287,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       queuePosition,
       driving,
       stoppedDriving,
+      othersDriving,
       abandoned,
       active,
       history,

@@ -73,7 +73,8 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
         Effect.mapError((e) => new InvalidRunRequest({ message: `Invalid input for ${pipelineName}: ${e.message}` }))
       )
       const encoded = yield* Schema.encode(pipeline.input)(decoded).pipe(Effect.orDie)
-      const run = yield* ledger.start(tenant, pipelineName, pipeline.key(decoded), encoded, yield* executor.limitOf(tenant))
+      const { created, run } = yield* ledger.start(tenant, pipelineName, pipeline.key(decoded), encoded, yield* executor.limitOf(tenant), executor.driver)
+      if (created && run.state === "PROCESSING") yield* executor.startedHere(run.id)
       if (isRetryable(run.state)) return yield* restart(run, "started again", (c) => c.resetFailed(run.id))
       if (run.state === "STALE") return yield* restart(run, "started again after its inputs changed", (c) => c.clear(run.id))
       return run.state === "QUEUED" ? yield* withPosition(run) : ({ run, queuePosition: null } satisfies RunStatus)
@@ -87,6 +88,7 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
     const cancel = Effect.fn("Runs.cancel")(function* (runId: string, reason: string) {
       const run = yield* ledger.find(runId)
       yield* ledger.transition(run.id, "CANCELLED", reason)
+      yield* executor.dropFresh(run.id)
       yield* executor.admit(run.tenant) // frees the slot at once when no driver is left
       return yield* withPosition(yield* ledger.find(runId))
     })
