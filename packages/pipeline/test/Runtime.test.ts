@@ -176,7 +176,7 @@ describe("the durable run runtime", () => {
       Effect.gen(function* () {
         const runs = yield* Runs
         const { run } = yield* runs.start("squares", tenant, { upTo: 5 })
-        const worker = yield* Effect.fork(runWorker({ maxRuns: 2, pollInterval: "100 millis" }))
+        const worker = yield* Effect.fork(runWorker({ maxRuns: 2, pollInterval: "100 millis", tenants: [tenant] }))
         let state = run.state
         for (let i = 0; i < 50 && state !== "READY"; i++) {
           yield* Effect.sleep("100 millis")

@@ -16,7 +16,7 @@ describe("the pipeline API", () => {
           yield* seedTenant(tenant, 40)
           const admin = yield* token(tenant, "admin")
           const analyst = yield* token(tenant, "analyst")
-          const worker = yield* Effect.fork(runWorker({ maxRuns: 2, pollInterval: "100 millis" }))
+          const worker = yield* Effect.fork(runWorker({ maxRuns: 2, pollInterval: "100 millis", tenants: [tenant] }))
 
           expect((yield* call("POST", "/api/v1/pipeline/push", { token: analyst, json: { tenant, date: END } })).status).toBe(403)
           const pushed = yield* call("POST", "/api/v1/pipeline/push", { token: admin, json: { tenant, date: "2026-11-24" } })

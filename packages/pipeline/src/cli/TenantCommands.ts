@@ -118,7 +118,7 @@ const remove = Command.make(
       if (!args.yes) return yield* Effect.fail(new Error(`Removing ${args.tenant} deletes all its data; add --yes to confirm`))
       yield* Effect.flatMap(TenantRegistry, (r) => r.remove(args.tenant))
       yield* auditCli(args.tenant, "tenant.remove")
-      yield* Console.log(`tenant ${args.tenant} removed: schema, role, tokens and registry entry (the audit log stays)`)
+      yield* Console.log(`tenant ${args.tenant} removed: schema, role, tokens, runs and registry entry (the audit log stays)`)
     }).pipe(Effect.provide(BaseLive))
 ).pipe(Command.withDescription("Delete a tenant and all its data"))
 

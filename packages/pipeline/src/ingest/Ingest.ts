@@ -101,18 +101,20 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
 
     /**
      * Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and
-     * writing. Finished nightly runs whose 90-day window the new events fall in become STALE.
+     * writing. Nightly runs whose 90-day window the new events fall in become STALE.
      */
     const okta = <E, R>(lines: Stream.Stream<string, E, R>, options: IngestOptions) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         const days = makeDayRange()
-        const counts = yield* ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) =>
-          writeBatch(batch, options.source, days)
+        // Batches commit one by one: runs go stale for what committed even if a later batch fails the intake.
+        const markStale = Effect.suspend(() =>
+          days.first === null || days.last === null
+            ? Effect.void
+            : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
         )
-        if (days.first !== null && days.last !== null) {
-          yield* ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
-        }
-        return counts
+        return ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source, days)).pipe(
+          Effect.ensuring(markStale)
+        )
       }).pipe(Effect.withSpan("Ingest.okta"))
 
     return { okta } as const

@@ -1,11 +1,13 @@
 import { type Duration, Effect, Schedule } from "effect"
 import { Executor } from "./Executor.js"
-import { RunLedger } from "./RunLedger.js"
+import { RunLedger, type RunRecord } from "./RunLedger.js"
 
 export interface WorkerOptions {
   /** Runs this process drives at once. */
   readonly maxRuns: number
   readonly pollInterval?: Duration.DurationInput
+  /** Only runs of these tenants (default: every tenant's). */
+  readonly tenants?: ReadonlyArray<string>
 }
 
 /**
@@ -17,10 +19,11 @@ export const runWorker = (options: WorkerOptions) =>
     const ledger = yield* RunLedger
     const executor = yield* Executor
     const driving = new Set<string>()
+    const mine = (run: RunRecord) => executor.knows(run) && (options.tenants === undefined || options.tenants.includes(run.tenant))
     const poll = Effect.gen(function* () {
-      const active = (yield* ledger.active).filter(executor.knows)
+      const active = (yield* ledger.active).filter(mine)
       for (const tenant of new Set(active.filter((r) => r.state === "QUEUED").map((r) => r.tenant))) yield* executor.admit(tenant)
-      for (const run of (yield* ledger.active).filter(executor.knows)) {
+      for (const run of (yield* ledger.active).filter(mine)) {
         if (run.state !== "PROCESSING" || driving.has(run.id) || driving.size >= options.maxRuns) continue
         driving.add(run.id)
         yield* executor.execute(run.id).pipe(
