@@ -8,7 +8,7 @@ import { DefaultTaxonomy, isoDate } from "@workcat/core"
 import {
   CliOutput,
   Evaluator,
-  fileLines,
+  fileValues,
   generate,
   HrIngest,
   Ingest,
@@ -72,8 +72,8 @@ const pipeline = (files: { events: string; hr: string; truth: string; end: Retur
   Effect.gen(function* () {
     const hr = yield* HrIngest
     const ingest = yield* Ingest
-    yield* ingestWithProgress("HR", (onProgress) => hr.records(fileLines(files.hr), { source: files.hr, onProgress }))
-    yield* ingestWithProgress("ingested", (onProgress) => ingest.okta(fileLines(files.events), { source: files.events, onProgress }))
+    yield* ingestWithProgress("HR", (onProgress) => hr.records(fileValues(files.hr), { source: files.hr, onProgress }))
+    yield* ingestWithProgress("ingested", (onProgress) => ingest.events("okta", fileValues(files.events), { source: files.events, onProgress }))
     const progress = makeProgress()
     const started = Date.now()
     const { run: finished, summary } = yield* runNightly(TENANT, files.end, {

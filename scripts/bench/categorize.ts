@@ -21,7 +21,7 @@ import {
   CliOutput,
   CostLedger,
   Evaluator,
-  fileLines,
+  fileValues,
   generate,
   HrIngest,
   Ingest,
@@ -92,8 +92,8 @@ const seedTenant = (tenant: TenantId, employees: number, seed: string, patch: Se
     yield* registry.update(tenant, patch)
     const files = yield* generate({ tenant, employees, days: 90, seed, end: END, out: mkdtempSync(join(tmpdir(), "workcat-bench-")) })
     yield* Effect.gen(function* () {
-      yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
-      yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+      yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+      yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
     }).pipe(Effect.provide(PipelineLive(tenant)))
     return files
   })

@@ -1,7 +1,6 @@
 import { Schema } from "effect"
-import type { AppCatalog, AppKey } from "./AppCatalog.js"
-import { OKTA_SSO_EVENT, type OktaLogEvent } from "./Okta.js"
-import type { Pseudonyms, UserId } from "./Pseudonym.js"
+import type { AppKey } from "./AppCatalog.js"
+import type { UserId } from "./Pseudonym.js"
 
 /** Identity providers workcat reads audit events from. */
 export const Provider = Schema.Literal("okta", "gws", "entra")
@@ -13,6 +12,7 @@ export type Provider = typeof Provider.Type
  * No login, name or IP address survives normalization.
  */
 export interface AccessEvent {
+  /** The provider's id of the record, unique per provider and the same on every re-delivery. */
   readonly eventId: string
   readonly provider: Provider
   readonly eventType: string
@@ -23,35 +23,8 @@ export interface AccessEvent {
   readonly outcome: string
   /** Steps the sign-in took (1 = session reuse, 2+ = extra factor prompts); at least 1. */
   readonly authSteps: number
+  /** A keyed hash (`s_…`) of the provider's session id, never the id itself. */
   readonly sessionId: string | null
+  /** As the provider reports it: Okta a country name (`United States`), Google and Entra ISO 3166-1 alpha-2 (`US`). */
   readonly country: string | null
-}
-
-const SUCCESS = new Set(["SUCCESS", "ALLOW"])
-
-/**
- * Okta → AccessEvent. An app access is `user.authentication.sso` by a `User` actor, with a
- * successful outcome and an `AppInstance` target; every other event is kept as a raw event only.
- */
-export const normalizeOkta = (event: OktaLogEvent, catalog: AppCatalog, pseudonyms: Pseudonyms): AccessEvent => {
-  const actor = event.actor
-  const login = actor.type === "User" ? (actor.alternateId ?? `okta:${actor.id}`) : null
-  const outcome = event.outcome?.result ?? "UNKNOWN"
-  const appTarget = event.target?.find((t) => t.type === "AppInstance")
-  const appName = appTarget ? (appTarget.displayName ?? appTarget.alternateId ?? appTarget.id) : null
-  const isAccess = event.eventType === OKTA_SSO_EVENT && login !== null && appName !== null && SUCCESS.has(outcome)
-  const session = event.authenticationContext?.externalSessionId
-  return {
-    eventId: event.uuid,
-    provider: "okta",
-    eventType: event.eventType,
-    occurredAt: event.published,
-    userId: login === null ? null : pseudonyms.user(login),
-    app: isAccess && appName !== null ? catalog.resolve(appName) : null,
-    appName,
-    outcome,
-    authSteps: Math.max(1, event.authenticationContext?.authenticationStep ?? 1),
-    sessionId: session ? pseudonyms.session(session) : null,
-    country: event.client?.geographicalContext?.country ?? null
-  }
 }

@@ -60,5 +60,5 @@ export interface Pseudonyms {
 
 export const makePseudonyms = (keys: ReadonlyArray<Uint8Array>): Pseudonyms => ({
   user: memoize((login) => pseudonymizeWithChain(keys, login)),
-  session: (id) => hashWithChain(keys, "s", id)
+  session: memoize((id) => hashWithChain(keys, "s", id))
 })

@@ -1,6 +1,6 @@
 /** Keys whose values identify a person in the providers' payloads (Okta, Google, Entra, HR). */
 const PERSONAL_KEYS =
-  /^(alternateId|displayName|login|email|emailAddress|mail|userPrincipalName|name|firstName|lastName|givenName|familyName|fullName|ipAddress|ip|ip_address|callerIpAddress|rawUserAgent|userAgent|phone|phoneNumber)$/i
+  /^(alternateId|displayName|userDisplayName|userId|profileId|login|email|emailAddress|mail|userPrincipalName|name|firstName|lastName|givenName|familyName|fullName|ipAddress|ip|ip_address|callerIpAddress|rawUserAgent|userAgent|phone|phoneNumber)$/i
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g
 /** Full (8 groups) or compressed (`::`) IPv6; times like 09:15:00 are neither. */
@@ -10,12 +10,43 @@ const IPV6 =
 const scrubText = (text: string): string =>
   text.replace(EMAIL, "[email]").replace(IPV4, "[ip]").replace(IPV6, "[ip]")
 
-const scrubValue = (value: unknown, key: string | undefined): unknown => {
-  if (key !== undefined && PERSONAL_KEYS.test(key) && value !== null) return "[redacted]"
+/** Google Workspace event parameters whose values describe the sign-in, not the person or their documents. */
+const SAFE_PARAMETERS = new Set([
+  "application_name",
+  "app_name",
+  "client_id",
+  "initiated_by",
+  "saml_status_code",
+  "saml_second_level_status_code",
+  "failure_type",
+  "login_type",
+  "login_challenge_method",
+  "is_second_factor",
+  "is_suspicious",
+  "client_type",
+  "api_name",
+  "method_name"
+])
+
+/** A person as the providers describe one: an actor, an Okta `User` entity, a Google `USER` caller. */
+const isPerson = (key: string | undefined, value: Readonly<Record<string, unknown>>) =>
+  key === "actor" || value.type === "User" || value.callerType === "USER"
+
+const scrubValue = (value: unknown, key: string | undefined, person = false): unknown => {
+  if (value === null) return value
+  if (key !== undefined && PERSONAL_KEYS.test(key)) return "[redacted]"
+  if (person && typeof value !== "object" && key !== "type" && key !== "callerType") return "[redacted]"
   if (typeof value === "string") return scrubText(value)
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, key))
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, k)]))
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, key, person))
+  if (typeof value === "object") {
+    const record = value as Readonly<Record<string, unknown>>
+    // A Google Workspace parameter `{name, value}`: the name stays, the value only if known to be harmless.
+    if (key === "parameters" && typeof record.name === "string") {
+      const safe = SAFE_PARAMETERS.has(record.name)
+      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, k === "name" ? v : safe ? scrubValue(v, k) : "[redacted]"]))
+    }
+    const inPerson = person || isPerson(key, record)
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, scrubValue(v, k, inPerson)]))
   }
   return value
 }
@@ -25,8 +56,9 @@ const PERSONAL_PAIRS = new RegExp(`("(?:${PERSONAL_KEYS.source.slice(2, -3)})"\\
 
 /**
  * A rejected payload with personal data removed, so it can be kept as a dead letter: values of
- * personal keys are replaced whatever their type, and e-mail and IP addresses are masked
- * anywhere else. A line that is not JSON (a truncated export line, say) gets the same treatment
+ * personal keys, everything about a person (an actor, a `User` entity) but its type, and Google
+ * Workspace parameter values not known to be harmless (a document title can name someone) are
+ * replaced whatever their type, and e-mail and IP addresses are masked anywhere else. A line that is not JSON (a truncated export line, say) gets the same treatment
  * for `"key": "value"` pairs; a bare name in free text cannot be recognized.
  */
 export const redactPayload = (payload: string): string => {

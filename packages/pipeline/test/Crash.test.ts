@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
-import { fileLines } from "../src/ingest/Lines.js"
+import { fileValues } from "../src/ingest/Framing.js"
 import { generate } from "../src/synthetic/Generate.js"
 import { freshTenant, testDatabaseUrl, testMasterKey, testTenantLayer } from "./support/TestLayers.js"
 
@@ -32,8 +32,8 @@ describe("a nightly run that crashes", () => {
   it.live("resumes after SIGKILL mid-fan-out: every user categorized once, at most the concurrency repeated", () =>
     Effect.gen(function* () {
       const files = yield* generate({ tenant, employees: 80, days: 21, seed: "crash", end, out: dir })
-      yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
-      yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+      yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+      yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
 
       const first = child()
       while (callLog().length < 20) yield* Effect.sleep("50 millis")

@@ -4,8 +4,11 @@ import { addDays, type IsoDate, isoDate } from "@workcat/core"
 import { Effect, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { HrIngest } from "../src/ingest/HrIngest.js"
+import { jsonValues } from "../src/ingest/Framing.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { Employees } from "../src/warehouse/Employees.js"
+import { TenantRegistry } from "@workcat/tenancy"
+import { PipelineLive } from "../src/Layers.js"
 import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
 
 const sso = (uuid: string, login: string, app: string, at: string, step = 1) =>
@@ -32,7 +35,7 @@ const lines = [
 ]
 
 const okta = (input: ReadonlyArray<string>) =>
-  Effect.flatMap(Ingest, (ingest) => ingest.okta(Stream.fromIterable(input), { source: "test.ndjson", batchSize: 3 }))
+  Effect.flatMap(Ingest, (ingest) => ingest.events("okta", jsonValues(Stream.make(input.join("\n"))), { source: "test.ndjson", batchSize: 3 }))
 
 const rollup = Effect.flatMap(
   SqlClient.SqlClient,
@@ -107,9 +110,40 @@ describe("Okta ingest", () => {
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 })
 
+describe("raw event retention", () => {
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString()
+  const partitions = Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ name: string }>`
+      SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'sso_events'::regclass ORDER BY 1`
+  ).pipe(Effect.map((rows) => rows.map((r) => r.name)))
+  const day = (iso: string) => `sso_events_p${iso.slice(0, 10).replaceAll("-", "")}`
+
+  it.live("stores each day in its own partition, refuses events past the retention, and drops days that age out of it", () => {
+    const tenant = freshTenant()
+    return Effect.gen(function* () {
+      const recent = [sso("r1", "ana@example.com", "GitHub", daysAgo(1)), sso("r2", "ana@example.com", "Jira", daysAgo(100))]
+      const counts = yield* okta([...recent, sso("r3", "ana@example.com", "Slack", daysAgo(800))])
+      expect(counts).toEqual({ accepted: 2, duplicates: 0, rejected: 1 })
+      expect(yield* partitions).toEqual([day(daysAgo(100)), day(daysAgo(1))])
+      const sql = yield* SqlClient.SqlClient
+      const [letter] = yield* sql<{ reason: string; position: number }>`SELECT reason, position FROM dead_letters`
+      expect(letter).toEqual({ reason: "older than the tenant's retention of 730 days", position: 3 })
+
+      // The tenant shortens its retention: the next intake drops the days now out of it, rollup included.
+      yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { retentionDays: 30 }))
+      const again = yield* okta(recent).pipe(Effect.provide(PipelineLive(tenant)))
+      expect(again).toEqual({ accepted: 0, duplicates: 1, rejected: 1 })
+      expect(yield* partitions).toEqual([day(daysAgo(1))])
+      expect(yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM user_app_daily WHERE day < current_date - 30`).toEqual([{ n: 0 }])
+    }).pipe(Effect.provide(testTenantLayer(tenant)))
+  })
+})
+
 const hr = (records: ReadonlyArray<object | string>, batchSize?: number) =>
   Effect.flatMap(HrIngest, (h) =>
-    h.records(Stream.fromIterable(records.map((r) => (typeof r === "string" ? r : JSON.stringify(r)))), {
+    h.records(jsonValues(Stream.make(records.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n"))), {
       source: "hr.ndjson",
       ...(batchSize === undefined ? {} : { batchSize })
     })

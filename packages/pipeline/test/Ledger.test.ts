@@ -4,6 +4,7 @@ import { ControlSql } from "@workcat/tenancy"
 import { Effect, Exit, Fiber, Layer, Option, Schema, type Scope, Stream } from "effect"
 import * as TestServices from "effect/TestServices"
 import { HrIngest } from "../src/ingest/HrIngest.js"
+import { jsonValues } from "../src/ingest/Framing.js"
 import { Executor } from "../src/ledger/Executor.js"
 import * as Pipeline from "../src/ledger/Pipeline.js"
 import { Pipelines } from "../src/ledger/Pipelines.js"
@@ -328,7 +329,7 @@ describe("HR intake", () => {
         ids.set(date, run.id)
       }
       const line = JSON.stringify({ eventId: "e1", type: "role_change", login: "ana@example.com", effectiveDate: "2026-11-20", title: "Lead" })
-      const ingest = Effect.flatMap(HrIngest, (h) => h.records(Stream.make(line), { source: "hr.ndjson" }))
+      const ingest = Effect.flatMap(HrIngest, (h) => h.records(jsonValues(Stream.make(line)), { source: "hr.ndjson" }))
       yield* ingest
       const states = Effect.forEach([...ids.values()], (id) => Effect.map(ledger.find(id), (r) => r.state))
       expect(yield* states).toEqual(["READY", "STALE", "STALE"])

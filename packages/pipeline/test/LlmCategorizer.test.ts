@@ -22,7 +22,7 @@ import { makeLlmCategorizer } from "../src/categorizer/llm/LlmCategorizer.js"
 import { DEFAULT_PRICES, type LlmSettings } from "../src/categorizer/llm/LlmSettings.js"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
-import { fileLines } from "../src/ingest/Lines.js"
+import { fileValues } from "../src/ingest/Framing.js"
 import { PipelineLive } from "../src/Layers.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { RunsLive } from "../src/Runtime.js"
@@ -252,8 +252,8 @@ describe("the nightly run with the LLM categorizer", () => {
       const files = yield* generate({ tenant, employees: 30, days: 30, seed: "budget", end: "2026-11-23" as IsoDate, out: mkdtempSync(join(tmpdir(), "workcat-llm-")) })
       // Less than a tenth of a cent a user: the budget lasts for a handful of them.
       const night = yield* Effect.gen(function* () {
-        yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
-        yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+        yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+        yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
         return yield* runNightly(tenant, "2026-11-23", { concurrency: 1 })
       }).pipe(Effect.provide(tenantLayer(tenant, { llm: { monthlyBudgetUsd: 0.004, concurrency: 1 } }).pipe(Layer.provideMerge(runtime))))
       expect(night.run.state).toBe("DEGRADED")

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Evaluator } from "../src/eval/Evaluate.js"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
-import { fileLines } from "../src/ingest/Lines.js"
+import { fileValues, jsonValues } from "../src/ingest/Framing.js"
 import { Metrics } from "../src/materialize/Metrics.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { OfflineCategorizerLive } from "../src/categorizer/OfflineCategorizer.js"
@@ -35,9 +35,9 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
           out: mkdtempSync(join(tmpdir(), "workcat-e2e-")),
           malformedRate: 0.001
         })
-        const hr = yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
+        const hr = yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
         expect(hr.rejected).toBe(0)
-        const events = yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+        const events = yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
         expect(events.accepted + events.duplicates + events.rejected).toBe(files.eventCount)
         expect(events.rejected).toBeGreaterThan(0)
 
@@ -119,7 +119,7 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
           outcome: { result: "SUCCESS" },
           target: [{ id: "0oaL", type: "AppInstance", displayName: "GitHub" }]
         })
-        yield* Effect.flatMap(Ingest, (i) => i.okta(Stream.make(late), { source: "late" }))
+        yield* Effect.flatMap(Ingest, (i) => i.events("okta", jsonValues(Stream.make(late)), { source: "late" }))
         const stale = yield* control<{ state: string }>`SELECT state FROM runs WHERE tenant = ${tenant} ORDER BY created_at`
         expect(stale.map((r) => r.state)).toEqual(["STALE", "STALE"])
         const rerun = yield* runNightly(tenant, end)
@@ -144,8 +144,8 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
       const runtime = RunsLive.pipe(Layer.provideMerge(counting), Layer.provideMerge(TestBase))
       return Effect.gen(function* () {
         const files = yield* generate({ tenant, employees: 60, days: 45, seed: "rehash", end, out: mkdtempSync(join(tmpdir(), "workcat-rehash-")) })
-        yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
-        yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+        yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+        yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
         const first = (yield* runNightly(tenant, end)).summary!
         expect(calls).toBe(first.categorized)
 
@@ -160,7 +160,7 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
           .map((l) => JSON.parse(l) as TruthRecord)
           .find((t) => categorized.has(pseudonyms.user(t.login)))!
         const promotion = { eventId: "promo-1", type: "role_change", login: person.login, effectiveDate: addDays(end, 1), title: "Chief Everything Officer" }
-        yield* Effect.flatMap(HrIngest, (h) => h.records(Stream.make(JSON.stringify(promotion)), { source: "promotion" }))
+        yield* Effect.flatMap(HrIngest, (h) => h.records(jsonValues(Stream.make(JSON.stringify(promotion))), { source: "promotion" }))
 
         calls = 0
         const second = (yield* runNightly(tenant, addDays(end, 1))).summary!

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Evaluator } from "../src/eval/Evaluate.js"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
-import { fileLines } from "../src/ingest/Lines.js"
+import { fileValues } from "../src/ingest/Framing.js"
 import { PipelineLive } from "../src/Layers.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { Privacy } from "../src/privacy/Privacy.js"
@@ -23,8 +23,8 @@ const end = "2026-11-23" as IsoDate
 const seed = (tenant: TenantId, employees = 60) =>
   Effect.gen(function* () {
     const files = yield* generate({ tenant, employees, days: 30, seed: "privacy", end, out: mkdtempSync(join(tmpdir(), "workcat-privacy-")), malformedRate: 0.01 })
-    yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: files.hr }))
-    yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+    yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+    yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
     yield* runNightly(tenant, end)
     return files
   })
@@ -135,7 +135,7 @@ describe("key rotation", () => {
       expect(after.filter((r) => before.some((b) => b.id === r.id))).toEqual([])
 
       // Whoever computes pseudonyms with the old key must not write next to the new ones.
-      const write = Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: "stale" })).pipe(Effect.provide(stale))
+      const write = Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: "stale" })).pipe(Effect.provide(stale))
       const exit = yield* Effect.exit(write)
       if (exit._tag !== "Failure") return expect.fail("an intake with the old key succeeded")
       expect(Cause.pretty(exit.cause)).toContain("rotated")
@@ -144,7 +144,7 @@ describe("key rotation", () => {
         const current = yield* CurrentTenant
         expect(current.keyVersion).toBe(1)
         expect((yield* Effect.flatMap(Evaluator, (e) => e.fromFile(files.truth))).overall).toEqual(accuracy)
-        const again = yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: files.events }))
+        const again = yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
         expect(again.accepted).toBe(0)
         const categorized = yield* sql<{ n: number }>`
           SELECT count(*)::int AS n FROM work_categories c JOIN employees e USING (user_id)`

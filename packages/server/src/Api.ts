@@ -1,5 +1,5 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { IsoDate } from "@workcat/core"
+import { FormatChoice, IsoDate } from "@workcat/core"
 import { Role, SettingsPatch, TenantId, TenantSettings } from "@workcat/tenancy"
 import { Schema } from "effect"
 import { Authentication, Forbidden, NotFound } from "./Auth.js"
@@ -147,21 +147,35 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {}
 
+/** Okta's one-time check of a new event hook: the challenge header, echoed back. */
+const OktaVerification = Schema.Struct({ "x-okta-verification-challenge": Schema.String })
+
 export class EventsApi extends tenantGroup("events")
   .addError(PayloadTooLarge)
+  .addError(Unavailable)
   .add(
-    HttpApiEndpoint.post("okta", "/api/v1/tenants/:tenant/events/okta")
+    HttpApiEndpoint.get("oktaVerify", "/api/v1/tenants/:tenant/events/okta")
       .setPath(TenantPath)
-      .setPayload(EventsBody)
-      .addSuccess(IngestCounts)
-      .annotate(OpenApi.Summary, "Ingest Okta System Log events: NDJSON, or a JSON array (a System Log API page)")
+      .setHeaders(OktaVerification)
+      .addSuccess(Schema.Struct({ verification: Schema.String }))
+      .annotate(OpenApi.Summary, "Okta event hook verification: answers the X-Okta-Verification-Challenge header")
   )
   .add(
     HttpApiEndpoint.post("hr", "/api/v1/tenants/:tenant/events/hr")
       .setPath(TenantPath)
       .setPayload(EventsBody)
       .addSuccess(IngestCounts)
-      .annotate(OpenApi.Summary, "Ingest HR records (NDJSON)")
+      .annotate(OpenApi.Summary, "Ingest HR records (NDJSON, or a JSON array)")
+  )
+  .add(
+    HttpApiEndpoint.post("sso", "/api/v1/tenants/:tenant/events/:format")
+      .setPath(Schema.Struct({ tenant: TenantId, format: FormatChoice }))
+      .setPayload(EventsBody)
+      .addSuccess(IngestCounts)
+      .annotate(
+        OpenApi.Summary,
+        "Ingest SSO events: `okta` (System Log events, an API page, or an event hook delivery), `gws` (Reports API activities), `entra` (sign-ins, or a Graph page), or `auto` (detected from the first record)"
+      )
   ) {}
 
 export class PrivacyApi extends tenantGroup("privacy").add(

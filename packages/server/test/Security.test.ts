@@ -17,7 +17,8 @@ const oktaLine = JSON.stringify({
 })
 
 /** A plausible request body for each endpoint that takes one, aimed at tenant `target`. */
-const bodyFor = (method: string, path: string, target: string): { json?: unknown; text?: string } => {
+const bodyFor = (method: string, path: string, target: string): { json?: unknown; text?: string; headers?: Record<string, string> } => {
+  if (path.endsWith("/events/okta") && method === "get") return { headers: { "x-okta-verification-challenge": "challenge" } }
   if (path.endsWith("/pipeline/push")) return { json: { tenant: target, date: "2026-11-20" } }
   if (path.endsWith("/pipeline/batch")) return { json: { runs: [{ tenant: target, date: "2026-11-21" }] } }
   if (path.endsWith("/settings") && method === "patch") return { json: { displayName: "taken over" } }
@@ -58,7 +59,7 @@ describe("access control", () => {
           if (template === "/healthz") continue
           for (const method of Object.keys(operations)) {
             for (const t of tokensOfA) {
-              const path = template.replace("{tenant}", b).replace("{runId}", runId)
+              const path = template.replace("{tenant}", b).replace("{runId}", runId).replace("{format}", "okta")
               const answer = yield* call(method.toUpperCase() as "GET", path, { token: t, ...bodyFor(method, path, b) })
               answers.push([`${method} ${template}`, answer])
             }

@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { IsoDate } from "@workcat/core"
-import { fileLines, generate, HrIngest, Ingest, runNightly } from "@workcat/pipeline"
+import { fileValues, generate, HrIngest, Ingest, runNightly } from "@workcat/pipeline"
 import { provision, testConfig, testTenantLayer } from "@workcat/pipeline/testing"
 import { ApiTokens, type Role, type TenantId } from "@workcat/tenancy"
 import { RuntimeLive } from "@workcat/pipeline"
@@ -17,8 +17,8 @@ export const END = "2026-11-23" as IsoDate
 export const seedTenant = (tenant: TenantId, employees = 80) =>
   Effect.gen(function* () {
     const files = yield* generate({ tenant, employees, days: 30, seed: "api", end: END, out: mkdtempSync(join(tmpdir(), "workcat-api-")) })
-    yield* Effect.flatMap(HrIngest, (h) => h.records(fileLines(files.hr), { source: "hr" }))
-    yield* Effect.flatMap(Ingest, (i) => i.okta(fileLines(files.events), { source: "events" }))
+    yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: "hr" }))
+    yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: "events" }))
     const { run, summary } = yield* runNightly(tenant, END)
     return { files, run: summary!, runId: run.id }
   }).pipe(Effect.provide(testTenantLayer(tenant)))
@@ -48,10 +48,10 @@ export interface Answer {
 export const call = (
   method: "GET" | "POST" | "PATCH",
   path: string,
-  options: { readonly token?: string; readonly json?: unknown; readonly text?: string } = {}
+  options: { readonly token?: string; readonly json?: unknown; readonly text?: string; readonly headers?: Record<string, string> } = {}
 ): Effect.Effect<Answer, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    let request = HttpClientRequest.make(method)(path)
+    let request = HttpClientRequest.make(method)(path).pipe(HttpClientRequest.setHeaders(options.headers ?? {}))
     if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
     if (options.json !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, options.json)
     if (options.text !== undefined) request = HttpClientRequest.bodyText(request, options.text, "application/x-ndjson")

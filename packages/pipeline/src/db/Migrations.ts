@@ -7,6 +7,7 @@ import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
 import tenant0004 from "./migrations/tenant/0004_llm.js"
+import tenant0005 from "./migrations/tenant/0005_partitions.js"
 
 /** The tables of one tenant, in the tenant's schema (run as the tenant's role, which owns them). */
 export const migrateTenant = runMigrations(
@@ -14,7 +15,8 @@ export const migrateTenant = runMigrations(
     "0001_ingest": tenant0001,
     "0002_results": tenant0002,
     "0003_checkpoints": tenant0003,
-    "0004_llm": tenant0004
+    "0004_llm": tenant0004,
+    "0005_partitions": tenant0005
   }),
   "schema_migrations"
 )

@@ -1,23 +1,25 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, describeJsonError, type HrEvent, HrRecord, redactPayload } from "@workcat/core"
+import { addDays, describeJsonError, formatParseError, type HrEvent, HrRecord, redactPayload } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Either, Schema, type Stream } from "effect"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { Employees } from "../warehouse/Employees.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
-import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
+import type { InputValue } from "./Framing.js"
+import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
 
 const decodeRecord = Schema.decodeUnknownEither(HrRecord)
 
-/** A record, or why the line is not one (without quoting it). */
-const parseRecord = (line: string): Either.Either<HrRecord, string> => {
+/** The records of an input value (one, or a JSON array of them), or why it is not JSON (without quoting it). */
+const parseValue = (text: string): Either.Either<ReadonlyArray<Either.Either<HrRecord, string>>, string> => {
   let json: unknown
   try {
-    json = JSON.parse(line)
+    json = JSON.parse(text)
   } catch (e) {
     return Either.left(describeJsonError(e))
   }
-  return Either.mapLeft(decodeRecord(json), (e) => `not an HR record: ${formatParseError(e)}`)
+  const records: ReadonlyArray<unknown> = Array.isArray(json) ? json : [json]
+  return Either.right(records.map((r) => Either.mapLeft(decodeRecord(r), (e) => `not an HR record: ${formatParseError(e)}`)))
 }
 
 /** The earliest effective date of the events an intake really added (duplicates change nothing). */
@@ -40,17 +42,22 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const pseudonymize = tenant.pseudonyms.user
     const ledger = yield* RunLedger
 
-    const writeBatch = Effect.fn("HrIngest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string, changes: Changes) {
+    const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, source: string, changes: Changes) {
       const events: Array<HrEvent> = []
       const rejected: Array<DeadLetter> = []
-      for (const [line, position] of lines) {
-        if (line.trim() === "") continue
-        const decoded = parseRecord(line)
-        if (Either.isLeft(decoded)) {
-          rejected.push({ source, position, reason: decoded.left, payload: redactPayload(line) })
+      const records: Array<HrRecord> = []
+      for (const [text, position, problem] of values) {
+        const parsed = problem === undefined ? parseValue(text) : Either.left(problem)
+        if (Either.isLeft(parsed)) {
+          rejected.push({ source, position, item: null, reason: parsed.left, payload: redactPayload(text) })
           continue
         }
-        const r = decoded.right
+        parsed.right.forEach((record, i) => {
+          if (Either.isRight(record)) records.push(record.right)
+          else rejected.push({ source, position, item: parsed.right.length > 1 ? i : null, reason: record.left, payload: redactPayload(text) })
+        })
+      }
+      for (const r of records) {
         events.push({
           eventId: r.eventId,
           userId: pseudonymize(r.login),
@@ -88,8 +95,8 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
       return { accepted: inserted, duplicates: events.length - inserted, rejected: rejected.length } satisfies IngestCounts
     }, Effect.orDie)
 
-    /** Ingests HR NDJSON lines one batch at a time (events of one person must not race). */
-    const records = <E, R>(lines: Stream.Stream<string, E, R>, options: IngestOptions) =>
+    /** Ingests HR input values one batch at a time (events of one person must not race). */
+    const records = <E, R>(values: Stream.Stream<InputValue, E, R>, options: IngestOptions) =>
       Effect.suspend(() => {
         const changes: Changes = { from: null }
         // Batches commit one by one: runs go stale for what committed even if a later line fails the intake.
@@ -98,7 +105,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
             ? Effect.void
             : ledger.markStale(tenant.id, "nightly", { after: addDays(changes.from, -1), upTo: "9999-12-31" }, `HR changes effective from ${changes.from}`)
         )
-        return ingestLines(lines, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options.source, changes)).pipe(
+        return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options.source, changes)).pipe(
           Effect.ensuring(markStale)
         )
       }).pipe(Effect.withSpan("HrIngest.records"))

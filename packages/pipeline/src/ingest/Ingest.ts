@@ -1,13 +1,22 @@
-import { type AccessEvent, DefaultAppCatalog, describeJsonError, normalizeOkta, OktaLogEvent, redactPayload } from "@workcat/core"
+import {
+  type AccessEvent,
+  DefaultAppCatalog,
+  decodeValue,
+  describeJsonError,
+  detectFormat,
+  type FormatChoice,
+  redactPayload,
+  refusedRecord,
+  type SsoFormat
+} from "@workcat/core"
+import type { SqlError } from "@effect/sql/SqlError"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Either, Schema, type Stream } from "effect"
+import { Clock, Effect, Either, type Stream } from "effect"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
-import { formatParseError, type IngestCounts, type IngestOptions, ingestLines, type NumberedLine } from "./Lines.js"
-
-const decodeOkta = Schema.decodeUnknownEither(OktaLogEvent)
-
+import type { InputValue } from "./Framing.js"
+import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
 type Inserted = { readonly inserted: number; readonly firstDay: string | null; readonly lastDay: string | null }
 const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
@@ -36,57 +45,118 @@ const makeDayRange = (): DayRange => {
   return range
 }
 
+const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
+/** PostgreSQL refused a value: data exceptions (22), constraints (23), limits such as index row size (54). */
+const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
+
+/** The format an intake was asked for, and the one `auto` detected from its first record. */
+interface FormatState {
+  readonly choice: FormatChoice
+  detected: SsoFormat | null
+}
+
+const DAY_MS = 86_400_000
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
 /**
- * Okta System Log intake: NDJSON lines are decoded with Schema, pseudonymized with the tenant's
- * key, and written in batches; malformed lines become dead letters with the reason.
+ * SSO event intake, whatever the source (files, HTTP, Pub/Sub): each input value is parsed,
+ * its provider records are decoded by the format's mapping (`@workcat/core` `sso/`),
+ * pseudonymized with the tenant's key, and written in batches. Every record ends accepted,
+ * duplicate, or a dead letter with the reason and the redacted payload. Records older than the
+ * tenant's retention are refused (their day is dropped); the old days themselves are dropped
+ * once a day per process, at the first intake.
  */
 export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
   effect: Effect.gen(function* () {
     const store = yield* EventStore
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
+    const retentionDays = tenant.settings.retentionDays
     const ledger = yield* RunLedger
+    let sweptOn: string | null = null
 
-    const parseLine = (line: string, position: number, source: string): AccessEvent | DeadLetter => {
-      const reject = (reason: string): DeadLetter => ({ source, position, reason, payload: redactPayload(line) })
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch (e) {
-        return reject(describeJsonError(e))
+    /** The first day still kept; drops older days the first time it moves on. */
+    const retentionCutoff = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const cutoff = isoDay(now - retentionDays * DAY_MS)
+      if (sweptOn !== cutoff) {
+        sweptOn = cutoff
+        yield* store.dropBefore(cutoff)
       }
-      if (line.includes("\\u0000")) return reject("contains a NUL character, which PostgreSQL cannot store")
-      const decoded = decodeOkta(json)
-      return Either.isLeft(decoded)
-        ? reject(`not an Okta LogEvent: ${formatParseError(decoded.left)}`)
-        : normalizeOkta(decoded.right, DefaultAppCatalog, pseudonyms)
-    }
+      return cutoff
+    })
 
-    const writeBatch = Effect.fn("Ingest.batch")(function* (lines: ReadonlyArray<NumberedLine>, source: string, days: DayRange) {
+    /**
+     * Decodes one batch of input values into events to store and dead letters. Each event keeps
+     * where it came from, in case PostgreSQL refuses it. A refused record of a page is kept on
+     * its own; an event refused after decoding (too old, or by the database) is kept as its
+     * pseudonymized form, which has nothing personal left.
+     */
+    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, format: FormatState, cutoff: string) => {
       const events: Array<AccessEvent> = []
-      const origins: Array<NumberedLine> = []
+      const origins: Array<Omit<DeadLetter, "reason" | "payload">> = []
       const rejected: Array<DeadLetter> = []
-      for (const [line, position] of lines) {
-        if (line.trim() === "") continue
-        const parsed = parseLine(line, position, source)
-        if ("reason" in parsed) rejected.push(parsed)
-        else {
-          events.push(parsed)
-          origins.push([line, position])
+      for (const [text, position, problem, origin] of values) {
+        const from = origin === undefined ? source : `${source}:${origin}`
+        const refuse = (reason: string, item: number | null, payload: string) =>
+          rejected.push({ source: from, position, item, reason, payload: redactPayload(payload) })
+        if (problem !== undefined) {
+          refuse(problem, null, text)
+          continue
+        }
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch (e) {
+          refuse(describeJsonError(e), null, text)
+          continue
+        }
+        if (text.includes("\\u0000")) {
+          refuse("contains a NUL character, which PostgreSQL cannot store", null, text)
+          continue
+        }
+        const detected = format.choice === "auto" ? (format.detected ??= detectFormat(json) ?? null) : format.choice
+        if (detected === null) {
+          refuse("not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)", null, text)
+          continue
+        }
+        const results = decodeValue(detected, json, DefaultAppCatalog, pseudonyms)
+        const several = results.length > 1
+        for (let i = 0; i < results.length; i++) {
+          const result = results[i]!
+          const item = several ? i : null
+          if (Either.isLeft(result)) refuse(result.left, item, several ? JSON.stringify(refusedRecord(json, result.left)) : text)
+          else if (result.right.occurredAt.toISOString() < cutoff) {
+            refuse(`older than the tenant's retention of ${retentionDays} days`, item, JSON.stringify(result.right))
+          } else {
+            events.push(result.right)
+            origins.push({ source: from, position, item })
+          }
         }
       }
+      return { events, origins, rejected }
+    }
+
+    const writeBatch = Effect.fn("Ingest.batch")(function* (
+      values: ReadonlyArray<InputValue>,
+      source: string,
+      format: FormatState,
+      days: DayRange
+    ) {
+      const cutoff = yield* retentionCutoff
+      const { events, origins, rejected } = decodeBatch(values, source, format, cutoff)
       let refused = 0
       const stored = yield* store.insert(events).pipe(
-        // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest.
-        Effect.catchTag("SqlError", () =>
+        // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest. Any
+        // other error (the server, the schema) fails the intake: nothing is dead-lettered for it.
+        Effect.catchIf(refusesData, () =>
           Effect.reduce(events, noneInserted, (total, event, i) =>
             store.insert([event]).pipe(
               Effect.map((one) => addInserted(total, one)),
-              Effect.catchTag("SqlError", (e) => {
-                const [line, position] = origins[i]!
-                const code = (e.cause as { code?: string } | undefined)?.code ?? "unknown"
+              Effect.catchIf(refusesData, (e) => {
+                const code = sqlState(e) ?? "unknown"
                 refused++
-                rejected.push({ source, position, reason: `rejected by the database (SQLSTATE ${code})`, payload: redactPayload(line) })
+                rejected.push({ ...origins[i]!, reason: `rejected by the database (SQLSTATE ${code})`, payload: JSON.stringify(event) })
                 return Effect.succeed(total)
               })
             )
@@ -94,30 +164,31 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         )
       )
       days.widen(stored)
-      const inserted = stored.inserted
       yield* store.deadLetter(rejected)
-      return { accepted: inserted, duplicates: events.length - refused - inserted, rejected: rejected.length } satisfies IngestCounts
+      return { accepted: stored.inserted, duplicates: events.length - refused - stored.inserted, rejected: rejected.length } satisfies IngestCounts
     })
 
     /**
-     * Ingests NDJSON lines and returns the counts; two batches in flight overlap decoding and
+     * Ingests input values (see `Framing.ts`) of one format, or of the format detected from the
+     * first record (`auto`), and returns the counts; two batches in flight overlap decoding and
      * writing. Nightly runs whose 90-day window the new events fall in become STALE.
      */
-    const okta = <E, R>(lines: Stream.Stream<string, E, R>, options: IngestOptions) =>
+    const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: IngestOptions) =>
       Effect.suspend(() => {
         const days = makeDayRange()
+        const format: FormatState = { choice, detected: null }
         // Batches commit one by one: runs go stale for what committed even if a later batch fails the intake.
         const markStale = Effect.suspend(() =>
           days.first === null || days.last === null
             ? Effect.void
             : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
         )
-        return ingestLines(lines, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source, days)).pipe(
-          Effect.ensuring(markStale)
-        )
-      }).pipe(Effect.withSpan("Ingest.okta"))
+        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) =>
+          writeBatch(batch, options.source, format, days)
+        ).pipe(Effect.ensuring(markStale))
+      }).pipe(Effect.withSpan("Ingest.events", { attributes: { format: choice } }))
 
-    return { okta } as const
+    return { events } as const
   }),
   dependencies: [EventStore.Default]
 }) {}

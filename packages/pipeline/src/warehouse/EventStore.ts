@@ -8,6 +8,8 @@ import { Effect, Schedule } from "effect"
 export interface DeadLetter {
   readonly source: string
   readonly position: number | null
+  /** The record's index inside its input value (a page, a hook delivery), when it holds several. */
+  readonly item: number | null
   readonly reason: string
   readonly payload: string
 }
@@ -50,8 +52,27 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     /** The same, exclusive: no other writer of per-person data runs until the transaction ends. */
     const lockKeyVersion = checkVersion(sql`SELECT key_version AS "keyVersion" FROM tenant_state FOR UPDATE`)
 
+    /** The day partitions this process knows exist; a new day is created before its first insert. */
+    const partitions = new Set<string>()
+    const ensurePartitions = (events: ReadonlyArray<AccessEvent>) =>
+      Effect.suspend(() => {
+        const missing = new Set<string>()
+        for (const e of events) {
+          const day = e.occurredAt.toISOString().slice(0, 10)
+          if (!partitions.has(day)) missing.add(day)
+        }
+        // Its own short transaction: creating a partition locks the parent table.
+        return missing.size === 0
+          ? Effect.void
+          : sql`SELECT ensure_sso_partitions(${[...missing].sort()}::date[])`.pipe(
+              Effect.asVoid,
+              Effect.tap(() => missing.forEach((day) => partitions.add(day)))
+            )
+      })
+
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
       if (events.length === 0) return { inserted: 0, firstDay: null, lastDay: null }
+      yield* ensurePartitions(events)
       const col = <A>(f: (e: AccessEvent) => A) => events.map(f)
       const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
         WITH guard AS (
@@ -66,7 +87,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         ), inserted AS (
           INSERT INTO sso_events (provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
           SELECT * FROM input WHERE EXISTS (SELECT 1 FROM guard)
-          ON CONFLICT (provider, event_id) DO NOTHING
+          ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
           RETURNING user_id, app, occurred_at, auth_steps
         ), rollup AS (
           INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
@@ -89,6 +110,24 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))} ON CONFLICT DO NOTHING`
     }, Effect.orDie)
 
-    return { insert, deadLetter, holdKeyVersion, lockKeyVersion } as const
+    /**
+     * Retention: drops the raw events' day partitions before `cutoff` (an ISO day), and the
+     * rollup's rows of those days. Returns the days dropped.
+     */
+    const dropBefore = Effect.fn("EventStore.dropBefore")(function* (cutoff: string) {
+      const old = yield* sql<{ name: string }>`
+        SELECT c.relname AS name FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${`sso_events_p${cutoff.replaceAll("-", "")}`}
+        ORDER BY 1`
+      for (const { name } of old) {
+        yield* sql`DROP TABLE IF EXISTS ${sql(name)}`
+        partitions.delete(`${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`)
+      }
+      yield* sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`
+      return old.length
+    }, Effect.orDie)
+
+    return { insert, deadLetter, dropBefore, holdKeyVersion, lockKeyVersion } as const
   })
 }) {}

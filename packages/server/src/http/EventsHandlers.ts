@@ -1,27 +1,10 @@
 import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest } from "@effect/platform"
-import { HrIngest, Ingest } from "@workcat/pipeline"
+import { HrIngest, Ingest, jsonValues } from "@workcat/pipeline"
 import type { TenantId } from "@workcat/tenancy"
 import { Config, Effect, Option, Stream } from "effect"
-import { PayloadTooLarge, WorkcatApi } from "../Api.js"
+import { PayloadTooLarge, Unavailable, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
 import { forTenant } from "../TenantServices.js"
-
-/**
- * A request body as lines, whatever its content type: a JSON array one element per line, a
- * single JSON object (even pretty-printed) as one line, anything else as NDJSON.
- */
-const bodyLines = (body: string): ReadonlyArray<string> => {
-  const start = body.trimStart()[0]
-  if (start === "[" || start === "{") {
-    try {
-      const parsed: unknown = JSON.parse(body)
-      return Array.isArray(parsed) ? parsed.map((e) => JSON.stringify(e)) : [JSON.stringify(parsed)]
-    } catch {
-      // not one JSON value after all (NDJSON): every line is judged on its own
-    }
-  }
-  return body.split("\n")
-}
 
 /**
  * Reads a body of at most `maxBytes`: a declared length over it is refused before reading, a
@@ -44,21 +27,28 @@ export const EventsLive = HttpApiBuilder.group(WorkcatApi, "events", (handlers) 
   Effect.gen(function* () {
     const maxBytes = yield* Config.integer("WORKCAT_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024 * 1024))
     // The body is read by the handler, under the limit, and only once the caller may write events.
-    const linesFor = (tenant: TenantId, request: HttpServerRequest.HttpServerRequest) =>
-      authorize(tenant, "events:write").pipe(Effect.zipRight(readBody(request, maxBytes)), Effect.map(bodyLines))
+    // NDJSON, a JSON array, or one JSON document (even pretty-printed): see `jsonValues`.
+    const valuesFor = (tenant: TenantId, request: HttpServerRequest.HttpServerRequest) =>
+      authorize(tenant, "events:write").pipe(
+        Effect.zipRight(readBody(request, maxBytes)),
+        Effect.map((body) => jsonValues(Stream.make(body)))
+      )
     return handlers
-      .handleRaw("okta", ({ path, request }) =>
-        Effect.flatMap(linesFor(path.tenant, request), (lines) =>
-          Effect.flatMap(Ingest, (ingest) => ingest.okta(Stream.fromIterable(lines), { source: "http:okta" })).pipe(
-            forTenant(path.tenant, "events:write")
+      .handle("oktaVerify", ({ headers, path }) =>
+        authorize(path.tenant, "events:write").pipe(Effect.as({ verification: headers["x-okta-verification-challenge"] }))
+      )
+      .handleRaw("sso", ({ path, request }) =>
+        Effect.flatMap(valuesFor(path.tenant, request), (values) =>
+          Effect.flatMap(Ingest, (ingest) => ingest.events(path.format, values, { source: `http:${path.format}` })).pipe(
+            forTenant(path.tenant, "events:write"),
+            // Nothing was lost: what committed is idempotent, so the sender retries the whole body.
+            Effect.catchTag("SqlError", (e) => new Unavailable({ message: `The events could not be stored (${e.message}); send them again` }))
           )
         )
       )
       .handleRaw("hr", ({ path, request }) =>
-        Effect.flatMap(linesFor(path.tenant, request), (lines) =>
-          Effect.flatMap(HrIngest, (hr) => hr.records(Stream.fromIterable(lines), { source: "http:hr" })).pipe(
-            forTenant(path.tenant, "events:write")
-          )
+        Effect.flatMap(valuesFor(path.tenant, request), (values) =>
+          Effect.flatMap(HrIngest, (hr) => hr.records(values, { source: "http:hr" })).pipe(forTenant(path.tenant, "events:write"))
         )
       )
   })

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Stream } from "effect"
+import { type InputValue, jsonValues, makeSplitter } from "../src/ingest/Framing.js"
+
+/** The values of `text` delivered in chunks of `size` characters (every split point gets exercised). */
+const split = (text: string, size: number, maxChars?: number): Array<InputValue> => {
+  const splitter = makeSplitter(maxChars)
+  const out: Array<InputValue> = []
+  for (let i = 0; i < text.length; i += size) out.push(...splitter.push(text.slice(i, i + size)))
+  out.push(...splitter.end())
+  return out
+}
+
+const bothWays = (text: string, maxChars?: number) => {
+  const whole = split(text, text.length || 1, maxChars)
+  for (const size of [1, 2, 3, 7, 64]) expect(split(text, size, maxChars)).toEqual(whole)
+  return whole
+}
+
+describe("input framing", () => {
+  it("reads NDJSON one line at a time, with line numbers, skipping blank lines and CRLF endings", () => {
+    const text = '{"a":1}\r\n\n{"b":"x\\ny"}\n  \n[{"c":1},{"c":2}]\n{"d":1}'
+    expect(bothWays(text)).toEqual([
+      ['{"a":1}', 1],
+      ['{"b":"x\\ny"}', 3],
+      ['[{"c":1},{"c":2}]', 5],
+      ['{"d":1}', 6]
+    ])
+  })
+
+  it("keeps a truncated NDJSON line to itself: the next line is still read", () => {
+    expect(bothWays('{"a":1}\n{"b":{"c":\n{"d":1}\n')).toEqual([
+      ['{"a":1}', 1],
+      ['{"b":{"c":', 2],
+      ['{"d":1}', 3]
+    ])
+  })
+
+  it("splits a pretty-printed JSON array into its elements, wherever the lines and chunks break", () => {
+    const events = [{ uuid: "1", t: ["x", "]"] }, { uuid: "2", s: 'a "quoted" } brace' }, { uuid: "3" }]
+    const values = bothWays(JSON.stringify(events, null, 2))
+    expect(values.map(([text]) => JSON.parse(text))).toEqual(events)
+    expect(values.map(([, line]) => line)).toEqual([2, 9, 13])
+  })
+
+  it("reads a pretty-printed object (a hook delivery, a Graph page) as one value", () => {
+    const page = { "@odata.context": "x", value: [{ id: "a" }, { id: "b" }] }
+    expect(bothWays(`${JSON.stringify(page, null, 2)}\n`)).toEqual([[JSON.stringify(page, null, 2), 1]])
+  })
+
+  it("reports junk inside a JSON array as its own value", () => {
+    expect(bothWays('[{"a":1}, 42, nonsense, {"b":2}]').map(([text]) => text)).toEqual(['{"a":1}', "42", "nonsense", '{"b":2}'])
+  })
+
+  it("does not hold a value longer than the limit: a sample of it is reported with the problem", () => {
+    const long = `{"a":"${"x".repeat(5000)}"}`
+    const values = bothWays(`{"a":1}\n${long}\n{"b":2}\n`, 1000)
+    expect(values.map(([text, line, problem]) => [text.length, line, problem])).toEqual([
+      [7, 1, undefined],
+      [1000, 2, "longer than 1000 characters"],
+      [7, 3, undefined]
+    ])
+  })
+
+  it.effect("streams: values of a chunked stream, the last one without a newline", () =>
+    Effect.gen(function* () {
+      const values = yield* Stream.runCollect(jsonValues(Stream.make('{"a":', '1}\n{"b"', ":2}")))
+      expect(Chunk.toReadonlyArray(values)).toEqual([
+        ['{"a":1}', 1],
+        ['{"b":2}', 2]
+      ])
+    }))
+})
