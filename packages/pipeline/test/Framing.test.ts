@@ -1,6 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
-import { type InputValue, jsonValues, makeSplitter } from "../src/ingest/Framing.js"
+import { NodeFileSystem } from "@effect/platform-node"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileValues, type InputValue, jsonValues, makeSplitter } from "../src/ingest/Framing.js"
 
 /** The values of `text` delivered in chunks of `size` characters (every split point gets exercised). */
 const split = (text: string, size: number, maxChars?: number): Array<InputValue> => {
@@ -61,6 +65,14 @@ describe("input framing", () => {
       [7, 3, undefined]
     ])
   })
+
+  it.effect("reads a file with bytes that are not UTF-8: they become U+FFFD, the lines around them are intact", () =>
+    Effect.gen(function* () {
+      const file = join(mkdtempSync(join(tmpdir(), "workcat-framing-")), "latin1.ndjson")
+      writeFileSync(file, Buffer.concat([Buffer.from('{"a":"caf'), Buffer.from([0xe9, 0xff]), Buffer.from('"}\n{"b":2}\n')]))
+      const values = Chunk.toReadonlyArray(yield* Stream.runCollect(fileValues(file)))
+      expect(values.map(([text]) => JSON.parse(text))).toEqual([{ a: "caf\ufffd\ufffd" }, { b: 2 }])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("streams: values of a chunked stream, the last one without a newline", () =>
     Effect.gen(function* () {

@@ -7,6 +7,7 @@ import { HrIngest } from "../src/ingest/HrIngest.js"
 import { jsonValues } from "../src/ingest/Framing.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { Employees } from "../src/warehouse/Employees.js"
+import { EventStore } from "../src/warehouse/EventStore.js"
 import { TenantRegistry } from "@workcat/tenancy"
 import { PipelineLive } from "../src/Layers.js"
 import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
@@ -37,10 +38,12 @@ const lines = [
 const okta = (input: ReadonlyArray<string>) =>
   Effect.flatMap(Ingest, (ingest) => ingest.events("okta", jsonValues(Stream.make(input.join("\n"))), { source: "test.ndjson", batchSize: 3 }))
 
-const rollup = Effect.flatMap(
-  SqlClient.SqlClient,
+const rollup = Effect.zipRight(
+  Effect.flatMap(EventStore, (store) => store.settle()),
+  Effect.flatMap(SqlClient.SqlClient,
   (sql) => sql<{ day: string; app: string; accesses: number; authSteps: number }>`
     SELECT day, app, accesses, auth_steps AS "authSteps" FROM user_app_daily ORDER BY day, app`
+  )
 )
 
 const deadLetters = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters`).pipe(
@@ -79,6 +82,18 @@ describe("Okta ingest", () => {
         duplicates: 1,
         rejected: 0
       })
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
+
+  it.effect("stores an event once however concurrent deliveries of it interleave, and counts it once in the rollup", () =>
+    Effect.gen(function* () {
+      const counts = yield* Effect.all([okta(lines), okta(lines), okta([...lines].reverse())], { concurrency: 3 })
+      expect(counts.reduce((n, c) => n + c.accepted, 0)).toBe(5)
+      expect(counts.reduce((n, c) => n + c.duplicates, 0)).toBe(10)
+      expect(yield* rollup).toEqual([
+        { day: "2026-11-02", app: "github", accesses: 2, authSteps: 3 },
+        { day: "2026-11-02", app: "jira", accesses: 1, authSteps: 1 },
+        { day: "2026-11-03", app: "github", accesses: 1, authSteps: 1 }
+      ])
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 
   it.effect("never stores logins, names or IP addresses, not even in dead letters", () =>

@@ -11,7 +11,7 @@ import {
 } from "@workcat/core"
 import type { SqlError } from "@effect/sql/SqlError"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Clock, Effect, Either, type Stream } from "effect"
+import { Clock, Effect, Either, Fiber, type Stream } from "effect"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
@@ -49,6 +49,12 @@ const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.co
 /** PostgreSQL refused a value: data exceptions (22), constraints (23), limits such as index row size (54). */
 const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
+/** Events an intake added since it last settled the rollup, and the settle under way. */
+interface RollupState {
+  unsettled: number
+  running: Fiber.RuntimeFiber<number> | null
+}
+
 /** The format an intake was asked for, and the one `auto` detected from its first record. */
 interface FormatState {
   readonly choice: FormatChoice
@@ -56,6 +62,8 @@ interface FormatState {
 }
 
 const DAY_MS = 86_400_000
+/** Events an intake must add before it settles the rollup itself (see `EventStore.settle`). */
+const SETTLE_AFTER = 50_000
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 /**
@@ -87,12 +95,25 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     })
 
     /**
+     * A bulk load settles the rollup of the days it has moved past while it goes on (input is
+     * mostly in time order), so that work overlaps decoding instead of all waiting for the end.
+     */
+    const settleBehind = (rollup: RollupState, stored: Inserted) =>
+      Effect.gen(function* () {
+        rollup.unsettled += stored.inserted
+        if (rollup.unsettled < SETTLE_AFTER || stored.firstDay === null) return
+        if (rollup.running !== null && rollup.running.unsafePoll() === null) return
+        rollup.unsettled = 0
+        rollup.running = yield* Effect.forkDaemon(store.settle(stored.firstDay))
+      })
+
+    /**
      * Decodes one batch of input values into events to store and dead letters. Each event keeps
      * where it came from, in case PostgreSQL refuses it. A refused record of a page is kept on
      * its own; an event refused after decoding (too old, or by the database) is kept as its
      * pseudonymized form, which has nothing personal left.
      */
-    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, format: FormatState, cutoff: string) => {
+    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, format: FormatState, cutoff: number) => {
       const events: Array<AccessEvent> = []
       const origins: Array<Omit<DeadLetter, "reason" | "payload">> = []
       const rejected: Array<DeadLetter> = []
@@ -126,7 +147,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
           const result = results[i]!
           const item = several ? i : null
           if (Either.isLeft(result)) refuse(result.left, item, several ? JSON.stringify(refusedRecord(json, result.left)) : text)
-          else if (result.right.occurredAt.toISOString() < cutoff) {
+          else if (result.right.occurredAt.getTime() < cutoff) {
             refuse(`older than the tenant's retention of ${retentionDays} days`, item, JSON.stringify(result.right))
           } else {
             events.push(result.right)
@@ -141,10 +162,11 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       values: ReadonlyArray<InputValue>,
       source: string,
       format: FormatState,
-      days: DayRange
+      days: DayRange,
+      rollup: RollupState
     ) {
       const cutoff = yield* retentionCutoff
-      const { events, origins, rejected } = decodeBatch(values, source, format, cutoff)
+      const { events, origins, rejected } = decodeBatch(values, source, format, Date.parse(cutoff))
       let refused = 0
       const stored = yield* store.insert(events).pipe(
         // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest. Any
@@ -164,6 +186,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         )
       )
       days.widen(stored)
+      yield* settleBehind(rollup, stored)
       yield* store.deadLetter(rejected)
       return { accepted: stored.inserted, duplicates: events.length - refused - stored.inserted, rejected: rejected.length } satisfies IngestCounts
     })
@@ -183,9 +206,15 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
             ? Effect.void
             : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
         )
+        const rollup: RollupState = { unsettled: 0, running: null }
+        const settled = Effect.suspend(() => (rollup.running === null ? Effect.void : Fiber.join(rollup.running)))
         return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) =>
-          writeBatch(batch, options.source, format, days)
-        ).pipe(Effect.ensuring(markStale))
+          writeBatch(batch, options.source, format, days, rollup)
+        ).pipe(
+          // A bulk load brings the rollup up to date itself; a small intake leaves that to the next reader.
+          Effect.tap((counts) => (counts.accepted >= SETTLE_AFTER ? Effect.zipRight(settled, store.settle()) : Effect.void)),
+          Effect.ensuring(Effect.zipRight(Effect.ignore(settled), markStale))
+        )
       }).pipe(Effect.withSpan("Ingest.events", { attributes: { format: choice } }))
 
     return { events } as const

@@ -28,9 +28,10 @@ const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
   })
 
 /**
- * Raw events and their daily rollup, written in one statement per batch: only rows that were
- * really inserted (not duplicates of earlier deliveries) feed `user_app_daily`, so a re-ingest
- * changes nothing. Rollup rows are upserted in key order so concurrent batches cannot deadlock.
+ * Raw events (one statement per batch, idempotent on the provider's event id) and their daily
+ * rollup `user_app_daily`. The rollup is not updated row by row: a batch marks the days it
+ * changed, and `settle` recomputes those days from the raw events, so a re-ingest changes
+ * nothing and a bulk load costs one aggregate per day instead of an upsert per event.
  * `insert` fails with the `SqlError` when PostgreSQL rejects the batch, so the caller can find
  * the offending rows.
  */
@@ -57,8 +58,12 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     const ensurePartitions = (events: ReadonlyArray<AccessEvent>) =>
       Effect.suspend(() => {
         const missing = new Set<string>()
+        let known = -1 // the last day seen (events come mostly in time order): skips the lookups
         for (const e of events) {
-          const day = e.occurredAt.toISOString().slice(0, 10)
+          const dayNumber = Math.floor(e.occurredAt.getTime() / 86_400_000)
+          if (dayNumber === known) continue
+          known = dayNumber
+          const day = new Date(dayNumber * 86_400_000).toISOString().slice(0, 10)
           if (!partitions.has(day)) missing.add(day)
         }
         // Its own short transaction: creating a partition locks the parent table.
@@ -73,30 +78,27 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
       if (events.length === 0) return { inserted: 0, firstDay: null, lastDay: null }
       yield* ensurePartitions(events)
-      const col = <A>(f: (e: AccessEvent) => A) => events.map(f)
+      // One JSON parameter (serialized natively) rather than a text array per column.
       const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
         WITH guard AS (
           SELECT key_version FROM tenant_state WHERE key_version = ${keyVersion} FOR SHARE
         ), input AS (
-          SELECT * FROM unnest(
-            ${col((e) => e.provider)}::text[], ${col((e) => e.eventId)}::text[], ${col((e) => e.eventType)}::text[],
-            ${col((e) => e.occurredAt.toISOString())}::timestamptz[], ${col((e) => e.userId)}::text[],
-            ${col((e) => e.app)}::text[], ${col((e) => e.appName)}::text[], ${col((e) => e.outcome)}::text[],
-            ${col((e) => e.authSteps)}::smallint[], ${col((e) => e.sessionId)}::text[], ${col((e) => e.country)}::text[]
-          ) AS t(provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
+          SELECT provider, "eventId", "eventType", "occurredAt", "userId", app, "appName", outcome, "authSteps", "sessionId", country
+          FROM json_to_recordset(${JSON.stringify(events)}::json) AS t(
+            provider text, "eventId" text, "eventType" text, "occurredAt" timestamptz, "userId" text, app text,
+            "appName" text, outcome text, "authSteps" smallint, "sessionId" text, country text)
         ), inserted AS (
           INSERT INTO sso_events (provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
           SELECT * FROM input WHERE EXISTS (SELECT 1 FROM guard)
           ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
-          RETURNING user_id, app, occurred_at, auth_steps
-        ), rollup AS (
-          INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
-          SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, app, count(*), sum(auth_steps)
-          FROM inserted WHERE app IS NOT NULL AND user_id IS NOT NULL
-          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-          ON CONFLICT (user_id, day, app) DO UPDATE
-            SET accesses = user_app_daily.accesses + excluded.accesses,
-                auth_steps = user_app_daily.auth_steps + excluded.auth_steps
+          RETURNING user_id, app, occurred_at
+        ), dirty AS (
+          -- The rollup of these days is now behind: mark them, holding the marks' row locks
+          -- until commit, so a settle that recomputes a day waits for this batch (see settle).
+          INSERT INTO rollup_dirty (day)
+          SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted
+          WHERE app IS NOT NULL AND user_id IS NOT NULL ORDER BY 1
+          ON CONFLICT (day) DO UPDATE SET marked_at = now()
         )
         SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
                (SELECT min(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "firstDay",
@@ -125,9 +127,41 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         partitions.delete(`${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`)
       }
       yield* sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`
+      yield* sql`DELETE FROM rollup_dirty WHERE day < ${cutoff}::date`
       return old.length
     }, Effect.orDie)
 
-    return { insert, deadLetter, dropBefore, holdKeyVersion, lockKeyVersion } as const
+    /**
+     * Brings the daily rollup up to date: every day whose events changed since it was last rolled
+     * up is recomputed from the raw events, in one transaction. Readers of `user_app_daily` call
+     * it first; an intake that wrote many events calls it at its end. An intake marks a day while
+     * inserting, holding the mark until it commits, and this takes the marks `FOR UPDATE`: so it
+     * either waits for that intake and then sees its events, or runs first and leaves the day
+     * marked again by it. A crash leaves the marks, and the next settle does the work. With
+     * `before`, only the days before it (a bulk load settles the days it has moved past).
+     */
+    const settle = (before?: string) =>
+      Effect.gen(function* () {
+        const days = yield* sql<{ day: string }>`
+          SELECT day::text AS day FROM rollup_dirty WHERE ${before === undefined ? sql`true` : sql`day < ${before}::date`}
+          ORDER BY day FOR UPDATE`
+        if (days.length === 0) return 0
+        yield* holdKeyVersion
+        for (const { day } of days) {
+          yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
+          yield* sql`
+            INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
+            SELECT user_id, ${day}::date, app, count(*), sum(auth_steps)
+            FROM sso_events
+            WHERE occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC')
+              AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
+              AND app IS NOT NULL AND user_id IS NOT NULL
+            GROUP BY user_id, app`
+        }
+        yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
+        return days.length
+      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
+
+    return { insert, deadLetter, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
   })
 }) {}

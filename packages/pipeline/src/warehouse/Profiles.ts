@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { type AppKey, type AppProfile, type AppUsage, addDays, type IsoDate, type UserId } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
+import { EventStore } from "./EventStore.js"
 
 /** The profile window ending (exclusive) on `end`. */
 export interface ProfileWindow {
@@ -10,12 +11,17 @@ export interface ProfileWindow {
 
 export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
 
-/** Users' app profiles, built from the daily rollup in two aggregate queries for the whole tenant. */
+/**
+ * Users' app profiles, built from the daily rollup (settled first) in two aggregate queries for
+ * the whole tenant.
+ */
 export class Profiles extends Effect.Service<Profiles>()("workcat/Profiles", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const store = yield* EventStore
 
     const load = Effect.fn("Profiles.load")(function* (window: ProfileWindow) {
+      yield* store.settle()
       const [apps, days] = yield* Effect.all(
         [
           sql<{ userId: UserId; app: AppKey; accesses: number; authSteps: number; activeDays: number }>`
@@ -51,5 +57,6 @@ export class Profiles extends Effect.Service<Profiles>()("workcat/Profiles", {
     }, Effect.orDie)
 
     return { load } as const
-  })
+  }),
+  dependencies: [EventStore.Default]
 }) {}

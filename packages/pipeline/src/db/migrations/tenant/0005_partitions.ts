@@ -6,7 +6,8 @@ import { Effect } from "effect"
  * PostgreSQL requires the partition key in the primary key: an event is (provider, event_id,
  * occurred_at), and a redelivery carries the same time, so it is still stored once.
  * `ensure_sso_partitions` creates the days an intake is about to write (run as the tenant's
- * role, which owns the schema). Dead letters gain `item`: the record's index inside its input
+ * role, which owns the schema). `rollup_dirty` lists the days whose rollup must be recomputed.
+ * Dead letters gain `item`: the record's index inside its input
  * value (a page or a hook delivery holds several), so each refused record is its own letter.
  */
 export default Effect.gen(function* () {
@@ -55,6 +56,8 @@ export default Effect.gen(function* () {
     FROM sso_events_unpartitioned HAVING count(*) > 0`
   yield* sql`INSERT INTO sso_events SELECT * FROM sso_events_unpartitioned`
   yield* sql`DROP TABLE sso_events_unpartitioned`
+  // Days whose rollup is behind their raw events (see EventStore.settle).
+  yield* sql`CREATE TABLE rollup_dirty (day date PRIMARY KEY, marked_at timestamptz NOT NULL DEFAULT now())`
   yield* sql`ALTER TABLE dead_letters ADD COLUMN item integer`
   yield* sql`DROP INDEX dead_letters_once`
   yield* sql`CREATE UNIQUE INDEX dead_letters_once ON dead_letters (source, position, coalesce(item, -1), md5(payload))`
