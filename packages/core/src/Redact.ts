@@ -62,11 +62,14 @@ const PERSONAL_PAIRS = new RegExp(`("(?:${PERSONAL_KEYS.source.slice(2, -3)})"\\
  * for `"key": "value"` pairs; a bare name in free text cannot be recognized.
  */
 export const redactPayload = (payload: string): string => {
+  let redacted: string
   try {
-    return JSON.stringify(scrubValue(JSON.parse(payload), undefined))
+    redacted = JSON.stringify(scrubValue(JSON.parse(payload), undefined))
   } catch {
-    return scrubText(payload.replace(PERSONAL_PAIRS, '$1"[redacted]"'))
+    redacted = scrubText(payload.replace(PERSONAL_PAIRS, '$1"[redacted]"'))
   }
+  // PostgreSQL text cannot hold NUL: a raw one (binary junk, UTF-16 read as UTF-8) becomes U+FFFD.
+  return redacted.includes("\u0000") ? redacted.replaceAll("\u0000", "\ufffd") : redacted
 }
 
 /** A Schema issue message without the value it quotes ("Expected string, actual {...}"). */

@@ -40,6 +40,21 @@ describe("input framing", () => {
     ])
   })
 
+  it("reads NDJSON whose lines are JSON arrays (pages) line by line: a truncated page is one value", () => {
+    expect(bothWays('[{"a":1},{"a":2}]\n[{"x":"oops\n[{"b":2}]\n')).toEqual([
+      ['[{"a":1},{"a":2}]', 1],
+      ['[{"x":"oops', 2],
+      ['[{"b":2}]', 3]
+    ])
+  })
+
+  it("ignores a byte order mark", () => {
+    expect(bothWays('\ufeff{"a":1}\n{"b":2}')).toEqual([
+      ['{"a":1}', 1],
+      ['{"b":2}', 2]
+    ])
+  })
+
   it("splits a pretty-printed JSON array into its elements, wherever the lines and chunks break", () => {
     const events = [{ uuid: "1", t: ["x", "]"] }, { uuid: "2", s: 'a "quoted" } brace' }, { uuid: "3" }]
     const values = bothWays(JSON.stringify(events, null, 2))
@@ -53,7 +68,7 @@ describe("input framing", () => {
   })
 
   it("reports junk inside a JSON array as its own value", () => {
-    expect(bothWays('[{"a":1}, 42, nonsense, {"b":2}]').map(([text]) => text)).toEqual(['{"a":1}', "42", "nonsense", '{"b":2}'])
+    expect(bothWays('[{"a":1},\n 42, nonsense,\n {"b":2}]').map(([text]) => text)).toEqual(['{"a":1}', "42", "nonsense", '{"b":2}'])
   })
 
   it("does not hold a value longer than the limit: a sample of it is reported with the problem", () => {

@@ -122,6 +122,8 @@ describe("Okta ingest", () => {
       const sql = yield* SqlClient.SqlClient
       const reasons = yield* sql<{ reason: string }>`SELECT reason FROM dead_letters ORDER BY position`
       expect(reasons.map((r) => r.reason)).toEqual([expect.stringMatching(/^rejected by the database \(SQLSTATE \w+\)$/), expect.stringContaining("NUL")])
+      // A raw NUL byte (binary junk) is a dead letter like any other line, not the end of the intake.
+      expect(yield* okta([lines[3]!, "\u0000\u0000junk\u0000"])).toEqual({ accepted: 1, duplicates: 0, rejected: 1 })
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 })
 
@@ -141,7 +143,8 @@ describe("raw event retention", () => {
       const recent = [sso("r1", "ana@example.com", "GitHub", daysAgo(1)), sso("r2", "ana@example.com", "Jira", daysAgo(100))]
       const counts = yield* okta([...recent, sso("r3", "ana@example.com", "Slack", daysAgo(800))])
       expect(counts).toEqual({ accepted: 2, duplicates: 0, rejected: 1 })
-      expect(yield* partitions).toEqual([day(daysAgo(100)), day(daysAgo(1))])
+      // Today's and tomorrow's partitions are made ahead of their first events.
+      expect(yield* partitions).toEqual([day(daysAgo(100)), day(daysAgo(1)), day(daysAgo(0)), day(daysAgo(-1))])
       const sql = yield* SqlClient.SqlClient
       const [letter] = yield* sql<{ reason: string; position: number }>`SELECT reason, position FROM dead_letters`
       expect(letter).toEqual({ reason: "older than the tenant's retention of 730 days", position: 3 })
@@ -150,7 +153,7 @@ describe("raw event retention", () => {
       yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { retentionDays: 30 }))
       const again = yield* okta(recent).pipe(Effect.provide(PipelineLive(tenant)))
       expect(again).toEqual({ accepted: 0, duplicates: 1, rejected: 1 })
-      expect(yield* partitions).toEqual([day(daysAgo(1))])
+      expect(yield* partitions).toEqual([day(daysAgo(1)), day(daysAgo(0)), day(daysAgo(-1))])
       expect(yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM user_app_daily WHERE day < current_date - 30`).toEqual([{ n: 0 }])
     }).pipe(Effect.provide(testTenantLayer(tenant)))
   })

@@ -24,9 +24,9 @@ const hasContent = (text: string) => {
  * Splits text chunks into JSON values without ever holding more than one value (and one chunk):
  * - NDJSON (the usual export): one value per line, judged on its own, so a truncated line is one
  *   dead letter and not the end of the file; a line holding a JSON array (an API page) is one value.
- * - A JSON document (the input starts with `[`, or with a `{` alone on its first line, as a
- *   pretty-printed export does): each top-level value, and each element of a top-level array,
- *   wherever the line breaks fall.
+ * - A JSON document (the input starts with a `{` alone on its first line, as a pretty-printed
+ *   export does, or with a `[` that does not close on that line): each top-level value, and
+ *   each element of a top-level array, wherever the line breaks fall.
  * A value longer than `maxChars` is not held: it is skipped to its end and reported with a sample.
  */
 export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
@@ -56,7 +56,10 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
   const sampleChars = Math.min(SAMPLE_CHARS, maxChars)
   const hold = (piece: string) => {
     pendingLength += piece.length
-    if (!oversized && pendingLength > maxChars) oversized = true
+    if (!oversized && pendingLength > maxChars) {
+      oversized = true
+      pending = pending.slice(0, sampleChars)
+    }
     if (!oversized) pending += piece
     else if (pending.length < sampleChars) pending = (pending + piece).slice(0, sampleChars)
   }
@@ -124,11 +127,16 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
     const out: Array<InputValue> = []
     if (mode === "unknown") {
       head += chunk
+      if (head.charCodeAt(0) === 0xfeff) head = head.slice(1) // a byte order mark, which Buffer decoding keeps
       const first = head.search(/\S/)
       if (first === -1) return out
       const nl = head.indexOf("\n", first)
-      if (head[first] === "{" && nl === -1 && head.length < 64 * 1024) return out // is `{` alone on its line?
-      mode = head[first] === "[" || (head[first] === "{" && head.slice(first + 1, nl).trim() === "") ? "document" : "lines"
+      // The first line decides; wait for it (up to 64 KiB) when it starts a JSON value.
+      if ((head[first] === "{" || head[first] === "[") && nl === -1 && head.length < 64 * 1024) return out
+      const firstLine = head.slice(first, nl === -1 ? undefined : nl).trim()
+      // A document: `{` alone on its line (pretty-printed), or an array that does not close on its
+      // line. An array that does is NDJSON of pages, and each line stays on its own.
+      mode = (head[first] === "{" && firstLine === "{") || (head[first] === "[" && !firstLine.endsWith("]")) ? "document" : "lines"
       chunk = head
       head = ""
     }

@@ -62,6 +62,13 @@ interface FormatState {
 }
 
 const DAY_MS = 86_400_000
+
+/**
+ * An event refused after decoding, as a dead letter's payload: its normalized form without the
+ * person's pseudonyms (dead letters are out of reach of forget and key rotation).
+ */
+const withoutPerson = (event: AccessEvent) => JSON.stringify({ ...event, userId: null, sessionId: null })
+
 /** Events an intake must add before it settles the rollup itself (see `EventStore.settle`). */
 const SETTLE_AFTER = 50_000
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -88,8 +95,9 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       const now = yield* Clock.currentTimeMillis
       const cutoff = isoDay(now - retentionDays * DAY_MS)
       if (sweptOn !== cutoff) {
-        sweptOn = cutoff
         yield* store.dropBefore(cutoff)
+        yield* store.ensureDays([isoDay(now), isoDay(now + DAY_MS)]) // ahead of the day's first events
+        sweptOn = cutoff
       }
       return cutoff
     })
@@ -136,7 +144,9 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
           refuse("contains a NUL character, which PostgreSQL cannot store", null, text)
           continue
         }
-        const detected = format.choice === "auto" ? (format.detected ??= detectFormat(json) ?? null) : format.choice
+        // `auto`: one format per file or request, from its first record; per message for Pub/Sub.
+        const detected =
+          format.choice !== "auto" ? format.choice : origin !== undefined ? (detectFormat(json) ?? null) : (format.detected ??= detectFormat(json) ?? null)
         if (detected === null) {
           refuse("not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)", null, text)
           continue
@@ -148,7 +158,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
           const item = several ? i : null
           if (Either.isLeft(result)) refuse(result.left, item, several ? JSON.stringify(refusedRecord(json, result.left)) : text)
           else if (result.right.occurredAt.getTime() < cutoff) {
-            refuse(`older than the tenant's retention of ${retentionDays} days`, item, JSON.stringify(result.right))
+            refuse(`older than the tenant's retention of ${retentionDays} days`, item, several ? withoutPerson(result.right) : text)
           } else {
             events.push(result.right)
             origins.push({ source: from, position, item })
@@ -178,7 +188,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
               Effect.catchIf(refusesData, (e) => {
                 const code = sqlState(e) ?? "unknown"
                 refused++
-                rejected.push({ ...origins[i]!, reason: `rejected by the database (SQLSTATE ${code})`, payload: JSON.stringify(event) })
+                rejected.push({ ...origins[i]!, reason: `rejected by the database (SQLSTATE ${code})`, payload: withoutPerson(event) })
                 return Effect.succeed(total)
               })
             )

@@ -55,6 +55,17 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
 
     /** The day partitions this process knows exist; a new day is created before its first insert. */
     const partitions = new Set<string>()
+    /** Creates the partitions of these days (ISO dates) if missing, in a statement of its own. */
+    const ensureDays = (days: ReadonlyArray<string>) =>
+      Effect.suspend(() => {
+        const missing = days.filter((day) => !partitions.has(day)).sort()
+        return missing.length === 0
+          ? Effect.void
+          : sql`SELECT ensure_sso_partitions(${missing}::date[])`.pipe(
+              Effect.asVoid,
+              Effect.tap(() => missing.forEach((day) => partitions.add(day)))
+            )
+      })
     const ensurePartitions = (events: ReadonlyArray<AccessEvent>) =>
       Effect.suspend(() => {
         const missing = new Set<string>()
@@ -67,12 +78,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
           if (!partitions.has(day)) missing.add(day)
         }
         // Its own short transaction: creating a partition locks the parent table.
-        return missing.size === 0
-          ? Effect.void
-          : sql`SELECT ensure_sso_partitions(${[...missing].sort()}::date[])`.pipe(
-              Effect.asVoid,
-              Effect.tap(() => missing.forEach((day) => partitions.add(day)))
-            )
+        return ensureDays([...missing])
       })
 
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
@@ -162,6 +168,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         return days.length
       }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
 
-    return { insert, deadLetter, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
+    return { insert, ensureDays, deadLetter, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
   })
 }) {}

@@ -65,6 +65,9 @@ export const startPubSub = async (options: StartPubSubOptions = {}): Promise<Pub
   return startEmulator(gcloud, projectId)
 }
 
+/** Whether the official emulator can run here (`gcloud` on PATH, and not overridden by WORKCAT_PUBSUB=fake). */
+export const emulatorAvailable = () => onPath("gcloud") !== undefined && process.env.WORKCAT_PUBSUB !== "fake"
+
 const onPath = (command: string): string | undefined =>
   (process.env.PATH ?? "")
     .split(delimiter)
