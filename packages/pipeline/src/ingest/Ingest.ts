@@ -17,6 +17,7 @@ import { nightlyKeysAffected } from "../nightly/Window.js"
 import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
 import type { InputValue } from "./Framing.js"
 import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
+
 type Inserted = { readonly inserted: number; readonly firstDay: string | null; readonly lastDay: string | null }
 const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
