@@ -39,7 +39,7 @@ const okta = (input: ReadonlyArray<string>) =>
   Effect.flatMap(Ingest, (ingest) => ingest.events("okta", jsonValues(Stream.make(input.join("\n"))), { source: "test.ndjson", batchSize: 3 }))
 
 const rollup = Effect.zipRight(
-  Effect.flatMap(EventStore, (store) => store.settle()),
+  Effect.flatMap(EventStore, (store) => store.settle),
   Effect.flatMap(SqlClient.SqlClient,
   (sql) => sql<{ day: string; app: string; accesses: number; authSteps: number }>`
     SELECT day, app, accesses, auth_steps AS "authSteps" FROM user_app_daily ORDER BY day, app`

@@ -4,20 +4,10 @@ import { freshTenant } from "@workcat/pipeline/testing"
 import { ControlSql } from "@workcat/tenancy"
 import { Chunk, Effect, Stream } from "effect"
 import { MAX_JSON_BODY_BYTES } from "../src/Server.js"
-import { call, serverLayer, token } from "./support.js"
+import { call, oktaLine, serverLayer, token } from "./support.js"
 
 const tenant = freshTenant("limit")
 const MAX = 4096
-
-const oktaLine = (uuid: string) =>
-  JSON.stringify({
-    uuid,
-    published: "2026-11-20T10:00:00Z",
-    eventType: "user.authentication.sso",
-    actor: { id: "00u1", type: "User", alternateId: "mallory@example.com", displayName: "Mallory" },
-    outcome: { result: "SUCCESS" },
-    target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
-  })
 
 /** NDJSON of `n` distinct events. */
 const ndjson = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => oktaLine(`${prefix}-${i}`)).join("\n")

@@ -2,19 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { freshTenant } from "@workcat/pipeline/testing"
 import { ApiTokens, ControlSql } from "@workcat/tenancy"
 import { Duration, Effect, Redacted } from "effect"
-import { type Answer, call, seedTenant, serverLayer, token } from "./support.js"
+import { type Answer, call, oktaLine, seedTenant, serverLayer, token } from "./support.js"
 
 const a = freshTenant("sec_a")
 const b = freshTenant("sec_b")
 
-const oktaLine = JSON.stringify({
-  uuid: "sec-1",
-  published: "2026-11-20T10:00:00Z",
-  eventType: "user.authentication.sso",
-  actor: { id: "00u1", type: "User", alternateId: "mallory@example.com", displayName: "Mallory" },
-  outcome: { result: "SUCCESS" },
-  target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
-})
+const event = oktaLine("sec-1")
 
 /** A plausible request body for each endpoint that takes one, aimed at tenant `target`. */
 const bodyFor = (method: string, path: string, target: string): { json?: unknown; text?: string; headers?: Record<string, string> } => {
@@ -23,7 +16,7 @@ const bodyFor = (method: string, path: string, target: string): { json?: unknown
   if (path.endsWith("/pipeline/batch")) return { json: { runs: [{ tenant: target, date: "2026-11-21" }] } }
   if (path.endsWith("/settings") && method === "patch") return { json: { displayName: "taken over" } }
   if (path.endsWith("/privacy/forget")) return { json: { login: "someone@example.com" } }
-  if (path.endsWith("/events/okta")) return { text: oktaLine }
+  if (path.endsWith("/events/okta")) return { text: event }
   if (path.endsWith("/events/hr")) return { text: JSON.stringify({ eventId: "x", type: "hire", login: "m@example.com", effectiveDate: "2026-01-01" }) }
   return {}
 }
@@ -102,7 +95,7 @@ describe("access control", () => {
 
         const ingest = yield* token(a, "ingest")
         expect((yield* call("GET", path, { token: ingest })).status).toBe(403)
-        expect((yield* call("POST", `/api/v1/tenants/${a}/events/okta`, { token: ingest, text: oktaLine })).body).toEqual({
+        expect((yield* call("POST", `/api/v1/tenants/${a}/events/okta`, { token: ingest, text: event })).body).toEqual({
           accepted: 1,
           duplicates: 0,
           rejected: 0
@@ -128,7 +121,7 @@ describe("access control", () => {
         const analyst = yield* token(a, "analyst")
         const hr = yield* token(a, "hr_admin")
         const ingest = yield* token(a, "ingest")
-        const trudy = oktaLine.replace("sec-1", "sec-2").replaceAll("mallory", "trudy")
+        const trudy = event.replace("sec-1", "sec-2").replaceAll("mallory", "trudy")
         yield* call("POST", `/api/v1/tenants/${a}/events/okta`, { token: ingest, text: trudy })
         yield* call("GET", `/api/v1/tenants/${a}/categories?department=Sales`, { token: analyst })
         const forget = yield* call("POST", `/api/v1/tenants/${a}/privacy/forget`, { token: hr, json: { login: "trudy@example.com" } })

@@ -4,21 +4,11 @@ import { PipelineLive, Privacy, TenantLayers } from "@workcat/pipeline"
 import { freshTenant } from "@workcat/pipeline/testing"
 import { ControlSql, CurrentTenant, TenantRegistry } from "@workcat/tenancy"
 import { Context, Effect } from "effect"
-import { call, serverLayer, token } from "./support.js"
+import { call, oktaLine, serverLayer, token } from "./support.js"
 
 const a = freshTenant("fresh_a")
 const b = freshTenant("fresh_b")
 const c = freshTenant("fresh_c")
-
-const oktaLine = (uuid: string) =>
-  JSON.stringify({
-    uuid,
-    published: "2026-11-20T10:00:00Z",
-    eventType: "user.authentication.sso",
-    actor: { id: "00u1", type: "User", alternateId: "mallory@example.com", displayName: "Mallory" },
-    outcome: { result: "SUCCESS" },
-    target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
-  })
 
 /** The tenant as a run driven by this process's worker would see it. */
 const tenantSeenByRuns = (tenant: typeof a) =>

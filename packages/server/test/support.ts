@@ -65,3 +65,14 @@ export const call = (
     }
     return { status: response.status, body, headers: response.headers }
   }).pipe(Effect.scoped, Effect.orDie)
+
+/** One Okta SSO event of an employee (a login and a name to be pseudonymized or dropped), with its id. */
+export const oktaLine = (uuid: string) =>
+  JSON.stringify({
+    uuid,
+    published: "2026-11-20T10:00:00Z",
+    eventType: "user.authentication.sso",
+    actor: { id: "00u1", type: "User", alternateId: "mallory@example.com", displayName: "Mallory" },
+    outcome: { result: "SUCCESS" },
+    target: [{ id: "0oa1", type: "AppInstance", displayName: "GitHub" }]
+  })

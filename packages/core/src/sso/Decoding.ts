@@ -9,6 +9,12 @@ import { withoutActual } from "../Redact.js"
  */
 export type DecodedRecord = Either.Either<AccessEvent, string>
 
+/** A decoded record with the provider record it came from (the element of a page, the activity). */
+export interface RecordOutcome {
+  readonly result: DecodedRecord
+  readonly record: unknown
+}
+
 /**
  * A parse failure as one line, `actor.id: is missing; published: Expected an ISO 8601 date-time
  * with a time zone`, never quoting the input's values (the reason is stored, and values can be

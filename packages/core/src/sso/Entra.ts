@@ -2,7 +2,7 @@ import { Either, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { type DecodedRecord, formatParseError, isRecord, located, nonEmpty, refuse, resolveApp, Timestamp } from "./Decoding.js"
+import { type DecodedRecord, formatParseError, type RecordOutcome, isRecord, located, nonEmpty, refuse, resolveApp, Timestamp } from "./Decoding.js"
 
 const OptionalNullableString = Schema.optional(Schema.NullOr(Schema.String))
 
@@ -110,12 +110,13 @@ const decodeRecord = (json: unknown, where: string, catalog: AppCatalog, pseudon
  * The Entra records of one parsed JSON value: a signIn (an NDJSON line), a Graph page
  * (`{"@odata.context": ..., "value": [...], "@odata.nextLink": ...}`), or a JSON array of signIns.
  */
-export const decodeEntraValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<DecodedRecord> => {
-  if (Array.isArray(json)) return json.map((signIn, i) => decodeRecord(signIn, `[${i}]`, catalog, pseudonyms))
+export const decodeEntraValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<RecordOutcome> => {
+  const outcome = (record: unknown, where: string): RecordOutcome => ({ record, result: decodeRecord(record, where, catalog, pseudonyms) })
+  if (Array.isArray(json)) return json.map((signIn, i) => outcome(signIn, `[${i}]`))
   if (isRecord(json) && json.id === undefined && (json.value !== undefined || json["@odata.context"] !== undefined)) {
     const page = decodePage(json)
-    if (Either.isLeft(page)) return [refuse(`not an Entra signIn page: ${formatParseError(page.left)}`)]
-    return page.right.value.map((signIn, i) => decodeRecord(signIn, `value[${i}]`, catalog, pseudonyms))
+    if (Either.isLeft(page)) return [{ record: json, result: refuse(`not an Entra signIn page: ${formatParseError(page.left)}`) }]
+    return page.right.value.map((signIn, i) => outcome(signIn, `value[${i}]`))
   }
-  return [decodeRecord(json, "", catalog, pseudonyms)]
+  return [outcome(json, "")]
 }

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { type DecodedRecord, isRecord } from "./Decoding.js"
+import { type DecodedRecord, isRecord, type RecordOutcome } from "./Decoding.js"
 import { decodeEntraValue } from "./Entra.js"
 import { decodeGwsValue } from "./Gws.js"
 import { decodeOktaValue } from "./Okta.js"
@@ -50,7 +50,7 @@ export const detectFormat = (json: unknown): SsoFormat | undefined => {
   return detectRecord(json)
 }
 
-const decoders: Record<SsoFormat, (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms) => ReadonlyArray<DecodedRecord>> = {
+const decoders: Record<SsoFormat, (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms) => ReadonlyArray<RecordOutcome>> = {
   okta: decodeOktaValue,
   gws: decodeGwsValue,
   entra: decodeEntraValue
@@ -68,21 +68,15 @@ export const decodeValue = (
   json: unknown,
   catalog: AppCatalog,
   pseudonyms: Pseudonyms
-): ReadonlyArray<DecodedRecord> => decoders[format](json, catalog, pseudonyms)
+): ReadonlyArray<DecodedRecord> => decodeRecords(format, json, catalog, pseudonyms).map((o) => o.result)
 
 /**
- * The record a refusal of `decodeValue` is about: for a value holding several (a page, a
- * delivery, a list), the one its location names (`value[3]: …`, `data.events[1]: …`,
- * `items[2].events[0]: …` is activity `items[2]`); otherwise the value itself. Dead letters keep
- * that record, not the whole page.
+ * `decodeValue`, each result with the provider record it came from (a page's element, a Google
+ * Workspace activity): what a dead letter keeps of a refused record inside a page.
  */
-export const refusedRecord = (json: unknown, reason: string): unknown => {
-  const location = /^((?:[A-Za-z_@.]+)?\[\d+\])/.exec(reason)?.[1]
-  if (location === undefined) return json
-  let node: unknown = json
-  for (const step of location.matchAll(/([A-Za-z_@]+)|\[(\d+)\]/g)) {
-    if (!isRecord(node) && !Array.isArray(node)) return json
-    node = step[1] !== undefined ? (node as Record<string, unknown>)[step[1]] : (node as ReadonlyArray<unknown>)[Number(step[2])]
-  }
-  return node === undefined ? json : node
-}
+export const decodeRecords = (
+  format: SsoFormat,
+  json: unknown,
+  catalog: AppCatalog,
+  pseudonyms: Pseudonyms
+): ReadonlyArray<RecordOutcome> => decoders[format](json, catalog, pseudonyms)

@@ -2,7 +2,7 @@ import { Either, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { type DecodedRecord, formatParseError, isRecord, located, nonEmpty, refuse, resolveApp, Timestamp } from "./Decoding.js"
+import { formatParseError, type RecordOutcome, isRecord, located, nonEmpty, refuse, resolveApp, Timestamp } from "./Decoding.js"
 
 const OptionalNullableString = Schema.optional(Schema.NullOr(Schema.String))
 
@@ -115,14 +115,18 @@ const decodePage = Schema.decodeUnknownEither(GwsActivities, { errors: "all" })
 
 const eventAt = (where: string, i: number) => (where === "" ? `events[${i}]` : `${where}.events[${i}]`)
 
-const activityRecords = (json: unknown, where: string, catalog: AppCatalog, pseudonyms: Pseudonyms): Array<DecodedRecord> => {
+/** The records of one activity (one per entry of its `events`); each keeps the activity it came from. */
+const activityRecords = (json: unknown, where: string, catalog: AppCatalog, pseudonyms: Pseudonyms): Array<RecordOutcome> => {
   const activity = decodeActivity(json)
-  if (Either.isLeft(activity)) return [refuse(located(where, `not a Google Workspace activity: ${formatParseError(activity.left)}`))]
-  return activity.right.events.map((raw, i) => {
+  if (Either.isLeft(activity)) return [{ record: json, result: refuse(located(where, `not a Google Workspace activity: ${formatParseError(activity.left)}`)) }]
+  return activity.right.events.map((raw, i): RecordOutcome => {
     const event = decodeEvent(raw)
-    return Either.isLeft(event)
-      ? refuse(located(eventAt(where, i), `not a Google Workspace activity event: ${formatParseError(event.left)}`))
-      : Either.right(normalizeGws(activity.right, event.right, i, catalog, pseudonyms))
+    return {
+      record: json,
+      result: Either.isLeft(event)
+        ? refuse(located(eventAt(where, i), `not a Google Workspace activity event: ${formatParseError(event.left)}`))
+        : Either.right(normalizeGws(activity.right, event.right, i, catalog, pseudonyms))
+    }
   })
 }
 
@@ -131,11 +135,11 @@ const activityRecords = (json: unknown, where: string, catalog: AppCatalog, pseu
  * notification), an `activities.list` page (`kind: admin#reports#activities`, `items`), or a JSON
  * array of activities. Each activity gives one element per entry of its `events`.
  */
-export const decodeGwsValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<DecodedRecord> => {
+export const decodeGwsValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<RecordOutcome> => {
   if (Array.isArray(json)) return json.flatMap((activity, i) => activityRecords(activity, `[${i}]`, catalog, pseudonyms))
   if (isRecord(json) && (json.kind === "admin#reports#activities" || (json.id === undefined && json.items !== undefined))) {
     const page = decodePage(json)
-    if (Either.isLeft(page)) return [refuse(`not a Google Workspace activities page: ${formatParseError(page.left)}`)]
+    if (Either.isLeft(page)) return [{ record: json, result: refuse(`not a Google Workspace activities page: ${formatParseError(page.left)}`) }]
     return (page.right.items ?? []).flatMap((activity, i) => activityRecords(activity, `items[${i}]`, catalog, pseudonyms))
   }
   return activityRecords(json, "", catalog, pseudonyms)

@@ -2,7 +2,7 @@ import { Either, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { type DecodedRecord, formatParseError, isRecord, located, nonEmpty, parseTimestamp, refuse, resolveApp, Timestamp } from "./Decoding.js"
+import { type DecodedRecord, formatParseError, type RecordOutcome, isRecord, located, nonEmpty, parseTimestamp, refuse, resolveApp, Timestamp } from "./Decoding.js"
 
 const OptionalNullableString = Schema.optional(Schema.NullOr(Schema.String))
 
@@ -152,12 +152,13 @@ const decodeRecord = (json: unknown, where: string, catalog: AppCatalog, pseudon
  * The Okta records of one parsed JSON value: a LogEvent (an NDJSON line or a Pub/Sub message), a
  * System Log API page (a JSON array of LogEvents), or an event hook delivery (`data.events`).
  */
-export const decodeOktaValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<DecodedRecord> => {
-  if (Array.isArray(json)) return json.map((event, i) => decodeRecord(event, `[${i}]`, catalog, pseudonyms))
+export const decodeOktaValue = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): ReadonlyArray<RecordOutcome> => {
+  const outcome = (record: unknown, where: string): RecordOutcome => ({ record, result: decodeRecord(record, where, catalog, pseudonyms) })
+  if (Array.isArray(json)) return json.map((event, i) => outcome(event, `[${i}]`))
   if (isRecord(json) && json.eventType === OKTA_EVENT_HOOK) {
     const delivery = decodeDelivery(json)
-    if (Either.isLeft(delivery)) return [refuse(`not an Okta event hook delivery: ${formatParseError(delivery.left)}`)]
-    return delivery.right.data.events.map((event, i) => decodeRecord(event, `data.events[${i}]`, catalog, pseudonyms))
+    if (Either.isLeft(delivery)) return [{ record: json, result: refuse(`not an Okta event hook delivery: ${formatParseError(delivery.left)}`) }]
+    return delivery.right.data.events.map((event, i) => outcome(event, `data.events[${i}]`))
   }
-  return [decodeRecord(json, "", catalog, pseudonyms)]
+  return [outcome(json, "")]
 }

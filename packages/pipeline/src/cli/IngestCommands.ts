@@ -13,6 +13,8 @@ import * as Opt from "./Options.js"
 
 class InputError extends Data.TaggedError("InputError")<{ readonly message: string }> {}
 
+const recordsOf = (c: IngestCounts) => c.accepted + c.duplicates + c.rejected
+
 const describe = (c: IngestCounts) =>
   `${formatNumber(c.accepted)} accepted, ${formatNumber(c.duplicates)} duplicates, ${formatNumber(c.rejected)} rejected`
 
@@ -51,7 +53,7 @@ const ingestInputs = <E, R>(
       const progress = makeProgress()
       const counts = yield* ingestInput(values, source, (c) =>
         progress.update(() => {
-          const n = total.accepted + total.duplicates + total.rejected + c.accepted + c.duplicates + c.rejected
+          const n = recordsOf(total) + recordsOf(c)
           return `${source}: ${describe(c)} (${formatNumber(Math.round(n / Math.max(0.001, (Date.now() - started) / 1000)))} records/s)`
         })
       )
@@ -61,13 +63,12 @@ const ingestInputs = <E, R>(
       if (!json) yield* Console.log(`${source}: ${describe(counts)}`)
     }
     const elapsed = Number(seconds(started))
-    const records = total.accepted + total.duplicates + total.rejected
     if (json) {
       yield* printJson({
         files: perFile,
         total,
         seconds: elapsed,
-        recordsPerSecond: Math.round(records / Math.max(elapsed, 0.001)),
+        recordsPerSecond: Math.round(recordsOf(total) / Math.max(elapsed, 0.001)),
         peakRssBytes: process.resourceUsage().maxRSS * 1024
       })
     } else if (files.length > 1) yield* Console.log(`total: ${describe(total)} in ${elapsed} s`)

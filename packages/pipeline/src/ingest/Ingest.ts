@@ -1,25 +1,23 @@
 import {
   type AccessEvent,
   DefaultAppCatalog,
-  decodeValue,
+  decodeRecords,
   describeJsonError,
   detectFormat,
   type FormatChoice,
+  isoDate,
   redactPayload,
-  refusedRecord,
   type SsoFormat
 } from "@workcat/core"
 import type { SqlError } from "@effect/sql/SqlError"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Clock, Effect, Either, Fiber, type Stream } from "effect"
+import { Clock, Effect, Either, type Stream } from "effect"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
-import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
+import { type DeadLetter, EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
 import type { InputValue } from "./Framing.js"
 import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
 
-type Inserted = { readonly inserted: number; readonly firstDay: string | null; readonly lastDay: string | null }
-const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
 const latest = (a: string | null, b: string | null) => (a === null ? b : b === null || a >= b ? a : b)
 const addInserted = (a: Inserted, b: Inserted): Inserted => ({
@@ -28,38 +26,18 @@ const addInserted = (a: Inserted, b: Inserted): Inserted => ({
   lastDay: latest(a.lastDay, b.lastDay)
 })
 
-/** The days of the events an intake really added (duplicates change nothing). */
-interface DayRange {
-  first: string | null
-  last: string | null
-  readonly widen: (inserted: Inserted) => void
-}
-const makeDayRange = (): DayRange => {
-  const range: DayRange = {
-    first: null,
-    last: null,
-    widen: (inserted) => {
-      range.first = earliest(range.first, inserted.firstDay)
-      range.last = latest(range.last, inserted.lastDay)
-    }
-  }
-  return range
-}
-
 const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
 /** PostgreSQL refused a value: data exceptions (22), constraints (23), limits such as index row size (54). */
 const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
-/** Events an intake added since it last settled the rollup, and the settle under way. */
-interface RollupState {
-  unsettled: number
-  running: Fiber.RuntimeFiber<number> | null
-}
-
-/** The format an intake was asked for, and the one `auto` detected from its first record. */
-interface FormatState {
+/**
+ * One intake's running state: the format asked for and the one `auto` detected from its first
+ * record, and what it stored so far (the days of its new events make nightly runs STALE).
+ */
+interface IntakeState {
   readonly choice: FormatChoice
   detected: SsoFormat | null
+  stored: Inserted
 }
 
 const DAY_MS = 86_400_000
@@ -72,7 +50,6 @@ const withoutPerson = (event: AccessEvent) => JSON.stringify({ ...event, userId:
 
 /** Events an intake must add before it settles the rollup itself (see `EventStore.settle`). */
 const SETTLE_AFTER = 50_000
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 /**
  * SSO event intake, whatever the source (files, HTTP, Pub/Sub): each input value is parsed,
@@ -94,27 +71,14 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     /** The first day still kept; drops older days the first time it moves on. */
     const retentionCutoff = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const cutoff = isoDay(now - retentionDays * DAY_MS)
+      const cutoff = isoDate(new Date(now - retentionDays * DAY_MS))
       if (sweptOn !== cutoff) {
         yield* store.dropBefore(cutoff)
-        yield* store.ensureDays([isoDay(now), isoDay(now + DAY_MS)]) // ahead of the day's first events
+        yield* store.ensureDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
         sweptOn = cutoff
       }
       return cutoff
     })
-
-    /**
-     * A bulk load settles the rollup of the days it has moved past while it goes on (input is
-     * mostly in time order), so that work overlaps decoding instead of all waiting for the end.
-     */
-    const settleBehind = (rollup: RollupState, stored: Inserted) =>
-      Effect.gen(function* () {
-        rollup.unsettled += stored.inserted
-        if (rollup.unsettled < SETTLE_AFTER || stored.firstDay === null) return
-        if (rollup.running !== null && rollup.running.unsafePoll() === null) return
-        rollup.unsettled = 0
-        rollup.running = yield* Effect.forkDaemon(store.settle(stored.firstDay))
-      })
 
     /**
      * Decodes one batch of input values into events to store and dead letters. Each event keeps
@@ -122,47 +86,48 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
      * its own; an event refused after decoding (too old, or by the database) is kept as its
      * pseudonymized form, which has nothing personal left.
      */
-    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, format: FormatState, cutoff: number) => {
+    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, state: IntakeState, cutoff: number) => {
       const events: Array<AccessEvent> = []
       const origins: Array<Omit<DeadLetter, "reason" | "payload">> = []
       const rejected: Array<DeadLetter> = []
+      const refuse = (origin: Omit<DeadLetter, "reason" | "payload">, reason: string, payload: string) =>
+        rejected.push({ ...origin, reason, payload: redactPayload(payload) })
       for (const [text, position, problem, origin] of values) {
         const from = origin === undefined ? source : `${source}:${origin}`
-        const refuse = (reason: string, item: number | null, payload: string) =>
-          rejected.push({ source: from, position, item, reason, payload: redactPayload(payload) })
+        const whole = { source: from, position, item: null }
         if (problem !== undefined) {
-          refuse(problem, null, text)
+          refuse(whole, problem, text)
           continue
         }
         let json: unknown
         try {
           json = JSON.parse(text)
         } catch (e) {
-          refuse(describeJsonError(e), null, text)
+          refuse(whole, describeJsonError(e), text)
           continue
         }
         if (text.includes("\\u0000")) {
-          refuse("contains a NUL character, which PostgreSQL cannot store", null, text)
+          refuse(whole, "contains a NUL character, which PostgreSQL cannot store", text)
           continue
         }
         // `auto`: one format per file or request, from its first record; per message for Pub/Sub.
         const detected =
-          format.choice !== "auto" ? format.choice : origin !== undefined ? (detectFormat(json) ?? null) : (format.detected ??= detectFormat(json) ?? null)
+          state.choice !== "auto" ? state.choice : origin !== undefined ? (detectFormat(json) ?? null) : (state.detected ??= detectFormat(json) ?? null)
         if (detected === null) {
-          refuse("not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)", null, text)
+          refuse(whole, "not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)", text)
           continue
         }
-        const results = decodeValue(detected, json, DefaultAppCatalog, pseudonyms)
-        const several = results.length > 1
-        for (let i = 0; i < results.length; i++) {
-          const result = results[i]!
-          const item = several ? i : null
-          if (Either.isLeft(result)) refuse(result.left, item, several ? JSON.stringify(refusedRecord(json, result.left)) : text)
+        const outcomes = decodeRecords(detected, json, DefaultAppCatalog, pseudonyms)
+        const several = outcomes.length > 1
+        for (let i = 0; i < outcomes.length; i++) {
+          const { record, result } = outcomes[i]!
+          const at = several ? { source: from, position, item: i } : whole
+          if (Either.isLeft(result)) refuse(at, result.left, several ? JSON.stringify(record) : text)
           else if (result.right.occurredAt.getTime() < cutoff) {
-            refuse(`older than the tenant's retention of ${retentionDays} days`, item, several ? withoutPerson(result.right) : text)
+            refuse(at, `older than the tenant's retention of ${retentionDays} days`, several ? withoutPerson(result.right) : text)
           } else {
             events.push(result.right)
-            origins.push({ source: from, position, item })
+            origins.push(at)
           }
         }
       }
@@ -172,12 +137,10 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     const writeBatch = Effect.fn("Ingest.batch")(function* (
       values: ReadonlyArray<InputValue>,
       source: string,
-      format: FormatState,
-      days: DayRange,
-      rollup: RollupState
+      state: IntakeState
     ) {
       const cutoff = yield* retentionCutoff
-      const { events, origins, rejected } = decodeBatch(values, source, format, Date.parse(cutoff))
+      const { events, origins, rejected } = decodeBatch(values, source, state, Date.parse(cutoff))
       let refused = 0
       const stored = yield* store.insert(events).pipe(
         // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest. Any
@@ -196,8 +159,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
           )
         )
       )
-      days.widen(stored)
-      yield* settleBehind(rollup, stored)
+      state.stored = addInserted(state.stored, stored)
       yield* store.deadLetter(rejected)
       return { accepted: stored.inserted, duplicates: events.length - refused - stored.inserted, rejected: rejected.length } satisfies IngestCounts
     })
@@ -209,22 +171,18 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
      */
     const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: IngestOptions) =>
       Effect.suspend(() => {
-        const days = makeDayRange()
-        const format: FormatState = { choice, detected: null }
+        const state: IntakeState = { choice, detected: null, stored: noneInserted }
         // Batches commit one by one: runs go stale for what committed even if a later batch fails the intake.
-        const markStale = Effect.suspend(() =>
-          days.first === null || days.last === null
+        const markStale = Effect.suspend(() => {
+          const { firstDay, lastDay } = state.stored
+          return firstDay === null || lastDay === null
             ? Effect.void
-            : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(days.first, days.last), `new events from ${days.first} to ${days.last}`)
-        )
-        const rollup: RollupState = { unsettled: 0, running: null }
-        const settled = Effect.suspend(() => (rollup.running === null ? Effect.void : Fiber.join(rollup.running)))
-        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) =>
-          writeBatch(batch, options.source, format, days, rollup)
-        ).pipe(
+            : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay), `new events from ${firstDay} to ${lastDay}`)
+        })
+        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source, state)).pipe(
           // A bulk load brings the rollup up to date itself; a small intake leaves that to the next reader.
-          Effect.tap((counts) => (counts.accepted >= SETTLE_AFTER ? Effect.zipRight(settled, store.settle()) : Effect.void)),
-          Effect.ensuring(Effect.zipRight(Effect.ignore(settled), markStale))
+          Effect.tap((counts) => (counts.accepted >= SETTLE_AFTER ? store.settle : Effect.void)),
+          Effect.ensuring(markStale)
         )
       }).pipe(Effect.withSpan("Ingest.events", { attributes: { format: choice } }))
 

@@ -66,25 +66,19 @@ export const ingestPubSub = (options: PubSubIntakeOptions) =>
     )
     const source = `pubsub:${subscription.name.split("/").pop()}`
     const ingestBatch = (batch: ReadonlyArray<Message>) =>
-      Effect.suspend(() => {
-        return ingest.events(options.format, Stream.fromIterable(batch.flatMap(messageValues)), { source })
-      }).pipe(
+      ingest.events(options.format, Stream.fromIterable(batch.flatMap(messageValues)), { source }).pipe(
         // Acknowledged only once committed; anything else (a failure, an interruption) is redelivered.
         Effect.onExit((exit) => Effect.sync(() => batch.forEach((m) => (exit._tag === "Success" ? m.ack() : m.nack()))))
       )
 
     const idle = options.idleTimeout
-    const stream = idle === undefined ? messages : messages.pipe(Stream.timeout(idle))
-    let totals: PubSubCounts = { ...emptyCounts, messages: 0 }
-    yield* stream.pipe(
+    return yield* (idle === undefined ? messages : messages.pipe(Stream.timeout(idle))).pipe(
       Stream.groupedWithin(options.maxMessages, "100 millis"),
-      Stream.mapEffect((chunk) => ingestBatch(Chunk.toReadonlyArray(chunk)).pipe(Effect.map((c) => ({ c, n: Chunk.size(chunk) })))),
-      Stream.runForEach(({ c, n }) =>
-        Effect.sync(() => {
-          totals = { ...addCounts(totals, c), messages: totals.messages + n }
-          options.onProgress?.(totals)
-        })
-      )
+      Stream.mapEffect((chunk) => Effect.map(ingestBatch(Chunk.toReadonlyArray(chunk)), (counts) => [counts, Chunk.size(chunk)] as const)),
+      Stream.runFold({ ...emptyCounts, messages: 0 } as PubSubCounts, (totals, [counts, messages]) => {
+        const next = { ...addCounts(totals, counts), messages: totals.messages + messages }
+        options.onProgress?.(next)
+        return next
+      })
     )
-    return totals
   })

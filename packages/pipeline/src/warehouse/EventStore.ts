@@ -14,6 +14,14 @@ export interface DeadLetter {
   readonly payload: string
 }
 
+/** What a batch insert really added (duplicates of earlier deliveries add nothing), and the days of it. */
+export interface Inserted {
+  readonly inserted: number
+  readonly firstDay: string | null
+  readonly lastDay: string | null
+}
+export const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
+
 /** Pseudonyms computed under an old key must not be stored next to re-keyed ones. */
 const rotatedMeanwhile = Effect.dieMessage(
   "The tenant's pseudonymization key was rotated while this intake ran; run it again (intake is idempotent)"
@@ -82,7 +90,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       })
 
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
-      if (events.length === 0) return { inserted: 0, firstDay: null, lastDay: null }
+      if (events.length === 0) return noneInserted
       yield* ensurePartitions(events)
       // One JSON parameter (serialized natively) rather than a text array per column.
       const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
@@ -143,30 +151,26 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
      * it first; an intake that wrote many events calls it at its end. An intake marks a day while
      * inserting, holding the mark until it commits, and this takes the marks `FOR UPDATE`: so it
      * either waits for that intake and then sees its events, or runs first and leaves the day
-     * marked again by it. A crash leaves the marks, and the next settle does the work. With
-     * `before`, only the days before it (a bulk load settles the days it has moved past).
+     * marked again by it. A crash leaves the marks, and the next settle does the work.
      */
-    const settle = (before?: string) =>
-      Effect.gen(function* () {
-        const days = yield* sql<{ day: string }>`
-          SELECT day::text AS day FROM rollup_dirty WHERE ${before === undefined ? sql`true` : sql`day < ${before}::date`}
-          ORDER BY day FOR UPDATE`
-        if (days.length === 0) return 0
-        yield* holdKeyVersion
-        for (const { day } of days) {
-          yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
-          yield* sql`
-            INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
-            SELECT user_id, ${day}::date, app, count(*), sum(auth_steps)
-            FROM sso_events
-            WHERE occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC')
-              AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
-              AND app IS NOT NULL AND user_id IS NOT NULL
-            GROUP BY user_id, app`
-        }
-        yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
-        return days.length
-      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
+    const settle = Effect.gen(function* () {
+      const days = yield* sql<{ day: string }>`SELECT day::text AS day FROM rollup_dirty ORDER BY day FOR UPDATE`
+      if (days.length === 0) return 0
+      yield* holdKeyVersion
+      for (const { day } of days) {
+        yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
+        yield* sql`
+          INSERT INTO user_app_daily (user_id, day, app, accesses, auth_steps)
+          SELECT user_id, ${day}::date, app, count(*), sum(auth_steps)
+          FROM sso_events
+          WHERE occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC')
+            AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
+            AND app IS NOT NULL AND user_id IS NOT NULL
+          GROUP BY user_id, app`
+      }
+      yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
+      return days.length
+    }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
 
     return { insert, ensureDays, deadLetter, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
   })

@@ -21,7 +21,7 @@ export class Profiles extends Effect.Service<Profiles>()("workcat/Profiles", {
     const store = yield* EventStore
 
     const load = Effect.fn("Profiles.load")(function* (window: ProfileWindow) {
-      yield* store.settle()
+      yield* store.settle
       const [apps, days] = yield* Effect.all(
         [
           sql<{ userId: UserId; app: AppKey; accesses: number; authSteps: number; activeDays: number }>`
