@@ -4,8 +4,9 @@ import * as path from "node:path"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.js"
 
 /**
- * `DATABASE_URL` when set; otherwise an embedded PostgreSQL in `$WORKCAT_HOME/pg`, started for
- * the lifetime of the layer (or joined, if another workcat process runs it already).
+ * `DATABASE_URL` when set; otherwise the embedded PostgreSQL in `$WORKCAT_HOME/pg`, started or
+ * joined (another workcat process may run it already) and leased for the lifetime of the layer:
+ * it stays up while any workcat process uses it, and the last one to leave stops it.
  */
 export const DatabaseLive = Layer.scoped(
   DatabaseUrl,
@@ -14,7 +15,8 @@ export const DatabaseLive = Layer.scoped(
     if (Option.isSome(configured) && Redacted.value(configured.value).trim() !== "") return { url: configured.value, embedded: false }
     const home = yield* WorkcatHome
     const server = yield* EmbeddedPostgres.start({ dataDir: path.join(home, "pg") })
-    yield* Effect.logDebug(`embedded PostgreSQL ${server.owned ? "started" : "joined"} in ${server.dataDir}`)
+    const how = server.owned ? "started" : server.adopted ? "adopted (its previous users are gone)" : "joined"
+    yield* Effect.logDebug(`embedded PostgreSQL ${how} in ${server.dataDir}`)
     return { url: Redacted.make(server.url), embedded: true }
   })
 )

@@ -35,7 +35,7 @@ export default async function setup(project: TestProject) {
   }
   const dir = await mkdtemp(join(tmpdir(), "workcat-test-"))
   await chmod(dir, 0o755) // the server runs as the postgres user when we are root
-  const child = spawn(process.execPath, [...workcatBin, "db", "start", "--data-dir", join(dir, "pg"), "--no-fsync", "--json"], {
+  const child = spawn(process.execPath, [...workcatBin, "db", "start", "--data-dir", join(dir, "pg"), "--no-fsync", "--json", "--exit-with-parent"], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   const { url } = JSON.parse(await firstLine(child)) as { url: string }
