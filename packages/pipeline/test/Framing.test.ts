@@ -4,20 +4,20 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileValues, type InputValue, jsonValues, makeSplitter } from "../src/ingest/Framing.js"
+import { fileValues, type FramingOptions, type InputValue, jsonValues, makeSplitter } from "../src/ingest/Framing.js"
 
 /** The values of `text` delivered in chunks of `size` characters (every split point gets exercised). */
-const split = (text: string, size: number, maxChars?: number): Array<InputValue> => {
-  const splitter = makeSplitter(maxChars)
+const split = (text: string, size: number, maxChars?: number, options?: FramingOptions): Array<InputValue> => {
+  const splitter = makeSplitter(maxChars, options)
   const out: Array<InputValue> = []
   for (let i = 0; i < text.length; i += size) out.push(...splitter.push(text.slice(i, i + size)))
   out.push(...splitter.end())
   return out
 }
 
-const bothWays = (text: string, maxChars?: number) => {
-  const whole = split(text, text.length || 1, maxChars)
-  for (const size of [1, 2, 3, 7, 64]) expect(split(text, size, maxChars)).toEqual(whole)
+const bothWays = (text: string, maxChars?: number, options?: FramingOptions) => {
+  const whole = split(text, text.length || 1, maxChars, options)
+  for (const size of [1, 2, 3, 7, 64]) expect(split(text, size, maxChars, options)).toEqual(whole)
   return whole
 }
 
@@ -97,4 +97,64 @@ describe("input framing", () => {
         ['{"b":2}', 2]
       ])
     }))
+})
+
+describe("wrapper objects (streamArrayKeys)", () => {
+  const hr: FramingOptions = { streamArrayKeys: new Set(["Report_Entry", "employees"]) }
+  const entries = [
+    { Employee_ID: "21000", Worker: "Grace Hollis", Business_Title: "Director, Data Platform" },
+    { Employee_ID: "21001", Worker: 'Idris "Id" Vale', Teams: ["a", "]"] },
+    { Employee_ID: "21002", Worker: "Mo Ortiz" }
+  ]
+
+  it("streams the records of a pretty-printed Workday report one by one, at the lines they start on", () => {
+    const values = bothWays(JSON.stringify({ Report_Entry: entries }, null, 2), undefined, hr)
+    expect(values.map(([text]) => JSON.parse(text))).toEqual(entries)
+    expect(values.map(([, line]) => line)).toEqual([3, 8, 16])
+  })
+
+  it("streams the records of a report on one line, however long the line", () => {
+    const values = bothWays(JSON.stringify({ Report_Entry: entries }), 100, hr)
+    expect(values.map(([text, line, problem]) => [JSON.parse(text), line, problem])).toEqual(entries.map((e) => [e, 1, undefined]))
+  })
+
+  it("drops a BambooHR report's title and fields, before or after its employees", () => {
+    const employees = [{ workEmail: "ann@example.com" }, { workEmail: "bo@example.com" }]
+    const before = { title: "Directory", fields: [{ id: "workEmail", name: "Work Email" }], employees }
+    const after = { employees, fields: [{ id: "x}" }], title: "Directory" }
+    for (const report of [before, after]) {
+      expect(bothWays(JSON.stringify(report), undefined, hr).map(([text]) => JSON.parse(text))).toEqual(employees)
+      expect(bothWays(JSON.stringify(report, null, 2), undefined, hr).map(([text]) => JSON.parse(text))).toEqual(employees)
+    }
+  })
+
+  it("reads what follows a wrapper as values of their own", () => {
+    expect(bothWays('{"Report_Entry":[{"a":1}, 42, {"b":2}], "x": {"y": "}"}}\n{"c":3}\n', undefined, hr)).toEqual([
+      ['{"a":1}', 1],
+      ["42", 1],
+      ['{"b":2}', 1],
+      ['{"c":3}', 2]
+    ])
+  })
+
+  it("keeps a wrapper whole without the option (SSO intake)", () => {
+    const report = JSON.stringify({ Report_Entry: entries })
+    expect(bothWays(report)).toEqual([[report, 1]])
+  })
+
+  it("keeps an object whole when the key holds no array, or is not its own", () => {
+    const text = '{"employees": 3, "x": 1}\n{"team": {"employees": [1, 2]}}\n'
+    expect(bothWays(text, undefined, hr)).toEqual([
+      ['{"employees": 3, "x": 1}', 1],
+      ['{"team": {"employees": [1, 2]}}', 2]
+    ])
+  })
+
+  it("still reads HR NDJSON line by line: a truncated line is one value", () => {
+    expect(bothWays('{"login":"a"}\n{"login":"b","employees":\n{"login":"c"}\n', undefined, hr)).toEqual([
+      ['{"login":"a"}', 1],
+      ['{"login":"b","employees":', 2],
+      ['{"login":"c"}', 3]
+    ])
+  })
 })

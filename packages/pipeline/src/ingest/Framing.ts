@@ -12,12 +12,79 @@ export type InputValue = readonly [text: string, position: number | null, proble
 /** Largest JSON value (an event, or a page of them on one line) held in memory: 16 MiB. */
 export const MAX_VALUE_CHARS = 16 * 1024 * 1024
 /** What is kept of a value too large to hold, for its dead letter. */
-const SAMPLE_CHARS = 4096
+export const SAMPLE_CHARS = 4096
 
 const isBlank = (code: number) => code === 32 || code === 9 || code === 10 || code === 13 || code === 0xfeff
 const hasContent = (text: string) => {
   for (let i = 0; i < text.length; i++) if (!isBlank(text.charCodeAt(i))) return true
   return false
+}
+
+/** Cuts text chunks into input values; `end` returns what the end of the input completes. */
+export interface Splitter {
+  readonly push: (chunk: string) => Array<InputValue>
+  readonly end: () => Array<InputValue>
+}
+
+export interface FramingOptions {
+  /**
+   * Keys of a wrapper object whose array is a list of records: a Workday RaaS export
+   * (`{"Report_Entry": [...]}`), a BambooHR report (`{"title", "fields", "employees": [...]}`).
+   * When a top-level object has one of these keys and its value is an array, each element is a
+   * value of its own (at the line it starts on) and the wrapper's other keys are dropped; an
+   * input that opens with such a wrapper is read as a document even when it is all on one line.
+   * Default: none, so every top-level object is one value.
+   */
+  readonly streamArrayKeys?: ReadonlySet<string> | undefined
+}
+
+// Where a top-level object's own keys stand, for `streamArrayKeys`.
+const KEY = 0 // expecting a key
+const NAMED = 1 // after a key, before its colon
+const VALUE = 2 // after the colon, before the value
+const IN_VALUE = 3 // inside the value: nothing to watch until the next comma
+const PASSING = -1 // the start of a wrapper's rest, which is passed over
+/** The next state of a top-level object's keys after `c`, a character outside strings at depth 1. */
+const keyStep = (state: number, c: number) =>
+  c === 44 ? KEY : c === 58 && state === NAMED ? VALUE : state === VALUE && !isBlank(c) ? IN_VALUE : state
+
+/**
+ * Whether `text` opens (at `from`, a `{`) a wrapper whose array is to be streamed: undefined
+ * while the text does not tell yet.
+ */
+const opensWrapper = (text: string, from: number, keys: ReadonlySet<string>): boolean | undefined => {
+  let depth = 0
+  let inString = false
+  let escaped = false
+  let keyStart = -1
+  let key = ""
+  let state = KEY
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (escaped) escaped = false
+      else if (c === 92) escaped = true
+      else if (c === 34) {
+        inString = false
+        if (keyStart >= 0) {
+          key = text.slice(keyStart, i)
+          keyStart = -1
+          state = NAMED
+        }
+      }
+      continue
+    }
+    if (depth === 1) {
+      if (state === VALUE && c === 91 && keys.has(key)) return true
+      state = keyStep(state, c)
+    }
+    if (c === 34) {
+      inString = true
+      if (depth === 1 && state === KEY) keyStart = i + 1
+    } else if (c === 123 || c === 91) depth++
+    else if ((c === 125 || c === 93) && --depth === 0) return false
+  }
+  return undefined
 }
 
 /**
@@ -28,8 +95,13 @@ const hasContent = (text: string) => {
  *   export does, or with a `[` that does not close on that line): each top-level value, and
  *   each element of a top-level array, wherever the line breaks fall.
  * A value longer than `maxChars` is not held: it is skipped to its end and reported with a sample.
+ * With `streamArrayKeys`, the records of a wrapper object are values of their own, and an input
+ * that opens with a wrapper is a document even on one line (see `FramingOptions`).
  */
-export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
+export const makeSplitter = (maxChars = MAX_VALUE_CHARS, options: FramingOptions = {}): Splitter => {
+  const keys = options.streamArrayKeys ?? new Set<string>()
+  const watch = keys.size > 0
+  const longestKey = Math.max(0, ...[...keys].map((k) => k.length))
   let mode: "unknown" | "lines" | "document" = "unknown"
   let head = "" // the text seen before the mode is known
   let line = 1 // the line the next character is on
@@ -44,6 +116,14 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
   let escaped = false
   let inArray = false
   let scalar = false
+  // Wrappers (`streamArrayKeys`): whether the value is a top-level object (its keys are watched),
+  // where its keys stand, the key being read, and whether a wrapper's array is being streamed.
+  // The rest of a wrapper after it is passed over, not held: `start` is then PASSING.
+  let topObject = false
+  let keyState = KEY
+  let keyFrom = -1
+  let key = ""
+  let inWrapper = false
 
   const finish = (out: Array<InputValue>, text: string) => {
     if (oversized) out.push([pending, start, `longer than ${maxChars} characters`])
@@ -87,40 +167,111 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
     }
   }
 
+  /** A streamed array ends: inside a wrapper, the rest of the wrapper is passed over. */
+  const closeArray = () => {
+    inArray = false
+    if (!inWrapper) return
+    start = PASSING
+    depth = 1
+    scalar = false
+    topObject = true
+    keyState = IN_VALUE
+  }
+  /** A wrapper's array opens: what was held of the wrapper is dropped, its elements are the values. */
+  const openWrapper = () => {
+    pending = ""
+    pendingLength = 0
+    start = null
+    oversized = false
+    inWrapper = true
+    inArray = true
+    topObject = false
+  }
+
   const pushDocument = (chunk: string, out: Array<InputValue>) => {
     let from = 0 // where the current value's text starts in this chunk
     const emit = (end: number) => complete(out, chunk.slice(from, end))
+    if (keyFrom >= 0) keyFrom = 0
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i)
       if (c === 10) line++
       if (start === null) {
         if (isBlank(c) || c === 44 /* , */) continue
         if (c === 91 /* [ */ && !inArray) inArray = true
-        else if (c === 93 /* ] */ && inArray) inArray = false
+        else if (c === 93 /* ] */ && inArray) closeArray()
         else {
           start = line
           from = i
           scalar = c !== 123 && c !== 91
           depth = scalar ? 0 : 1
           inString = c === 34
+          topObject = watch && c === 123 && !inArray
+          keyState = KEY
         }
         continue
       }
       if (inString) {
         if (escaped) escaped = false
         else if (c === 92 /* \ */) escaped = true
-        else if (c === 34 /* " */) inString = false
+        else if (c === 34 /* " */) {
+          inString = false
+          if (keyFrom >= 0) {
+            key += chunk.slice(keyFrom, i)
+            keyFrom = -1
+            keyState = NAMED
+          }
+        }
       } else if (scalar) {
         // Not an object or array (junk, or a bare number): it ends at the next separator.
         if (c === 44 || c === 10 || c === 93) {
           emit(i)
-          if (c === 93) inArray = false
+          if (c === 93) closeArray()
         }
-      } else if (c === 34) inString = true
-      else if (c === 123 || c === 91) depth++
-      else if ((c === 125 || c === 93) && --depth === 0) emit(i + 1)
+      } else {
+        if (topObject && depth === 1) {
+          if (keyState === VALUE && c === 91 && keys.has(key)) {
+            openWrapper()
+            continue
+          }
+          keyState = keyStep(keyState, c)
+        }
+        if (c === 34) {
+          inString = true
+          if (topObject && depth === 1 && keyState === KEY) {
+            key = ""
+            keyFrom = i + 1
+          }
+        } else if (c === 123 || c === 91) depth++
+        else if ((c === 125 || c === 93) && --depth === 0) {
+          if (start !== PASSING) emit(i + 1)
+          else {
+            start = null // the wrapper ends
+            inWrapper = false
+          }
+        }
+      }
     }
-    if (start !== null) hold(chunk.slice(from))
+    if (keyFrom >= 0 && key.length <= longestKey) key += chunk.slice(keyFrom, keyFrom + longestKey + 1 - key.length)
+    if (start !== null && start !== PASSING) hold(chunk.slice(from))
+  }
+
+  /** The mode the start of the input shows, or undefined while more of it is needed (`final`: none is coming). */
+  const decide = (final: boolean): "lines" | "document" | undefined => {
+    const first = head.search(/\S/)
+    const wrapper = first !== -1 && watch && head[first] === "{" ? opensWrapper(head, first, keys) : false
+    // A wrapper is a document, even on one line, so that its records are streamed.
+    if (wrapper === true) return "document"
+    if (final) return "lines"
+    if (first === -1) return undefined
+    const nl = head.indexOf("\n", first)
+    const short = head.length < 64 * 1024
+    // The first line decides; wait for it (up to 64 KiB) when it starts a JSON value.
+    if ((head[first] === "{" || head[first] === "[") && nl === -1 && short) return undefined
+    const firstLine = head.slice(first, nl === -1 ? undefined : nl).trim()
+    // A document: `{` alone on its line (pretty-printed), or an array that does not close on its
+    // line. An array that does is NDJSON of pages, and each line stays on its own.
+    if ((head[first] === "{" && firstLine === "{") || (head[first] === "[" && !firstLine.endsWith("]"))) return "document"
+    return wrapper === undefined && short ? undefined : "lines"
   }
 
   const push = (chunk: string): Array<InputValue> => {
@@ -128,15 +279,9 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
     if (mode === "unknown") {
       head += chunk
       if (head.charCodeAt(0) === 0xfeff) head = head.slice(1) // a byte order mark, which Buffer decoding keeps
-      const first = head.search(/\S/)
-      if (first === -1) return out
-      const nl = head.indexOf("\n", first)
-      // The first line decides; wait for it (up to 64 KiB) when it starts a JSON value.
-      if ((head[first] === "{" || head[first] === "[") && nl === -1 && head.length < 64 * 1024) return out
-      const firstLine = head.slice(first, nl === -1 ? undefined : nl).trim()
-      // A document: `{` alone on its line (pretty-printed), or an array that does not close on its
-      // line. An array that does is NDJSON of pages, and each line stays on its own.
-      mode = (head[first] === "{" && firstLine === "{") || (head[first] === "[" && !firstLine.endsWith("]")) ? "document" : "lines"
+      const decided = decide(false)
+      if (decided === undefined) return out
+      mode = decided
       chunk = head
       head = ""
     }
@@ -148,24 +293,32 @@ export const makeSplitter = (maxChars = MAX_VALUE_CHARS) => {
   const end = (): Array<InputValue> => {
     const out: Array<InputValue> = []
     if (mode === "unknown" && head !== "") {
-      mode = "lines"
-      pushLines(head, out)
+      mode = decide(true) ?? "lines"
+      if (mode === "document") pushDocument(head, out)
+      else pushLines(head, out)
     }
-    if (start !== null && (pendingLength > 0 || oversized)) finish(out, pending)
+    if (start !== null && start !== PASSING && (pendingLength > 0 || oversized)) finish(out, pending)
     return out
   }
   return { push, end }
 }
 
-/** The JSON values of a stream of text chunks (see `makeSplitter`). */
-export const jsonValues = <E, R>(text: Stream.Stream<string, E, R>, maxChars = MAX_VALUE_CHARS): Stream.Stream<InputValue, E, R> =>
+/** The input values of a stream of text chunks, cut by a splitter made for each run. */
+export const splitValues = <E, R>(text: Stream.Stream<string, E, R>, makeSplitter: () => Splitter): Stream.Stream<InputValue, E, R> =>
   Stream.suspend(() => {
-    const splitter = makeSplitter(maxChars)
+    const splitter = makeSplitter()
     return text.pipe(
       Stream.mapConcat(splitter.push),
       Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end())))
     )
   })
+
+/** The JSON values of a stream of text chunks (see `makeSplitter`). */
+export const jsonValues = <E, R>(
+  text: Stream.Stream<string, E, R>,
+  maxChars = MAX_VALUE_CHARS,
+  options: FramingOptions = {}
+): Stream.Stream<InputValue, E, R> => splitValues(text, () => makeSplitter(maxChars, options))
 
 /**
  * A file's text, streamed in 256 KiB chunks: a file of any size is never held in memory. Bytes
