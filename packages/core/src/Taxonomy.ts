@@ -10,16 +10,17 @@ export type CategoryId = typeof CategoryId.Type
 /** One value of a work taxonomy, with the department it usually belongs to. */
 export class Category extends Schema.Class<Category>("Category")({
   id: CategoryId,
-  name: Schema.NonEmptyString,
-  description: Schema.String,
-  department: Schema.NonEmptyString
+  name: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
+  description: Schema.String.pipe(Schema.maxLength(2000)),
+  department: Schema.NonEmptyString.pipe(Schema.maxLength(200))
 }) {}
 
 /** A tenant's work taxonomy: the categories a user can be assigned to. */
 export class Taxonomy extends Schema.Class<Taxonomy>("Taxonomy")({
-  id: Schema.NonEmptyString,
+  id: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
   version: Schema.Int,
-  categories: Schema.NonEmptyArray(Category)
+  // Every category is offered to the categorizer on each call: a few dozen is typical.
+  categories: Schema.NonEmptyArray(Category).pipe(Schema.maxItems(200))
 }) {
   get ids(): ReadonlyArray<CategoryId> {
     return this.categories.map((c) => c.id)

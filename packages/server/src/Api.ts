@@ -7,11 +7,45 @@ import { Authentication, Forbidden, NotFound } from "./Auth.js"
 const TenantPath = Schema.Struct({ tenant: TenantId })
 const PositiveIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
 
-/** The database cannot be reached. */
+/**
+ * A query parameter's text: PostgreSQL cannot store NUL characters, and no filter needs more
+ * than a few hundred characters.
+ */
+const QueryText = Schema.String.pipe(
+  Schema.filter((s) => !s.includes("\u0000"), { message: () => "must not contain NUL characters" }),
+  Schema.maxLength(200, { message: () => "must be at most 200 characters" })
+)
+
+/** A calendar date the database can store and a pipeline can mean: 1900-01-01 to 2100-12-31. */
+const ApiDate = IsoDate.pipe(
+  Schema.filter((s) => s >= "1900-01-01" && s <= "2100-12-31", { message: () => "must be a date between 1900-01-01 and 2100-12-31" })
+)
+
+/** The database cannot be reached (answered with `Retry-After`); try again shortly. */
 export class Unavailable extends Schema.TaggedError<Unavailable>()(
   "Unavailable",
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** The request is well-formed but not valid (unknown pipeline, a body that is not JSON or nested too deeply). */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })) {}
+
+/** The run cannot make that move (retry a READY run, cancel a finished one). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }, HttpApiSchema.annotations({ status: 409 })) {}
+
+/** The request body is larger than the server accepts (`WORKCAT_MAX_BODY_BYTES`, or 1 MiB). */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  { message: Schema.String, maxBytes: Schema.Int },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
+/** A JSON endpoint was sent a body of another type. */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 415 })
 ) {}
 
 export const Health = Schema.Struct({ status: Schema.Literal("ok"), database: Schema.Literal("ok") })
@@ -43,8 +77,8 @@ export const CategoryPage = Schema.Struct({
 export const CategoryQuery = Schema.Struct({
   page: Schema.optional(PositiveIntFromString),
   pageSize: Schema.optional(PositiveIntFromString.pipe(Schema.lessThanOrEqualTo(500))),
-  department: Schema.optional(Schema.String),
-  category: Schema.optional(Schema.String)
+  department: Schema.optional(QueryText),
+  category: Schema.optional(QueryText)
 })
 
 export const GroupBy = Schema.Literal("department", "team", "category")
@@ -74,7 +108,19 @@ export const ProductivityMetrics = Schema.Struct({
   suppressedGroups: Schema.Int
 })
 
-export const IngestCounts = Schema.Struct({ accepted: Schema.Int, duplicates: Schema.Int, rejected: Schema.Int })
+/** How an intake went; every record is in one of the counts, and `reasons` counts the rejected ones by reason. */
+export const IngestCounts = Schema.Struct({
+  accepted: Schema.Int,
+  duplicates: Schema.Int,
+  rejected: Schema.Int,
+  reasons: Schema.Record({ key: Schema.String, value: Schema.Int })
+})
+
+/** Dead letters per day (UTC) and reason; never their records. */
+export const DeadLetterCounts = Schema.Struct({
+  total: Schema.Int,
+  counts: Schema.Array(Schema.Struct({ day: Schema.String, reason: Schema.String, count: Schema.Int }))
+})
 
 export const ForgetRequest = Schema.Struct({ login: Schema.NonEmptyString })
 export const ForgetResult = Schema.Struct({
@@ -111,7 +157,7 @@ export class CategoriesApi extends tenantGroup("categories").add(
 export class MetricsApi extends tenantGroup("metrics").add(
   HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
     .setPath(TenantPath)
-    .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(IsoDate) }))
+    .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(ApiDate) }))
     .addSuccess(ProductivityMetrics)
     .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
 ) {}
@@ -126,8 +172,9 @@ export class SettingsApi extends tenantGroup("settings")
   .add(
     HttpApiEndpoint.patch("update", "/api/v1/tenants/:tenant/settings")
       .setPath(TenantPath)
-      .setPayload(SettingsPatch)
+      .setPayload(SettingsPatch.annotations({ identifier: "SettingsPatch" }))
       .addSuccess(TenantSettings)
+      .addError(UnsupportedMediaType)
       .annotate(OpenApi.Summary, "Change some settings (audited)")
   ) {}
 
@@ -140,18 +187,12 @@ const EventsBody = Schema.Unknown.annotations({
   jsonSchema: {}
 })
 
-/** The request body is larger than the server accepts (`WORKCAT_MAX_BODY_BYTES`). */
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
-  "PayloadTooLarge",
-  { message: Schema.String, maxBytes: Schema.Int },
-  HttpApiSchema.annotations({ status: 413 })
-) {}
-
 /** Okta's one-time check of a new event hook: the challenge header, echoed back. */
 const OktaVerification = Schema.Struct({ "x-okta-verification-challenge": Schema.String })
 
 export class EventsApi extends tenantGroup("events")
   .addError(PayloadTooLarge)
+  .addError(BadRequest)
   .addError(Unavailable)
   .add(
     HttpApiEndpoint.get("oktaVerify", "/api/v1/tenants/:tenant/events/okta")
@@ -163,9 +204,13 @@ export class EventsApi extends tenantGroup("events")
   .add(
     HttpApiEndpoint.post("hr", "/api/v1/tenants/:tenant/events/hr")
       .setPath(TenantPath)
+      .setUrlParams(Schema.Struct({ asOf: Schema.optional(ApiDate) }))
       .setPayload(EventsBody)
       .addSuccess(IngestCounts)
-      .annotate(OpenApi.Summary, "Ingest HR records (NDJSON, or a JSON array)")
+      .annotate(
+        OpenApi.Summary,
+        "Ingest an HR export: CSV, JSON or NDJSON (a Workday or BambooHR report too), read through the tenant's HR mapping; snapshot rows describe `asOf` (default today)"
+      )
   )
   .add(
     HttpApiEndpoint.post("sso", "/api/v1/tenants/:tenant/events/:format")
@@ -183,7 +228,16 @@ export class PrivacyApi extends tenantGroup("privacy").add(
     .setPath(TenantPath)
     .setPayload(ForgetRequest)
     .addSuccess(ForgetResult)
+    .addError(UnsupportedMediaType)
     .annotate(OpenApi.Summary, "Right to forget: delete everything about one person (audited, without the login)")
+) {}
+
+export class DeadLettersApi extends tenantGroup("deadLetters").add(
+  HttpApiEndpoint.get("counts", "/api/v1/tenants/:tenant/dead-letters")
+    .setPath(TenantPath)
+    .setUrlParams(Schema.Struct({ since: Schema.optional(ApiDate), reason: Schema.optional(QueryText) }))
+    .addSuccess(DeadLetterCounts)
+    .annotate(OpenApi.Summary, "Refused records per day and reason, without their records (`workcat dead-letters` opens and replays them)")
 ) {}
 
 export class AuditApi extends tenantGroup("audit").add(
@@ -198,12 +252,6 @@ export class AuditApi extends tenantGroup("audit").add(
     .addSuccess(AuditPage)
     .annotate(OpenApi.Summary, "The tenant's audit log, newest first")
 ) {}
-
-/** The run cannot make that move (retry a READY run, cancel a finished one). */
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }, HttpApiSchema.annotations({ status: 409 })) {}
-
-/** The request is well-formed but not valid for the pipeline (unknown pipeline, bad input). */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })) {}
 
 export const RunView = Schema.Struct({
   runId: Schema.String,
@@ -241,7 +289,7 @@ export const RunStatusView = Schema.Struct({
 const PushRequest = Schema.Struct({
   tenant: TenantId,
   pipeline: Schema.optionalWith(Schema.Literal("nightly"), { default: () => "nightly" as const }),
-  date: Schema.optional(IsoDate)
+  date: Schema.optional(ApiDate)
 })
 
 const RunPath = Schema.Struct({ runId: Schema.String })
@@ -255,11 +303,13 @@ export class PipelineApi extends HttpApiGroup.make("pipeline")
       .setPayload(PushRequest)
       .addSuccess(RunView, { status: 202 })
       .addError(BadRequest)
+      .addError(UnsupportedMediaType)
       .annotate(OpenApi.Summary, "Start a run (nightly: tenant + date, default today); an existing key is resumed, retried or returned")
   )
   .add(
     HttpApiEndpoint.post("batch", "/api/v1/pipeline/batch")
       .setPayload(Schema.Struct({ runs: Schema.Array(PushRequest).pipe(Schema.maxItems(100)) }))
+      .addError(UnsupportedMediaType)
       .addSuccess(
         Schema.Struct({
           results: Schema.Array(
@@ -306,6 +356,7 @@ export class WorkcatApi extends HttpApi.make("workcat")
   .add(SettingsApi)
   .add(EventsApi)
   .add(PrivacyApi)
+  .add(DeadLettersApi)
   .add(AuditApi)
   .add(PipelineApi)
   .annotate(OpenApi.Title, "workcat")

@@ -1,6 +1,7 @@
 import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { ApiTokens, can, networkOf, type Permission, type Principal, type TenantId } from "@workcat/tenancy"
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import { ApiTokens, AuditLog, can, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
+import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { pathOf } from "./http/RequestLog.js"
 import { makeRateLimiter } from "./RateLimit.js"
 
 /** The authenticated caller of the current request, and the network it calls from. */
@@ -41,19 +42,73 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("wor
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
+/** What an audit entry records of a request: its method and path, never its query string (it may carry a secret). */
+const requestDetails = (request: HttpServerRequest.HttpServerRequest) => ({ method: request.method, path: pathOf(request.url) })
+
+const originOf = (request: HttpServerRequest.HttpServerRequest) => networkOf(Option.getOrUndefined(request.remoteAddress))
+
+/** The tenant a request's path names (`/api/v1/tenants/{tenant}/…`, `/api/v1/pipeline/history/{tenant}`), if any. */
+const TENANT_PATH = /^\/api\/v1\/(?:tenants|pipeline\/history)\/([^/?#]+)/
+const pathTenant = (url: string): TenantId | undefined => {
+  const segment = TENANT_PATH.exec(url)?.[1]
+  if (segment === undefined) return undefined
+  try {
+    const id = decodeURIComponent(segment)
+    return Schema.is(TenantId)(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Why a token was refused, as the audit log says it (the API answers all of them alike). */
+const refusal = (error: InvalidToken | undefined): string => {
+  if (error === undefined) return "no token"
+  if (error.reason === "unknown") return error.token === undefined ? "unknown token" : "wrong secret"
+  return `${error.reason} token`
+}
+
 /** `WORKCAT_API_RATE_LIMIT` requests per minute per token (default 600). */
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function* () {
     const tokens = yield* ApiTokens
+    const registry = yield* TenantRegistry
+    const auditLog = yield* AuditLog
     const perMinute = yield* Config.integer("WORKCAT_API_RATE_LIMIT").pipe(Config.withDefault(600))
     const take = makeRateLimiter({ perMinute })
+
+    /**
+     * A 401 (RFC 6750: `WWW-Authenticate`), audited on the token's tenant when the token is known,
+     * else on the tenant the path names if it exists; a request naming no tenant is only logged.
+     */
+    const unauthorized = (sent: boolean, error: InvalidToken | undefined) =>
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const challenge = sent ? `Bearer realm="workcat", error="invalid_token"` : `Bearer realm="workcat"`
+        yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", challenge)))
+        const details = { ...requestDetails(request), status: 401, reason: refusal(error) }
+        const named = pathTenant(request.url)
+        const tenant = error?.token?.tenant ?? (named !== undefined && Option.isSome(yield* registry.revision(named)) ? named : undefined)
+        if (tenant === undefined) {
+          yield* Effect.logInfo("Refused an unauthenticated request").pipe(Effect.annotateLogs(details))
+        } else {
+          yield* auditLog.record({
+            tenant,
+            actor: error?.token !== undefined ? `token:${error.token.id}` : "anonymous",
+            role: error?.token?.role ?? null,
+            action: "auth.failed",
+            details,
+            origin: originOf(request)
+          })
+        }
+        return yield* new Unauthorized({ message: "A valid bearer token is required" })
+      })
+
     return {
       bearer: (token) =>
         Effect.gen(function* () {
-          const principal = yield* tokens.verify(token).pipe(
-            Effect.mapError(() => new Unauthorized({ message: "A valid bearer token is required" }))
-          )
+          if (Redacted.value(token) === "") return yield* unauthorized(false, undefined)
+          const principal = yield* tokens.verify(token).pipe(Effect.catchTag("InvalidToken", (e) => unauthorized(true, e)))
           const wait = take(principal.tokenId)
           if (wait > 0) {
             yield* HttpApp.appendPreResponseHandler((_, response) =>
@@ -62,22 +117,47 @@ export const AuthenticationLive = Layer.effect(
             return yield* new TooManyRequests({ message: `Rate limit of ${perMinute} requests a minute exceeded`, retryAfterSeconds: wait })
           }
           const request = yield* HttpServerRequest.HttpServerRequest
-          return { ...principal, origin: networkOf(request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined) }
+          return { ...principal, origin: originOf(request) }
         })
     }
   })
 )
 
 /**
- * The caller may act on `tenant` with `permission`: another tenant's resources are a 404 (as if
- * they did not exist), a missing right on one's own tenant a 403.
+ * Records a refused request in the caller's own tenant: another tenant's resources (404) or a
+ * missing right (403). Never the token, the query string or the body.
  */
-export const authorize = (tenant: TenantId, permission: Permission) =>
+export const auditDenied = (details: { readonly status: number; readonly reason: string } & Readonly<Record<string, unknown>>) =>
   Effect.gen(function* () {
     const principal = yield* CurrentPrincipal
-    if (principal.tenant !== tenant) return yield* new NotFound({ message: "Not found" })
-    if (!can(principal.role, permission)) {
-      return yield* new Forbidden({ message: `The ${principal.role} role may not ${permission.replace(":", " ")}` })
-    }
-    return principal
+    const request = yield* HttpServerRequest.HttpServerRequest
+    yield* Effect.flatMap(AuditLog, (log) =>
+      log.record({
+        tenant: principal.tenant,
+        actor: `token:${principal.tokenId}`,
+        role: principal.role,
+        action: "auth.denied",
+        details: { ...requestDetails(request), ...details },
+        origin: principal.origin
+      })
+    )
+  })
+
+/**
+ * The caller may act on `tenant` with `permission`: another tenant's resources are a 404 (as if
+ * they did not exist), a missing right on one's own tenant a 403. Either is audited, unless the
+ * caller audits it itself (`audit: false`, a batch recording its refusals at once).
+ */
+export const authorize = (tenant: TenantId, permission: Permission, options: { readonly audit?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const principal = yield* CurrentPrincipal
+    const denial =
+      principal.tenant !== tenant
+        ? { error: new NotFound({ message: "Not found" }), reason: "not the token's tenant" }
+        : !can(principal.role, permission)
+          ? { error: new Forbidden({ message: `The ${principal.role} role may not ${permission.replace(":", " ")}` }), reason: `role lacks ${permission}` }
+          : undefined
+    if (denial === undefined) return principal
+    if (options.audit !== false) yield* auditDenied({ status: denial.error._tag === "NotFound" ? 404 : 403, reason: denial.reason })
+    return yield* denial.error
   })

@@ -1,58 +1,47 @@
-import { HttpApiBuilder, type HttpApp, HttpApiSwagger, HttpIncomingMessage, HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import { WorkcatApi } from "./Api.js"
 import { AuthenticationLive } from "./Auth.js"
+import { limitBodies } from "./http/Bodies.js"
 import { CategoriesLive } from "./http/CategoriesHandlers.js"
 import { EventsLive } from "./http/EventsHandlers.js"
+import { respondToFailures } from "./http/Failures.js"
 import { HealthLive } from "./http/HealthHandlers.js"
 import { MetricsLive } from "./http/MetricsHandlers.js"
 import { PipelineLive } from "./http/PipelineHandlers.js"
-import { AuditLive, PrivacyLive } from "./http/PrivacyHandlers.js"
+import { AuditLive, DeadLettersLive, PrivacyLive } from "./http/PrivacyHandlers.js"
+import { logRequests } from "./http/RequestLog.js"
+import { secureResponses } from "./http/ResponseHeaders.js"
 import { SettingsLive } from "./http/SettingsHandlers.js"
+
+export { MAX_JSON_BODY_BYTES } from "./http/Bodies.js"
 
 /** The API's handlers, over the run runtime (`RuntimeLive`: database, tenants, runs). */
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
-  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, AuditLive, PipelineLive]),
+  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, DeadLettersLive, AuditLive, PipelineLive]),
   Layer.provide(AuthenticationLive)
 )
 
-/** Bodies other than events' are small JSON documents (settings, run requests). */
-export const MAX_JSON_BODY_BYTES = 1024 * 1024
-
-/** The events routes read their bodies themselves, under `WORKCAT_MAX_BODY_BYTES`. */
-const EVENTS_ROUTE = /^\/api\/v1\/tenants\/[^/]+\/events\//
-
-const tooLarge = HttpServerResponse.unsafeJson(
-  { _tag: "PayloadTooLarge", message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, maxBytes: MAX_JSON_BODY_BYTES },
-  { status: 413 }
-)
-
 /**
- * Every body is read under a limit: without one a caller with any token can make the server hold
- * a body of any size. A declared length over it is refused before reading; a streamed body is cut
- * off once it passes the limit (the framework reports that as a defect, answered 413 here).
+ * Around every route (the docs' too), outermost first: security headers and error bodies on
+ * every response, JSON bodies read under their limits, the database out of reach as a 503.
  */
-const limitBodies = (app: HttpApp.Default): HttpApp.Default =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    if (EVENTS_ROUTE.test(request.url)) return app
-    if (Number(request.headers["content-length"] ?? "0") > MAX_JSON_BODY_BYTES) return Effect.succeed(tooLarge)
-    return app.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(MAX_JSON_BODY_BYTES)),
-      Effect.catchAllCause((cause) => {
-        const defect = Cause.squash(cause) as { readonly _tag?: string; readonly cause?: { readonly message?: string } }
-        return defect?._tag === "RequestError" && defect.cause?.message === "maxBytes exceeded" ? Effect.succeed(tooLarge) : Effect.failCause(cause)
-      })
-    )
-  })
+const ApiMiddlewareLive = HttpApiBuilder.middleware(WorkcatApi, (app) => secureResponses(limitBodies(respondToFailures(app))))
 
 /** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */
-export const HttpAppLive = HttpApiBuilder.serve((app) => HttpMiddleware.logger(limitBodies(app))).pipe(
+export const HttpAppLive = HttpApiBuilder.serve(logRequests).pipe(
+  Layer.provide(ApiMiddlewareLive),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
-  Layer.provide(ApiLive)
+  Layer.provide(ApiLive),
+  // `logRequests` makes the request spans: the platform's would record the query string (`url.full`, `url.query`).
+  HttpMiddleware.withTracerDisabledWhen(() => true)
 )
+
+/** Another process listens on the port `serve` was asked for. */
+export class PortInUse extends Schema.TaggedError<PortInUse>()("PortInUse", { port: Schema.Int, message: Schema.String }) {}
 
 export interface ServeOptions {
   readonly port?: number | undefined
@@ -65,6 +54,13 @@ export const ServerLive = (options: ServeOptions = {}) =>
     Effect.gen(function* () {
       const port = options.port ?? (yield* Config.port("PORT").pipe(Config.withDefault(8080)))
       const host = options.host ?? (yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1")))
-      return HttpAppLive.pipe(HttpServer.withLogAddress, Layer.provide(NodeHttpServer.layer(createServer, { port, host })))
+      const listening = NodeHttpServer.layer(createServer, { port, host }).pipe(
+        Layer.mapError((e) =>
+          (e.cause as { readonly code?: unknown } | undefined)?.code === "EADDRINUSE"
+            ? new PortInUse({ port, message: `port ${port} is in use; set PORT or --port` })
+            : e
+        )
+      )
+      return HttpAppLive.pipe(HttpServer.withLogAddress, Layer.provide(listening))
     })
   )

@@ -27,8 +27,14 @@ export const seedTenant = (tenant: TenantId, employees = 80) =>
  * The HTTP app on a test server, with the given tenants provisioned (and extra configuration).
  * Fresh: layers memoize by identity, and each call must get its own server and configuration.
  */
-export const serverLayer = (tenants: ReadonlyArray<TenantId>, config: Readonly<Record<string, string>> = {}) =>
+export const serverLayer = (
+  tenants: ReadonlyArray<TenantId>,
+  config: Readonly<Record<string, string>> = {},
+  /** Built around the server, e.g. a logger or a tracer that records what the server emits. */
+  around: Layer.Layer<never> = Layer.empty
+) =>
   Layer.fresh(HttpAppLive).pipe(
+    Layer.provide(around),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(provision(...tenants)),
     Layer.provideMerge(RuntimeLive),
@@ -48,13 +54,20 @@ export interface Answer {
 export const call = (
   method: "GET" | "POST" | "PATCH",
   path: string,
-  options: { readonly token?: string; readonly json?: unknown; readonly text?: string; readonly headers?: Record<string, string> } = {}
+  options: {
+    readonly token?: string
+    readonly json?: unknown
+    readonly text?: string
+    /** Of `text`; NDJSON unless given. */
+    readonly contentType?: string
+    readonly headers?: Record<string, string>
+  } = {}
 ): Effect.Effect<Answer, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     let request = HttpClientRequest.make(method)(path).pipe(HttpClientRequest.setHeaders(options.headers ?? {}))
     if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
     if (options.json !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, options.json)
-    if (options.text !== undefined) request = HttpClientRequest.bodyText(request, options.text, "application/x-ndjson")
+    if (options.text !== undefined) request = HttpClientRequest.bodyText(request, options.text, options.contentType ?? "application/x-ndjson")
     const response = yield* Effect.flatMap(HttpClient.HttpClient, (c) => c.execute(request))
     const text = yield* response.text
     let body: unknown = text

@@ -11,9 +11,14 @@ export interface Principal {
   readonly role: Role
 }
 
-/** The token is missing, malformed, unknown, revoked or expired (the API never says which). */
+/**
+ * The token is missing, malformed, unknown, revoked or expired (the API never says which). A
+ * well-formed token whose id exists names that token (its id, tenant and role, never its secret),
+ * so the failure can be audited on its tenant; `unknown` with a token means a wrong secret.
+ */
 export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {
-  reason: Schema.Literal("malformed", "unknown", "revoked", "expired")
+  reason: Schema.Literal("malformed", "unknown", "revoked", "expired"),
+  token: Schema.optional(Schema.Struct({ id: Schema.String, tenant: Schema.String, role: Schema.String }))
 }) {}
 
 export interface TokenInfo {
@@ -74,13 +79,15 @@ export class ApiTokens extends Effect.Service<ApiTokens>()("workcat/ApiTokens", 
       const [row] = yield* sql<{ tenant: TenantId; role: string; secretHash: string; expired: boolean; revoked: boolean }>`
         SELECT tenant, role, secret_hash AS "secretHash", expires_at <= now() AS expired, revoked_at IS NOT NULL AS revoked
         FROM api_tokens WHERE id = ${id}`.pipe(Effect.orDie)
-      if (row === undefined || !timingSafeEqual(Buffer.from(row.secretHash, "hex"), Buffer.from(hash(secret), "hex"))) {
-        return yield* new InvalidToken({ reason: "unknown" })
+      if (row === undefined) return yield* new InvalidToken({ reason: "unknown" })
+      const known = { id, tenant: row.tenant, role: row.role }
+      if (!timingSafeEqual(Buffer.from(row.secretHash, "hex"), Buffer.from(hash(secret), "hex"))) {
+        return yield* new InvalidToken({ reason: "unknown", token: known })
       }
-      if (row.revoked) return yield* new InvalidToken({ reason: "revoked" })
-      if (row.expired) return yield* new InvalidToken({ reason: "expired" })
+      if (row.revoked) return yield* new InvalidToken({ reason: "revoked", token: known })
+      if (row.expired) return yield* new InvalidToken({ reason: "expired", token: known })
       const role = Schema.decodeUnknownOption(Role)(row.role)
-      if (Option.isNone(role)) return yield* new InvalidToken({ reason: "unknown" })
+      if (Option.isNone(role)) return yield* new InvalidToken({ reason: "unknown", token: known })
       // Best effort and at most once a minute: a read-heavy client must not turn into a write load.
       yield* sql`
         UPDATE api_tokens SET last_used_at = now()

@@ -4,7 +4,7 @@ import { RunLedger, type RunRecord, Runs } from "@workcat/pipeline"
 import type { TenantId } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { BadRequest, Conflict, WorkcatApi } from "../Api.js"
-import { authorize, NotFound } from "../Auth.js"
+import { auditDenied, authorize, NotFound } from "../Auth.js"
 import { audit } from "../TenantServices.js"
 
 const view = (run: RunRecord, queuePosition: number | null) => ({
@@ -32,9 +32,9 @@ const ownRun = (runId: string) =>
     return run
   })
 
-const start = (request: { readonly tenant: TenantId; readonly pipeline: string; readonly date?: string | undefined }) =>
+const start = (request: { readonly tenant: TenantId; readonly pipeline: string; readonly date?: string | undefined }, options: { readonly audit?: boolean } = {}) =>
   Effect.gen(function* () {
-    yield* authorize(request.tenant, "runs:manage")
+    yield* authorize(request.tenant, "runs:manage", options)
     const started = yield* Effect.flatMap(Runs, (r) => r.start(request.pipeline, request.tenant, { date: request.date ?? isoDate(new Date()) })).pipe(
       Effect.catchTags({
         InvalidRunRequest: (e) => Effect.fail(new BadRequest({ message: e.message })),
@@ -50,7 +50,7 @@ export const PipelineLive = HttpApiBuilder.group(WorkcatApi, "pipeline", (handle
     .handle("push", ({ payload }) => start(payload))
     .handle("batch", ({ payload }) =>
       Effect.forEach(payload.runs, (request) =>
-        start(request).pipe(
+        start(request, { audit: false }).pipe(
           Effect.map((run) => ({ tenant: request.tenant, date: request.date ?? null, status: 202, run, error: null })),
           Effect.catchAll((e) =>
             Effect.succeed({
@@ -62,7 +62,14 @@ export const PipelineLive = HttpApiBuilder.group(WorkcatApi, "pipeline", (handle
             })
           )
         )
-      ).pipe(Effect.map((results) => ({ results })))
+      ).pipe(
+        // One audit entry for the runs refused for want of access, not one per run.
+        Effect.tap((results) => {
+          const refused = results.filter((r) => r.status === 403 || r.status === 404).map((r) => ({ tenant: r.tenant, status: r.status }))
+          return refused.length === 0 ? Effect.void : auditDenied({ status: 202, reason: "runs refused", refused })
+        }),
+        Effect.map((results) => ({ results }))
+      )
     )
     .handle("status", ({ path }) =>
       Effect.gen(function* () {

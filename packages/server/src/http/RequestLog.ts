@@ -1,0 +1,51 @@
+import { type HttpApp, HttpMiddleware, HttpServerError, HttpServerRequest, HttpTraceContext } from "@effect/platform"
+import { Context, Effect, Exit, Option } from "effect"
+
+/**
+ * A request's path without its query string, for logs, spans and the audit log: a query string
+ * may carry a secret (`?token=`, `?access_token=`, `?api_key=`), and no log needs it.
+ */
+export const pathOf = (url: string): string => {
+  const end = url.search(/[?#]/)
+  const path = end === -1 ? url : url.slice(0, end)
+  return path.length > 300 ? `${path.slice(0, 300)}…` : path
+}
+
+/**
+ * One span per request, like `HttpMiddleware.tracer` but without `url.full`, `url.query` and the
+ * request headers (the platform's is disabled in `Server.ts`): path, method, route and status.
+ */
+const traced = HttpMiddleware.make((app) =>
+  Effect.withFiberRuntime((fiber) => {
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    return Effect.useSpan(
+      `http.server ${request.method}`,
+      { parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)), kind: "server", captureStackTrace: false },
+      (span) => {
+        span.attribute("http.request.method", request.method)
+        span.attribute("url.path", pathOf(request.url))
+        span.attribute("url.scheme", request.headers["x-forwarded-proto"] === "https" ? "https" : "http")
+        if (request.headers["user-agent"] !== undefined) span.attribute("user_agent.original", request.headers["user-agent"])
+        return Effect.withParentSpan(app, span).pipe(
+          Effect.onExit((exit) => Effect.sync(() => span.attribute("http.response.status_code", HttpServerError.exitResponse(exit).status)))
+        )
+      }
+    )
+  })
+)
+
+/** One log line per request, like `HttpMiddleware.logger` but with the path only (see `pathOf`). */
+const logged = HttpMiddleware.make((app) =>
+  Effect.withFiberRuntime((fiber) => {
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    return Effect.onExit(app, (exit) => {
+      const annotations = { "http.method": request.method, "http.url": pathOf(request.url) }
+      if (Exit.isSuccess(exit)) return Effect.log("Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": exit.value.status }))
+      const [response, cause] = HttpServerError.causeResponseStripped(exit.cause)
+      return Effect.log(Option.isSome(cause) ? cause.value : "Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": response.status }))
+    }).pipe(Effect.withLogSpan("http"))
+  })
+)
+
+/** Request logs and spans that never hold a query string. */
+export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(logged(app))
