@@ -69,8 +69,14 @@ const Flaky = Pipeline.make({
 })
 
 const tenant = freshTenant("runtime")
+/**
+ * The tenant whose limit a test raises. An executor reads a tenant's limit at most every five
+ * seconds, so a raised limit outlives the test that raised it, whatever the registry says later:
+ * tests that need the default limit of one (`tenant`) must never share a tenant with it.
+ */
+const roomy = freshTenant("runtime")
 const Runtime = runsFor(Pipelines.layer(Squares, Flaky)).pipe(
-  Layer.provide(provision(tenant)),
+  Layer.provide(provision(tenant, roomy)),
   Layer.provideMerge(CategorizerLive),
   Layer.provideMerge(TestBase)
 )
@@ -140,16 +146,16 @@ describe("the durable run runtime", () => {
     live("queues runs beyond the tenant's limit, with their position, and admits them as slots free", () =>
       Effect.gen(function* () {
         const runs = yield* Runs
-        const first = yield* runs.start("squares", tenant, { upTo: 20 })
-        const second = yield* runs.start("squares", tenant, { upTo: 21 })
-        const third = yield* runs.start("squares", tenant, { upTo: 22 })
+        const first = yield* runs.start("squares", roomy, { upTo: 20 })
+        const second = yield* runs.start("squares", roomy, { upTo: 21 })
+        const third = yield* runs.start("squares", roomy, { upTo: 22 })
         expect([first.run.state, second.run.state, third.run.state]).toEqual(["PROCESSING", "QUEUED", "QUEUED"])
         expect([first.queuePosition, second.queuePosition, third.queuePosition]).toEqual([null, 1, 2])
         yield* runs.await(first.run.id)
         const next = yield* runs.status(second.run.id)
         expect(next.run.state).toBe("PROCESSING")
         expect((yield* runs.status(third.run.id)).queuePosition).toBe(1)
-        yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { maxConcurrentRuns: 2 }))
+        yield* Effect.flatMap(TenantRegistry, (r) => r.update(roomy, { maxConcurrentRuns: 2 }))
         yield* Effect.all([runs.await(second.run.id), runs.await(third.run.id)], { concurrency: 2 })
       }))
 
@@ -196,8 +202,7 @@ describe("the durable run runtime", () => {
         yield* runs.retry(run.id)
         expect(yield* runs.await(run.id)).toMatchObject({ state: "READY", result: "ok a" })
 
-        // QUEUED → CANCELLED: the tenant's single slot is taken by a slow run.
-        yield* Effect.flatMap(TenantRegistry, (r) => r.update(tenant, { maxConcurrentRuns: 1 }))
+        // QUEUED → CANCELLED: the tenant's single slot (its default limit, see `roomy`) is taken by a slow run.
         slow.ms = 200
         const busy = yield* runs.start("squares", tenant, { upTo: 30 })
         const waiting = yield* runs.start("flaky", tenant, { id: "b" })
