@@ -8,6 +8,8 @@ import {
   type DecodedRecord,
   detectFormat,
   makePseudonyms,
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
   normalizeOkta,
   OktaLogEvent,
   parseTimestamp,
@@ -39,7 +41,7 @@ const rawOnly = (results: ReadonlyArray<DecodedRecord>) =>
 const FILES: Record<SsoFormat, ReadonlyArray<string>> = {
   okta: ["okta/system-log.ndjson", "okta/api-page.json", "okta/event-hook.json"],
   gws: ["gws/activities.ndjson", "gws/activities-page.json", "gws/activities-empty-page.json"],
-  entra: ["entra/signins.ndjson", "entra/signins-page.json", "entra/signins-empty-page.json"]
+  entra: ["entra/signins.ndjson", "entra/signins-page.json", "entra/signins-empty-page.json", "entra/diagnostic-eventhub.json", "entra/diagnostic-blob.ndjson"]
 }
 
 describe("Okta", () => {
@@ -114,10 +116,22 @@ describe("Okta", () => {
         { ...record, authenticationContext: { authenticationStep: 1.5 } },
         { ...record, outcome: { result: 3 } },
         { ...record, target: [{ id: "0oa9", type: "AppInstance", displayName: 7 }] },
-        { ...record, client: [] }
+        { ...record, client: [] },
+        { ...record, uuid: "u".repeat(MAX_ID_LENGTH) },
+        { ...record, uuid: "u".repeat(MAX_ID_LENGTH + 1) },
+        { ...record, eventType: "e".repeat(MAX_ID_LENGTH + 1) },
+        { ...record, actor: { id: "00u9", type: "User", alternateId: "a".repeat(MAX_ID_LENGTH + 1) } },
+        { ...record, target: [{ id: "0oa9", type: "AppInstance", displayName: "d".repeat(MAX_NAME_LENGTH) }] },
+        { ...record, target: [{ id: "0oa9", type: "AppInstance", displayName: "d".repeat(MAX_NAME_LENGTH + 1) }] },
+        { ...record, client: { geographicalContext: { country: "c".repeat(MAX_NAME_LENGTH + 1) } } },
+        { ...record, outcome: { result: "r".repeat(MAX_NAME_LENGTH + 1) } },
+        { ...record, authenticationContext: { externalSessionId: "s".repeat(MAX_ID_LENGTH + 1) } },
+        { ...record, published: "1899-12-31T23:59:59.999Z" },
+        { ...record, published: "1900-01-01T00:00:00Z" },
+        { ...record, published: "2100-01-01T00:00:00Z" }
       ]
     })
-    expect(variants.length).toBeGreaterThan(250)
+    expect(variants.length).toBeGreaterThan(500)
     for (const variant of variants) {
       const [viaFormats] = decodeValue("okta", variant, DefaultAppCatalog, pseudonyms)
       const viaSchema = Either.map(decode(variant), (e) => normalizeOkta(e, DefaultAppCatalog, pseudonyms))
@@ -196,7 +210,7 @@ describe("Entra", () => {
       ["signIn.nonInteractive", "Microsoft Teams", "SUCCESS", false],
       ["signIn.interactive", "Slack", "FAILURE", false],
       ["signIn.interactive", "Workday", "FAILURE", false],
-      ["signIn.nonInteractive", "Contoso Sync Daemon", "SUCCESS", true],
+      ["signIn.servicePrincipal", "Contoso Sync Daemon", "SUCCESS", true],
       ["signIn.interactive", null, "SUCCESS", false]
     ])
   })
@@ -220,15 +234,20 @@ describe("Entra", () => {
   })
 })
 
-/** Every value in the fixtures that identifies a person (or a session), and every e-mail or IP address in them. */
+/**
+ * Every value in the fixtures that identifies a person (or a session), and every e-mail or IP
+ * address in them. A diagnostic record's `identity` is the signed-in user's name, except for a
+ * workload (service principal, managed identity), whose identity is its app name.
+ */
 const personalData = (json: unknown): Set<string> => {
   const found = new Set<string>(["María González", "Oluwaseun Adeyemi", "Hiroshi Tanaka", "Emily O'Brien", "Lars Kristiansen", "Priya Raman"])
-  const PERSONAL = /^(alternateId|displayName|email|userPrincipalName|userDisplayName|userId|profileId|ipAddress|ip|rawUserAgent|userAgent|city|postalCode|lat|lon|latitude|longitude|externalSessionId|correlationId|sessionId)$/
+  const PERSONAL = /^(alternateId|displayName|email|userPrincipalName|userDisplayName|userId|profileId|ipAddress|callerIpAddress|ip|rawUserAgent|userAgent|city|postalCode|lat|lon|latitude|longitude|externalSessionId|correlationId|sessionId|identity|alternateSignInName)$/
+  const workload = (parent: Record<string, unknown> | undefined) => /^(ServicePrincipal|ManagedIdentity)SignInLogs$/.test(String(parent?.category))
   const walk = (value: unknown, key: string | undefined, parent: Record<string, unknown> | undefined) => {
     if (typeof value === "string") {
       for (const match of value.matchAll(/[\w.+#-]+@[\w-]+(?:\.[\w-]+)+|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b/gi)) found.add(match[0])
     }
-    if (key !== undefined && PERSONAL.test(key) && (typeof value === "string" || typeof value === "number") && parent?.type !== "AppInstance") {
+    if (key !== undefined && PERSONAL.test(key) && (typeof value === "string" || typeof value === "number") && parent?.type !== "AppInstance" && !(key === "identity" && workload(parent))) {
       if (String(value).length >= 4 && value !== "unknown") found.add(String(value))
     }
     if (key === "actor" && typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string") found.add((value as { id: string }).id)
@@ -285,7 +304,8 @@ describe("detectFormat", () => {
   it.each(["okta", "gws", "entra"] as const)("recognizes every %s shape, and its records inside arrays and pages", (format) => {
     for (const value of FILES[format].flatMap(valuesOf)) {
       expect(detectFormat(value)).toBe(format)
-      const inner = Array.isArray(value) ? value : ((value as Record<string, unknown>).items ?? (value as Record<string, unknown>).value ?? [])
+      const page = value as Record<string, unknown>
+      const inner = Array.isArray(value) ? value : (page.items ?? page.value ?? page.records ?? [])
       for (const record of inner as Array<unknown>) expect(detectFormat(record)).toBe(format)
     }
   })

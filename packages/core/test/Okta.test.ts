@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, ParseResult, Schema } from "effect"
-import { DefaultAppCatalog, normalizeOkta, OktaLogEvent, type UserId } from "../src/index.js"
+import { DefaultAppCatalog, MAX_ID_LENGTH, normalizeOkta, OktaLogEvent, type UserId } from "../src/index.js"
 
 const decode = Schema.decodeUnknownEither(OktaLogEvent)
 
@@ -20,7 +20,7 @@ const sso = {
   debugContext: { debugData: { requestUri: "/app/github/sso/saml" } }
 }
 
-const pseudonyms = { user: (login: string) => `u_${login}` as UserId, session: (s: string) => `s_${s}` }
+const pseudonyms = { user: (login: string) => `u_${login}` as UserId, session: (s: string) => `s_${s}`, employee: (e: string) => `e_${e}`, record: (r: string) => `r_${r.length}` }
 
 describe("Okta LogEvent decoding", () => {
   it("decodes a realistic SSO event and ignores unknown fields", () => {
@@ -53,7 +53,9 @@ describe("Okta LogEvent decoding", () => {
     ["actor.id is a number", { ...sso, actor: { ...sso.actor, id: 42 } }],
     ["target is an object", { ...sso, target: { id: "x" } }],
     ["authenticationStep is text", { ...sso, authenticationContext: { authenticationStep: "two" } }],
-    ["authenticationStep is absurd", { ...sso, authenticationContext: { authenticationStep: 40000 } }]
+    ["authenticationStep is absurd", { ...sso, authenticationContext: { authenticationStep: 40000 } }],
+    ["uuid is absurdly long", { ...sso, uuid: "a".repeat(MAX_ID_LENGTH + 1) }],
+    ["published is before 1900", { ...sso, published: "1899-12-31T23:59:59Z" }]
   ])("rejects wrong types: %s", (_, input) => {
     expect(Either.isLeft(decode(input))).toBe(true)
   })

@@ -1,7 +1,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog, AppKey } from "../AppCatalog.js"
-import { withoutActual } from "../Redact.js"
+import { withoutActual } from "../Refusal.js"
 
 /**
  * One provider record of an input value: the normalized event, or the one-line reason it was
@@ -125,14 +125,63 @@ export const parseTimestamp = (text: string): Date | undefined => {
   return new Date(time)
 }
 
-/** A date-time string with a time zone, decoded to a `Date` (see `parseTimestamp`). */
+// The absolute bounds of what a record may carry, in one place. Past them a value is a broken field
+// or an attack (a megabyte "session id", a year-9999 timestamp), not an event: the record is refused,
+// naming the field, rather than stored, hashed or indexed. The ingest layer also refuses events more
+// than a day ahead of its own clock; core has no clock, so only these fixed bounds live here.
+
+/** Longest identifier: event ids, `uuid`, `uniqueQualifier`, session, user and actor ids, logins, event types. */
+export const MAX_ID_LENGTH = 1_024
+/** Longest name or label: app names (and the target names they come from), countries, outcomes. */
+export const MAX_NAME_LENGTH = 512
+/** Earliest event time accepted (inclusive): 1900-01-01T00:00:00Z. */
+export const EARLIEST_EVENT_TIME = new Date(Date.UTC(1900, 0, 1))
+/** Latest event time accepted (exclusive): 2100-01-01T00:00:00Z. */
+export const LATEST_EVENT_TIME = new Date(Date.UTC(2100, 0, 1))
+
+/** Whether a time lies within [`EARLIEST_EVENT_TIME`, `LATEST_EVENT_TIME`). */
+export const isWithinTimeBounds = (date: Date): boolean =>
+  date.getTime() >= EARLIEST_EVENT_TIME.getTime() && date.getTime() < LATEST_EVENT_TIME.getTime()
+
+/** The refusal of a value over a length bound: `is longer than 1,024 characters`. */
+export const longerThan = (max: number) => (): string => `is longer than ${max.toLocaleString("en-US")} characters`
+
+/** A string of at most `MAX_ID_LENGTH` characters. */
+export const Id = Schema.String.pipe(Schema.maxLength(MAX_ID_LENGTH, { message: longerThan(MAX_ID_LENGTH) }))
+/** A non-empty string of at most `MAX_ID_LENGTH` characters: a record's own id. */
+export const NonEmptyId = Schema.NonEmptyString.pipe(Schema.maxLength(MAX_ID_LENGTH, { message: longerThan(MAX_ID_LENGTH) }))
+/** A string of at most `MAX_NAME_LENGTH` characters. */
+export const Name = Schema.String.pipe(Schema.maxLength(MAX_NAME_LENGTH, { message: longerThan(MAX_NAME_LENGTH) }))
+
+const UNSAFE_INTEGER = "Expected a string, or a JSON number below 2^53 (a larger one has already lost digits)"
+
+/**
+ * An int64 identifier (Google's `uniqueQualifier`, `profileId`): the decimal string the API sends,
+ * or a JSON number some forwarders turn it into, read as its decimal string so both spell the
+ * same id. A number at or above 2^53 has already lost digits in `JSON.parse` and is refused rather
+ * than stored as someone else's id; a fraction is refused as not an id at all.
+ */
+export const Int64Id = Schema.transformOrFail(Schema.Union(Schema.String, Schema.Number), Schema.String, {
+  strict: true,
+  decode: (value, _, ast) =>
+    typeof value === "string"
+      ? ParseResult.succeed(value)
+      : Number.isSafeInteger(value)
+        ? ParseResult.succeed(String(value))
+        : ParseResult.fail(new ParseResult.Type(ast, value, Number.isInteger(value) ? UNSAFE_INTEGER : "Expected an integer")),
+  encode: ParseResult.succeed
+}).pipe(Schema.compose(Id)).annotations({ identifier: "Int64Id" })
+
+/** A date-time string with a time zone (see `parseTimestamp`) within the event time bounds, decoded to a `Date`. */
 export const Timestamp = Schema.transformOrFail(Schema.String, Schema.DateFromSelf, {
   strict: true,
   decode: (text, _, ast) => {
     const date = parseTimestamp(text)
     return date === undefined
       ? ParseResult.fail(new ParseResult.Type(ast, text, "Expected an ISO 8601 date-time with a time zone"))
-      : ParseResult.succeed(date)
+      : isWithinTimeBounds(date)
+        ? ParseResult.succeed(date)
+        : ParseResult.fail(new ParseResult.Type(ast, text, "Expected a date-time from 1900-01-01 up to 2100-01-01"))
   },
   encode: (date) => ParseResult.succeed(date.toISOString())
 }).annotations({ identifier: "Timestamp" })

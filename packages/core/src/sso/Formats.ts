@@ -23,18 +23,30 @@ const detectRecord = (json: Readonly<Record<string, unknown>>): SsoFormat | unde
   const id = json.id
   if (isRecord(id) && (has(id, "applicationName") || has(id, "uniqueQualifier"))) return "gws"
   if (typeof json.kind === "string" && json.kind.startsWith("admin#reports#")) return "gws"
+  if (isEntraDiagnostic(json)) return "entra"
   const entraKeys = ENTRA_KEYS.filter((k) => has(json, k)).length
   if ((has(json, "createdDateTime") && entraKeys >= 1) || entraKeys >= 3) return "entra"
   return undefined
 }
+
+const AADIAM = /\/providers\/microsoft\.aadiam(?:$|\/)/i
+
+/**
+ * An Azure Monitor diagnostic record of Entra ID: a `category` with the `resourceId` of the
+ * `Microsoft.aadiam` provider, or with sign-in `properties` (an export that dropped `resourceId`).
+ */
+const isEntraDiagnostic = (json: Readonly<Record<string, unknown>>): boolean =>
+  typeof json.category === "string" &&
+  ((typeof json.resourceId === "string" && AADIAM.test(json.resourceId)) || (isRecord(json.properties) && detectRecord(json.properties) === "entra"))
 
 const ENTRA_KEYS = ["userPrincipalName", "appDisplayName", "appId", "clientAppUsed", "conditionalAccessStatus", "correlationId", "isInteractive"]
 
 /**
  * The format of one parsed JSON value: a record, or a page, list or delivery of records (an Okta
  * API page or event hook delivery, a Google Workspace activities list, an Entra `{"value": [...]}`
- * page), judged by its first record where the wrapper alone does not say. `undefined` when unknown
- * (an empty array, an empty page without a telling wrapper, anything else).
+ * page or Event Hubs `{"records": [...]}` message), judged by its first record where the wrapper
+ * alone does not say. `undefined` when unknown (an empty array, an empty page without a telling
+ * wrapper, anything else).
  */
 export const detectFormat = (json: unknown): SsoFormat | undefined => {
   if (Array.isArray(json)) return isRecord(json[0]) ? detectRecord(json[0]) : undefined
@@ -43,7 +55,7 @@ export const detectFormat = (json: unknown): SsoFormat | undefined => {
   if (json.kind === "admin#reports#activities") return "gws"
   const context = json["@odata.context"]
   if (typeof context === "string" && /signIns/i.test(context)) return "entra"
-  for (const key of ["value", "items"]) {
+  for (const key of ["value", "items", "records"]) {
     const page = json[key]
     if (Array.isArray(page) && !has(json, "id")) return isRecord(page[0]) ? detectRecord(page[0]) : undefined
   }

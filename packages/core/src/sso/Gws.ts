@@ -2,45 +2,73 @@ import { Either, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { formatParseError, type RecordOutcome, isRecord, located, nonEmpty, refuse, resolveApp, Timestamp } from "./Decoding.js"
+import {
+  formatParseError,
+  Id,
+  Int64Id,
+  isRecord,
+  located,
+  longerThan,
+  MAX_NAME_LENGTH,
+  Name,
+  nonEmpty,
+  NonEmptyId,
+  type RecordOutcome,
+  refuse,
+  resolveApp,
+  Timestamp
+} from "./Decoding.js"
 
 const OptionalNullableString = Schema.optional(Schema.NullOr(Schema.String))
+const OptionalId = Schema.optional(Schema.NullOr(Id))
 
 /** The Reports API applications workcat reads: the rest (drive, admin, ...) are not sign-ins. */
 export const GwsApplication = Schema.Literal("login", "saml", "token")
 export type GwsApplication = typeof GwsApplication.Type
 
-/** One event parameter; `messageValue` and the other shapes workcat does not read are ignored. */
+/**
+ * One event parameter; `messageValue` and the other shapes workcat does not read are ignored.
+ * `intValue` is an int64: a decimal string, or the integer number some forwarders make of it.
+ */
 export const GwsParameter = Schema.Struct({
   name: Schema.String,
   value: OptionalNullableString,
   multiValue: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
   boolValue: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  intValue: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number)))
+  intValue: Schema.optional(Schema.NullOr(Int64Id))
 }).annotations({ identifier: "GwsParameter" })
+
+/** The parameters an app name is read from: only these are held to the name length bound. */
+const APP_NAME_PARAMETERS = new Set(["application_name", "app_name"])
 
 /** One entry of an activity's `events`. */
 export const GwsEvent = Schema.Struct({
-  type: OptionalNullableString,
-  name: Schema.NonEmptyString,
+  type: OptionalId,
+  name: NonEmptyId,
   parameters: Schema.optional(Schema.NullOr(Schema.Array(GwsParameter)))
-}).annotations({ identifier: "GwsEvent" })
+}).pipe(
+  Schema.filter((event) => {
+    const i = event.parameters?.findIndex((p) => APP_NAME_PARAMETERS.has(p.name) && (p.value?.length ?? 0) > MAX_NAME_LENGTH) ?? -1
+    return i < 0 || { path: ["parameters", i, "value"], message: longerThan(MAX_NAME_LENGTH)() }
+  })
+).annotations({ identifier: "GwsEvent" })
 export type GwsEvent = typeof GwsEvent.Type
 
 /**
  * The fields of a Google Workspace Admin SDK Reports API activity that workcat reads
  * (https://developers.google.com/admin-sdk/reports/reference/rest/v1/activities). `ipAddress` and
- * `networkInfo.ipAsn` are never read. Events are decoded one by one (`GwsEvent`), so one damaged
- * event does not cost its siblings.
+ * `networkInfo.ipAsn` are never read. The int64 `uniqueQualifier` and `profileId` are read as
+ * strings, or as the integer JSON numbers some forwarders turn them into (see `Int64Id`). Events
+ * are decoded one by one (`GwsEvent`), so one damaged event does not cost its siblings.
  */
 export const GwsActivity = Schema.Struct({
   id: Schema.Struct({
     time: Timestamp,
-    uniqueQualifier: Schema.NonEmptyString,
+    uniqueQualifier: Int64Id.pipe(Schema.compose(Schema.NonEmptyString)),
     applicationName: GwsApplication
   }),
-  actor: Schema.Struct({ email: OptionalNullableString, profileId: OptionalNullableString }),
-  networkInfo: Schema.optional(Schema.NullOr(Schema.Struct({ regionCode: OptionalNullableString }))),
+  actor: Schema.Struct({ email: OptionalId, profileId: Schema.optional(Schema.NullOr(Int64Id)) }),
+  networkInfo: Schema.optional(Schema.NullOr(Schema.Struct({ regionCode: Schema.optional(Schema.NullOr(Name)) }))),
   events: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1))
 }).annotations({ identifier: "GwsActivity" })
 export type GwsActivity = typeof GwsActivity.Type

@@ -2,16 +2,34 @@ import { Either, Schema } from "effect"
 import type { AccessEvent } from "../AccessEvent.js"
 import type { AppCatalog } from "../AppCatalog.js"
 import type { Pseudonyms } from "../Pseudonym.js"
-import { type DecodedRecord, formatParseError, type RecordOutcome, isRecord, located, nonEmpty, parseTimestamp, refuse, resolveApp, Timestamp } from "./Decoding.js"
+import {
+  type DecodedRecord,
+  formatParseError,
+  Id,
+  isRecord,
+  isWithinTimeBounds,
+  located,
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  Name,
+  nonEmpty,
+  NonEmptyId,
+  parseTimestamp,
+  type RecordOutcome,
+  refuse,
+  resolveApp,
+  Timestamp
+} from "./Decoding.js"
 
-const OptionalNullableString = Schema.optional(Schema.NullOr(Schema.String))
+const OptionalId = Schema.optional(Schema.NullOr(Id))
+const OptionalName = Schema.optional(Schema.NullOr(Name))
 
 /** An Okta actor or target: the principal or resource an event is about. */
 export const OktaEntity = Schema.Struct({
-  id: Schema.String,
-  type: Schema.String,
-  alternateId: OptionalNullableString,
-  displayName: OptionalNullableString
+  id: Id,
+  type: Id,
+  alternateId: OptionalId,
+  displayName: OptionalName
 }).annotations({ identifier: "OktaEntity" })
 export type OktaEntity = typeof OktaEntity.Type
 
@@ -22,20 +40,20 @@ export type OktaEntity = typeof OktaEntity.Type
  * accepted wherever Okta documents an optional object, and as an entry of `target`.
  */
 export const OktaLogEvent = Schema.Struct({
-  uuid: Schema.NonEmptyString,
+  uuid: NonEmptyId,
   published: Timestamp,
-  eventType: Schema.NonEmptyString,
+  eventType: NonEmptyId,
   actor: OktaEntity,
   client: Schema.optional(
-    Schema.NullOr(Schema.Struct({ geographicalContext: Schema.optional(Schema.NullOr(Schema.Struct({ country: OptionalNullableString }))) }))
+    Schema.NullOr(Schema.Struct({ geographicalContext: Schema.optional(Schema.NullOr(Schema.Struct({ country: OptionalName }))) }))
   ),
-  outcome: Schema.optional(Schema.NullOr(Schema.Struct({ result: OptionalNullableString }))),
+  outcome: Schema.optional(Schema.NullOr(Schema.Struct({ result: OptionalName }))),
   target: Schema.optional(Schema.NullOr(Schema.Array(Schema.NullOr(OktaEntity)))),
   authenticationContext: Schema.optional(
     Schema.NullOr(
       Schema.Struct({
         authenticationStep: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.between(0, 20)))),
-        externalSessionId: OptionalNullableString
+        externalSessionId: OptionalId
       })
     )
   )
@@ -99,9 +117,11 @@ const toAccessEvent = (event: OktaFields, occurredAt: Date, catalog: AppCatalog,
 export const normalizeOkta = (event: OktaLogEvent, catalog: AppCatalog, pseudonyms: Pseudonyms): AccessEvent =>
   toAccessEvent(event, event.published, catalog, pseudonyms)
 
-const optionalString = (u: unknown) => u === undefined || u === null || typeof u === "string"
+/** An absent, `null` or string value of at most `max` characters. */
+const optionalString = (u: unknown, max: number) => u === undefined || u === null || (typeof u === "string" && u.length <= max)
+const isId = (u: unknown) => typeof u === "string" && u.length <= MAX_ID_LENGTH
 const isEntity = (u: unknown) =>
-  isRecord(u) && typeof u.id === "string" && typeof u.type === "string" && optionalString(u.alternateId) && optionalString(u.displayName)
+  isRecord(u) && isId(u.id) && isId(u.type) && optionalString(u.alternateId, MAX_ID_LENGTH) && optionalString(u.displayName, MAX_NAME_LENGTH)
 
 /**
  * The ingest hot path (~100k events a second): checks a parsed LogEvent field by field and
@@ -112,27 +132,27 @@ const isEntity = (u: unknown) =>
 const fastOkta = (json: unknown, catalog: AppCatalog, pseudonyms: Pseudonyms): AccessEvent | undefined => {
   if (!isRecord(json)) return undefined
   const { uuid, published, eventType, actor, client, outcome, target, authenticationContext: context } = json
-  if (typeof uuid !== "string" || uuid === "" || typeof eventType !== "string" || eventType === "") return undefined
+  if (!isId(uuid) || uuid === "" || !isId(eventType) || eventType === "") return undefined
   if (typeof published !== "string" || !isEntity(actor)) return undefined
   if (client !== undefined && client !== null) {
     if (!isRecord(client)) return undefined
     const geo = client.geographicalContext
-    if (geo !== undefined && geo !== null && !(isRecord(geo) && optionalString(geo.country))) return undefined
+    if (geo !== undefined && geo !== null && !(isRecord(geo) && optionalString(geo.country, MAX_NAME_LENGTH))) return undefined
   }
-  if (outcome !== undefined && outcome !== null && !(isRecord(outcome) && optionalString(outcome.result))) return undefined
+  if (outcome !== undefined && outcome !== null && !(isRecord(outcome) && optionalString(outcome.result, MAX_NAME_LENGTH))) return undefined
   if (target !== undefined && target !== null) {
     if (!Array.isArray(target)) return undefined
     for (const t of target) if (t !== null && !isEntity(t)) return undefined
   }
   if (context !== undefined && context !== null) {
-    if (!isRecord(context) || !optionalString(context.externalSessionId)) return undefined
+    if (!isRecord(context) || !optionalString(context.externalSessionId, MAX_ID_LENGTH)) return undefined
     const step = context.authenticationStep
     if (step !== undefined && step !== null && !(typeof step === "number" && Number.isInteger(step) && step >= 0 && step <= 20)) {
       return undefined
     }
   }
   const occurredAt = parseTimestamp(published)
-  if (occurredAt === undefined) return undefined
+  if (occurredAt === undefined || !isWithinTimeBounds(occurredAt)) return undefined
   return toAccessEvent(json as unknown as OktaFields, occurredAt, catalog, pseudonyms)
 }
 
