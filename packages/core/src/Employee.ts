@@ -41,6 +41,10 @@ export interface HrEvent {
   readonly title: string | null
   readonly department: string | null
   readonly team: string | null
+  /** The manager: their pseudonym (`u_…`), or the keyed hash of their employee id (`e_…`) when HR gave only that. */
+  readonly managerId: string | null
+  /** The keyed hash (`e_…`) of the person's HR employee id, which other records' managers may name. */
+  readonly employeeRef: string | null
 }
 
 export const EmployeeStatus = Schema.Literal("active", "terminated")
@@ -52,6 +56,8 @@ export interface Employee {
   readonly title: string | null
   readonly department: string | null
   readonly team: string | null
+  readonly managerId: string | null
+  readonly employeeRef: string | null
   readonly hireDate: IsoDate | null
   readonly status: EmployeeStatus
 }
@@ -66,12 +72,14 @@ export const foldHrEvents = (userId: UserId, events: ReadonlyArray<HrEvent>, asO
   const ordered = events.filter((e) => e.effectiveDate <= asOf).sort((a, b) =>
     a.effectiveDate === b.effectiveDate ? a.eventId.localeCompare(b.eventId) : a.effectiveDate.localeCompare(b.effectiveDate)
   )
-  let employee: Employee = { userId, title: null, department: null, team: null, hireDate: null, status: "active" }
+  let employee: Employee = { userId, title: null, department: null, team: null, managerId: null, employeeRef: null, hireDate: null, status: "active" }
   for (const e of ordered) {
     const fields = {
       title: e.title ?? employee.title,
       department: e.department ?? employee.department,
-      team: e.team ?? employee.team
+      team: e.team ?? employee.team,
+      managerId: e.managerId ?? employee.managerId,
+      employeeRef: e.employeeRef ?? employee.employeeRef
     }
     switch (e.type) {
       case "hire":

@@ -56,9 +56,15 @@ export const hashWithChain = (keys: ReadonlyArray<Uint8Array>, kind: string, val
 export interface Pseudonyms {
   readonly user: (login: string) => UserId
   readonly session: (sessionId: string) => string
+  /** An HR employee id's keyed hash (`e_…`), which a manager field may name. */
+  readonly employee: (employeeId: string) => string
+  /** A record's keyed hash (`r_…`): what identifies a dead letter without keeping it readable. */
+  readonly record: (text: string) => string
 }
 
 export const makePseudonyms = (keys: ReadonlyArray<Uint8Array>): Pseudonyms => ({
   user: memoize((login) => pseudonymizeWithChain(keys, login)),
-  session: memoize((id) => hashWithChain(keys, "s", id))
+  session: memoize((id) => hashWithChain(keys, "s", id)),
+  employee: memoize((id) => hashWithChain(keys, "e", id.trim())),
+  record: (text) => hashWithChain(keys, "r", text)
 })

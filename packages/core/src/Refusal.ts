@@ -1,77 +1,3 @@
-/** Keys whose values identify a person in the providers' payloads (Okta, Google, Entra, HR). */
-const PERSONAL_KEYS =
-  /^(alternateId|displayName|userDisplayName|userId|profileId|login|email|emailAddress|mail|userPrincipalName|name|firstName|lastName|givenName|familyName|fullName|ipAddress|ip|ip_address|callerIpAddress|rawUserAgent|userAgent|phone|phoneNumber)$/i
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
-const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g
-/** Full (8 groups) or compressed (`::`) IPv6; times like 09:15:00 are neither. */
-const IPV6 =
-  /(?<![0-9A-Za-z:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})(?![0-9A-Za-z:])/g
-
-const scrubText = (text: string): string =>
-  text.replace(EMAIL, "[email]").replace(IPV4, "[ip]").replace(IPV6, "[ip]")
-
-/** Google Workspace event parameters whose values describe the sign-in, not the person or their documents. */
-const SAFE_PARAMETERS = new Set([
-  "application_name",
-  "app_name",
-  "client_id",
-  "initiated_by",
-  "saml_status_code",
-  "saml_second_level_status_code",
-  "failure_type",
-  "login_type",
-  "login_challenge_method",
-  "is_second_factor",
-  "is_suspicious",
-  "client_type",
-  "api_name",
-  "method_name"
-])
-
-/** A person as the providers describe one: an actor, an Okta `User` entity, a Google `USER` caller. */
-const isPerson = (key: string | undefined, value: Readonly<Record<string, unknown>>) =>
-  key === "actor" || value.type === "User" || value.callerType === "USER"
-
-const scrubValue = (value: unknown, key: string | undefined, person = false): unknown => {
-  if (value === null) return value
-  if (key !== undefined && PERSONAL_KEYS.test(key)) return "[redacted]"
-  if (person && typeof value !== "object" && key !== "type" && key !== "callerType") return "[redacted]"
-  if (typeof value === "string") return scrubText(value)
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, key, person))
-  if (typeof value === "object") {
-    const record = value as Readonly<Record<string, unknown>>
-    // A Google Workspace parameter `{name, value}`: the name stays, the value only if known to be harmless.
-    if (key === "parameters" && typeof record.name === "string") {
-      const safe = SAFE_PARAMETERS.has(record.name)
-      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, k === "name" ? v : safe ? scrubValue(v, k) : "[redacted]"]))
-    }
-    const inPerson = person || isPerson(key, record)
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, scrubValue(v, k, inPerson)]))
-  }
-  return value
-}
-
-/** `"displayName": "Jane Doe"` in text that is JSON-like but does not parse (a truncated line). */
-const PERSONAL_PAIRS = new RegExp(`("(?:${PERSONAL_KEYS.source.slice(2, -3)})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?`, "gi")
-
-/**
- * A rejected payload with personal data removed, so it can be kept as a dead letter: values of
- * personal keys, everything about a person (an actor, a `User` entity) but its type, and Google
- * Workspace parameter values not known to be harmless (a document title can name someone) are
- * replaced whatever their type, and e-mail and IP addresses are masked anywhere else. A line that is not JSON (a truncated export line, say) gets the same treatment
- * for `"key": "value"` pairs; a bare name in free text cannot be recognized.
- */
-export const redactPayload = (payload: string): string => {
-  let redacted: string
-  try {
-    redacted = JSON.stringify(scrubValue(JSON.parse(payload), undefined))
-  } catch {
-    redacted = scrubText(payload.replace(PERSONAL_PAIRS, '$1"[redacted]"'))
-  }
-  // PostgreSQL text cannot hold NUL: a raw one (binary junk, UTF-16 read as UTF-8) becomes U+FFFD.
-  return redacted.includes("\u0000") ? redacted.replaceAll("\u0000", "\ufffd") : redacted
-}
-
 /** A Schema issue message without the value it quotes ("Expected string, actual {...}"). */
 export const withoutActual = (message: string): string => message.replace(/,? actual [\s\S]*$/, "")
 
@@ -79,4 +5,62 @@ export const withoutActual = (message: string): string => message.replace(/,? ac
 export const describeJsonError = (error: unknown): string => {
   const position = /position (\d+)/.exec(error instanceof Error ? error.message : "")
   return position ? `invalid JSON at character ${position[1]}` : "invalid JSON"
+}
+
+/**
+ * The record's location inside its page at the start of a refusal reason (`items[2].events[0]: `,
+ * `[3]: `), as a regular expression both JavaScript and PostgreSQL read alike.
+ */
+export const REASON_LOCATION = String.raw`^[A-Za-z_.]*\[\d+\](?:\.?[A-Za-z_]*\[\d+\])*: `
+const location = new RegExp(REASON_LOCATION)
+
+/** A refusal reason without the record's location: what refusals are grouped by (the position and item say where). */
+export const reasonKind = (reason: string): string => reason.replace(location, "")
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
+const MAX_LOGINS = 20
+
+const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
+const str = (u: unknown): string | undefined => (typeof u === "string" && u.trim() !== "" ? u : typeof u === "number" ? String(u) : undefined)
+
+/** The logins a provider record names in the fields workcat reads them from (as the decoders form them). */
+const providerLogins = (json: Readonly<Record<string, unknown>>, out: Set<string>) => {
+  const actor = json.actor
+  if (isObject(actor)) {
+    const alternateId = str(actor.alternateId)
+    if (alternateId !== undefined) out.add(alternateId)
+    else if (actor.type === "User" && str(actor.id) !== undefined) out.add(`okta:${str(actor.id)}`)
+    const email = str(actor.email)
+    if (email !== undefined) out.add(email)
+    else if (str(actor.profileId) !== undefined) out.add(`gws:${str(actor.profileId)}`)
+  }
+  for (const signIn of [json, json.properties]) {
+    if (!isObject(signIn)) continue
+    const upn = str(signIn.userPrincipalName)
+    if (upn !== undefined) out.add(upn)
+    else if (str(signIn.userId) !== undefined) out.add(`entra:${str(signIn.userId)}`)
+  }
+}
+
+/**
+ * Whom a refused record is about, as far as it can be told: every e-mail address in its text (a
+ * truncated line, a CSV row, any field), and the logins the provider formats put in known fields
+ * (an Okta actor's `alternateId` or `okta:<id>`, a Google actor's e-mail or `gws:<profileId>`, an
+ * Entra `userPrincipalName` or `entra:<userId>`), plus `extra` (an HR mapping's login column).
+ * Forget finds a person's dead letters by the pseudonyms of these; a record that names someone only
+ * by a bare name cannot be matched to them (it is sealed, and expires with the tenant's retention).
+ */
+export const loginsIn = (text: string, extra: ReadonlyArray<string> = []): ReadonlyArray<string> => {
+  const out = new Set<string>(extra.filter((l) => l.trim() !== ""))
+  for (const match of text.matchAll(EMAIL)) {
+    out.add(match[0])
+    if (out.size >= MAX_LOGINS) break
+  }
+  try {
+    const json: unknown = JSON.parse(text)
+    if (isObject(json)) providerLogins(json, out)
+  } catch {
+    // not JSON (a truncated line, a CSV row): the addresses in its text are all there is
+  }
+  return [...out].slice(0, MAX_LOGINS)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { describeJsonError, makePseudonyms, pseudonymize, redactPayload, rekeyIdentifier, UserId, withoutActual } from "../src/index.js"
+import { describeJsonError, loginsIn, makePseudonyms, pseudonymize, reasonKind, rekeyIdentifier, UserId, withoutActual } from "../src/index.js"
 import { Schema } from "effect"
 
 const key = new Uint8Array(32).fill(7)
@@ -23,35 +23,29 @@ describe("pseudonyms", () => {
   })
 })
 
-describe("dead-letter redaction", () => {
-  it("removes personal fields and masks e-mails and IPs in JSON", () => {
-    const payload = JSON.stringify({
-      uuid: "1",
-      actor: { alternateId: "jane@example.com", displayName: "Jane Doe" },
-      client: { ipAddress: "203.0.113.7" },
-      note: "contact bob@example.org from 10.1.2.3"
-    })
-    const redacted = redactPayload(payload)
-    expect(redacted).not.toMatch(/jane@|Jane Doe|203\.0\.113\.7|bob@|10\.1\.2\.3/)
-    expect(JSON.parse(redacted)).toMatchObject({ uuid: "1", actor: { displayName: "[redacted]" } })
+describe("refused records", () => {
+  it("name their people by every e-mail address in the text, even of a line that is not JSON", () => {
+    expect(loginsIn('{"actor":{"alternateId":"jane@example.com","displayName":"Jane Doe","x":"cc bob@corp.io')).toEqual([
+      "jane@example.com",
+      "bob@corp.io"
+    ])
+    expect(loginsIn("E1002,Ana Silva,ana.silva@contoso.example,Engineering")).toEqual(["ana.silva@contoso.example"])
   })
 
-  it("masks full and compressed IPv6 but not times", () => {
-    expect(redactPayload("at 09:15:00 from 2001:db8:0:0:0:0:0:1 and fe80::1ff:fe23:4567:890a")).toBe("at 09:15:00 from [ip] and [ip]")
+  it("name their people by the provider ids the decoders would pseudonymize when there is no e-mail", () => {
+    expect(loginsIn(JSON.stringify({ uuid: "1", actor: { id: "00u9", type: "User" } }))).toEqual(["okta:00u9"])
+    expect(loginsIn(JSON.stringify({ id: { time: "x" }, actor: { profileId: 1234567 } }))).toEqual(["gws:1234567"])
+    expect(loginsIn(JSON.stringify({ id: "s1", userId: "6f1c" }))).toEqual(["entra:6f1c"])
+    expect(loginsIn(JSON.stringify({ category: "SignInLogs", properties: { userId: "7a2d" } }))).toEqual(["entra:7a2d"])
+    expect(loginsIn("no address", ["jdoe"])).toEqual(["jdoe"])
   })
 
-  it("redacts personal pairs of a truncated line, and e-mails and IPs in free text", () => {
-    expect(redactPayload('{"actor":{"alternateId":"jane@example.com","displayName":"Jane Doe","x":"from 10.0.0.1')).toBe(
-      '{"actor":{"alternateId":"[redacted]","displayName":"[redacted]","x":"from [ip]'
+  it("are grouped by reason without their place in a page", () => {
+    expect(reasonKind("items[2].events[0]: not a Google Workspace activity event: name: is missing")).toBe(
+      "not a Google Workspace activity event: name: is missing"
     )
-    expect(redactPayload("bob@corp.io;2001:db8::1")).toBe("[email];[ip]")
-  })
-
-  it("replaces a personal value whatever its type", () => {
-    expect(JSON.parse(redactPayload('{"name":{"first":"Ana","last":"Silva"},"ipAddress":["203.0.113.7"]}'))).toEqual({
-      name: "[redacted]",
-      ipAddress: "[redacted]"
-    })
+    expect(reasonKind("[3]: not an Okta LogEvent: actor: is missing")).toBe("not an Okta LogEvent: actor: is missing")
+    expect(reasonKind("invalid JSON at character 12")).toBe("invalid JSON at character 12")
   })
 
   it("describes a JSON or Schema failure without quoting the input", () => {

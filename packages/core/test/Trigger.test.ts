@@ -105,6 +105,8 @@ describe("role changes", () => {
     title: null,
     department: null,
     team: null,
+    managerId: null,
+    employeeRef: null,
     ...fields
   })
   const hire = event("e1", "hire", "2025-01-10", { title: "Engineer", department: "Engineering", team: "Core" })

@@ -6,8 +6,10 @@ import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migratePipelineControl, migrateTenant } from "./db/Migrations.js"
 import { Evaluator } from "./eval/Evaluate.js"
+import { DeadLetters } from "./ingest/DeadLetters.js"
 import { HrIngest } from "./ingest/HrIngest.js"
 import { Ingest } from "./ingest/Ingest.js"
+import { DeadLetterReplay } from "./ingest/Replay.js"
 import { RunLedger } from "./ledger/RunLedger.js"
 import { CategoryStore } from "./materialize/CategoryStore.js"
 import { Metrics } from "./materialize/Metrics.js"
@@ -77,6 +79,8 @@ export const PipelineLive = (id: TenantId) =>
     Layer.mergeAll(
       Ingest.Default,
       HrIngest.Default,
+      DeadLetters.Default,
+      DeadLetterReplay.Default,
       CategoryStore.Default,
       Metrics.Default,
       Evaluator.Default,

@@ -13,7 +13,7 @@ import { fileValues } from "../src/ingest/Framing.js"
 import { PipelineLive } from "../src/Layers.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { Privacy } from "../src/privacy/Privacy.js"
-import { CHECKPOINT_COLUMNS, PSEUDONYM_COLUMNS } from "../src/privacy/PseudonymousData.js"
+import { CHECKPOINT_COLUMNS, forgetKey, PSEUDONYM_COLUMNS } from "../src/privacy/PseudonymousData.js"
 import { generate, type GeneratedFiles } from "../src/synthetic/Generate.js"
 import { PLACES } from "../src/synthetic/Names.js"
 import { freshTenant, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
@@ -67,14 +67,15 @@ describe("privacy", () => {
       const sql = yield* SqlClient.SqlClient
       const columns = yield* sql<{ table: string; column: string }>`
         SELECT table_name AS table, column_name AS column FROM information_schema.columns
-        WHERE table_schema = current_schema() AND (column_name IN ('user_id', 'session_id', 'item_key') OR data_type = 'jsonb')
+        WHERE table_schema = current_schema()
+          AND (column_name IN ('user_id', 'session_id', 'item_key', 'manager_id', 'employee_ref', 'record_hash') OR data_type = 'jsonb')
         ORDER BY 1, 2`
       // jsonb columns that never hold a pseudonym: a category's texts, app keys and reasons.
       const withoutPseudonyms = ["recommendations", "evidence_apps", "alternatives", "reasons"].map((column) => ({
         table: "work_categories",
         column
       }))
-      const known = [...PSEUDONYM_COLUMNS.user, ...PSEUDONYM_COLUMNS.session, ...CHECKPOINT_COLUMNS, ...withoutPseudonyms].map((c) => ({
+      const known = [...Object.values(PSEUDONYM_COLUMNS).flat(), ...CHECKPOINT_COLUMNS, ...withoutPseudonyms].map((c) => ({
         table: c.table,
         column: c.column
       }))
@@ -91,7 +92,7 @@ describe("privacy", () => {
       const sql = yield* SqlClient.SqlClient
       const count = (id: string | null) =>
         Effect.forEach(PSEUDONYM_COLUMNS.user, ({ column, table }) =>
-          sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(table)} ${id === null ? sql`` : sql`WHERE ${sql(column)} = ${id}`}`.pipe(
+          sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(table)} WHERE ${id === null ? sql`${sql(column)} IS NOT NULL` : sql`${sql(column)} = ${id}`}`.pipe(
             Effect.map(([r]) => r!.n)
           )
         )
@@ -103,7 +104,7 @@ describe("privacy", () => {
              + (SELECT count(*) FROM run_stages WHERE strpos(result::text, ${userId}) > 0) AS n`
       expect(Number((yield* checkpoints)[0]!.n)).toBeGreaterThanOrEqual(2)
       const result = yield* Effect.flatMap(Privacy, (p) => p.forget(person))
-      expect(PSEUDONYM_COLUMNS.user.map((c) => result.deleted[c.table])).toEqual(theirs)
+      expect(PSEUDONYM_COLUMNS.user.map((c) => result.deleted[forgetKey(c)])).toEqual(theirs)
       expect(result.deleted.run_items).toBeGreaterThanOrEqual(1)
       expect(Number((yield* checkpoints)[0]!.n)).toBe(0)
       expect(yield* count(userId)).toEqual(theirs.map(() => 0))

@@ -64,7 +64,7 @@ describe.each(emulatorAvailable() ? (["emulator", "fake"] as const) : (["fake"] 
       yield* subscriptionWith(name, data)
       const totals = yield* consume(name)
       // 40 unique + hook-a + hook-b; 5 resent singles and hook's ps-0 are duplicates; the cut and the empty message are refused.
-      expect(totals).toEqual({ messages: data.length, accepted: 42, duplicates: 6, rejected: 2 })
+      expect(totals).toMatchObject({ messages: data.length, accepted: 42, duplicates: 6, rejected: 2 })
       const sql = yield* SqlClient.SqlClient
       const [stored] = yield* sql<{ events: number; letters: number }>`
         SELECT (SELECT count(*)::int FROM sso_events) AS events, (SELECT count(*)::int FROM dead_letters) AS letters`
@@ -73,7 +73,7 @@ describe.each(emulatorAvailable() ? (["emulator", "fake"] as const) : (["fake"] 
       expect(reasons.map((r) => r.reason)).toEqual(["empty message", expect.stringMatching(/^invalid JSON/)])
       expect(reasons.every((r) => new RegExp(`^pubsub:${name}:\\w+$`).test(r.source))).toBe(true)
       // All acknowledged: a second consumer finds nothing.
-      expect(yield* consume(name)).toEqual({ messages: 0, accepted: 0, duplicates: 0, rejected: 0 })
+      expect(yield* consume(name)).toMatchObject({ messages: 0, accepted: 0, duplicates: 0, rejected: 0 })
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))), 60_000)
 
   it.live("acknowledges only after the write: a batch that fails to commit is redelivered, and nothing is lost", () =>

@@ -53,9 +53,9 @@ describe("event bodies", () => {
 
         // A body under the limit still goes in, declared or streamed; nothing of the refused ones did.
         const small = yield* call("POST", `/api/v1/tenants/${tenant}/events/okta`, { token: ingest, text: ndjson(3, "small") })
-        expect([small.status, small.body]).toEqual([200, { accepted: 3, duplicates: 0, rejected: 0 }])
+        expect([small.status, small.body]).toEqual([200, { accepted: 3, duplicates: 0, rejected: 0, reasons: {} }])
         const chunked = yield* postChunked(`/api/v1/tenants/${tenant}/events/okta`, ingest, ndjson(3, "chunked"))
-        expect([chunked.status, chunked.body]).toEqual([200, { accepted: 3, duplicates: 0, rejected: 0 }])
+        expect([chunked.status, chunked.body]).toEqual([200, { accepted: 3, duplicates: 0, rejected: 0, reasons: {} }])
         const sql = yield* ControlSql
         const stored = yield* sql.unsafe<{ events: number }>(`SELECT count(*)::int AS events FROM tenant_${tenant}.sso_events`)
         expect(stored).toEqual([{ events: 6 }])

@@ -78,5 +78,5 @@ describe("the workcat CLI", () => {
       "tenant.remove"
     ])
     for (const r of rows) expect(r).toMatchObject({ actor: expect.stringMatching(/^cli:.+@.+/), origin: "cli" })
-  }, 120_000)
+  }, 240_000)
 })

@@ -31,8 +31,8 @@ describe("a server's cached tenant", () => {
 
         const after = [yield* post("rot-2"), yield* post("rot-3")]
         expect(after.map((r) => [r.status, r.body])).toEqual([
-          [200, { accepted: 1, duplicates: 0, rejected: 0 }],
-          [200, { accepted: 1, duplicates: 0, rejected: 0 }]
+          [200, { accepted: 1, duplicates: 0, rejected: 0, reasons: {} }],
+          [200, { accepted: 1, duplicates: 0, rejected: 0, reasons: {} }]
         ])
         // One person, one pseudonym: the event re-keyed by the rotation and those after it join.
         const sql = yield* ControlSql

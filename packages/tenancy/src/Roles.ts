@@ -13,10 +13,11 @@ export type Permission =
   | "runs:manage"
   | "privacy:forget"
   | "audit:read"
+  | "deadletters:read"
 
 /** The rights of each role. Per-person reads (`categories:read`) are audited. */
 export const permissions: Readonly<Record<Role, ReadonlySet<Permission>>> = {
-  admin: new Set(["settings:read", "settings:write", "runs:manage", "categories:read", "metrics:read"]),
+  admin: new Set(["settings:read", "settings:write", "runs:manage", "categories:read", "metrics:read", "deadletters:read"]),
   analyst: new Set(["categories:read", "metrics:read"]),
   ingest: new Set(["events:write"]),
   hr_admin: new Set(["privacy:forget", "audit:read", "metrics:read"])

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { makePseudonyms, type Pseudonyms } from "@workcat/core"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
 import { assertSchema, DatabaseUrl, makeSchemaClient } from "./Database.js"
+import { type LetterBox, makeLetterBox } from "./LetterBox.js"
 import { MasterKey } from "./MasterKey.js"
 import { type TenantId, tenantRole, tenantSchema } from "./TenantId.js"
 import { sealContext, TenantRegistry } from "./TenantRegistry.js"
@@ -19,6 +20,8 @@ export interface TenantContext {
   readonly revision: string
   /** The tenant's keyed hashes; the keys themselves never leave this package. */
   readonly pseudonyms: Pseudonyms
+  /** Seals and opens dead letters: `current` seals, `open` takes the version a letter was sealed under. */
+  readonly letters: { readonly current: LetterBox; readonly open: (sealed: string, version: number) => Effect.Effect<string> }
 }
 
 export class CurrentTenant extends Context.Tag("workcat/CurrentTenant")<CurrentTenant, TenantContext>() {}
@@ -65,13 +68,18 @@ export const layer = (id: TenantId) =>
       const keys = yield* Effect.forEach(record.sealedKeys.slice(0, version + 1), (sealed, v) =>
         box.open(sealed, sealContext.key(id, v))
       )
+      const boxes = keys.map((key, v) => makeLetterBox(id, v, Redacted.value(key)))
       const tenant: TenantContext = {
         id,
         schema,
         settings: record.settings,
         keyVersion: version,
         revision: record.revision,
-        pseudonyms: makePseudonyms(keys.map(Redacted.value))
+        pseudonyms: makePseudonyms(keys.map(Redacted.value)),
+        letters: {
+          current: boxes[version]!,
+          open: (sealed, v) => (boxes[v] === undefined ? Effect.dieMessage(`No key version ${v} for this dead letter`) : boxes[v].open(sealed))
+        }
       }
       return Context.make(CurrentTenant, tenant).pipe(Context.add(SqlClient.SqlClient, sql))
     }).pipe(Effect.withSpan("Tenant.layer", { attributes: { tenant: id } }))

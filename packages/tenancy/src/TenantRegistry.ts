@@ -3,6 +3,7 @@ import { Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import Pg from "pg"
 import { CONTROL_SCHEMA, ControlSql } from "./Database.js"
+import { makeLetterBox } from "./LetterBox.js"
 import { MasterKey } from "./MasterKey.js"
 import { scramSha256Verifier } from "./Scram.js"
 import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
@@ -160,12 +161,15 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       return version
     })
 
-    /** Re-keys identifiers into key version `version` (the HMAC of the old pseudonym under the new key). */
+    /**
+     * What moving to key version `version` needs: re-keying identifiers (the HMAC of the old
+     * pseudonym under the new key) and the box that seals dead letters under the new key.
+     */
     const rekeyer = Effect.fn("TenantRegistry.rekeyer")(function* (id: TenantId, version: number) {
       const sealed = (yield* get(id)).sealedKeys[version]
       if (sealed === undefined) return yield* Effect.dieMessage(`Tenant ${id} has no key version ${version}`)
       const key = Redacted.value(yield* box.open(sealed, sealContext.key(id, version)))
-      return <A extends string>(identifier: A): A => rekeyIdentifier(key, identifier)
+      return { rekey: <A extends string>(identifier: A): A => rekeyIdentifier(key, identifier), letters: makeLetterBox(id, version, key) }
     })
 
     /** Drops the tenant: its schema with all data, its role, its tokens, its runs. The audit log stays. */

@@ -1,38 +1,58 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { FormatChoice } from "@workcat/core"
-import { Console, Data, Duration, Effect, Option, Schema, Stream } from "effect"
-import { fileValues, type InputValue, jsonValues } from "../ingest/Framing.js"
+import { FormatChoice, IsoDate, isoDate } from "@workcat/core"
+import { Console, Duration, Effect, Option, Schema, Stream } from "effect"
+import { hrInputValues } from "../ingest/Csv.js"
+import { fileText, type InputValue, jsonValues } from "../ingest/Framing.js"
 import { HrIngest } from "../ingest/HrIngest.js"
 import { Ingest } from "../ingest/Ingest.js"
-import { addCounts, emptyCounts, type IngestCounts } from "../ingest/Intake.js"
+import { addCounts, emptyCounts, type IngestCounts, topReasons } from "../ingest/Intake.js"
 import { TenantCommandLive } from "../Layers.js"
-import { formatNumber, makeProgress, printJson, seconds } from "./Output.js"
+import { EXIT, formatNumber, InvalidInput, makeProgress, printJson, seconds } from "./Output.js"
 import * as Opt from "./Options.js"
+import { readHrMapping } from "./Files.js"
 
-class InputError extends Data.TaggedError("InputError")<{ readonly message: string }> {}
+/** HR exports are CSV or JSON, told apart by their first character. */
+const hrValues: Framing = (text) => hrInputValues(text)
+
 
 const recordsOf = (c: IngestCounts) => c.accepted + c.duplicates + c.rejected
 
 const describe = (c: IngestCounts) =>
   `${formatNumber(c.accepted)} accepted, ${formatNumber(c.duplicates)} duplicates, ${formatNumber(c.rejected)} rejected`
 
-type Input = Stream.Stream<InputValue, PlatformError | InputError, FileSystem.FileSystem>
+type Input = Stream.Stream<InputValue, PlatformError | InvalidInput, FileSystem.FileSystem>
+type Framing = (text: Stream.Stream<string, PlatformError | InvalidInput, FileSystem.FileSystem>) => Input
 
-/** `-` is standard input; anything else a file that must exist. */
-const inputValues = (file: string): Effect.Effect<Input, InputError | PlatformError, FileSystem.FileSystem> =>
+/** `-` is standard input; anything else a file that must exist. Its text is split into values by `frame`. */
+const inputValues = (file: string, frame: Framing): Effect.Effect<Input, InvalidInput | PlatformError, FileSystem.FileSystem> =>
   file === "-"
     ? Effect.succeed(
-        jsonValues(
-          Stream.fromAsyncIterable(process.stdin as AsyncIterable<Uint8Array>, (e) => new InputError({ message: `stdin: ${String(e)}` })).pipe(
+        frame(
+          Stream.fromAsyncIterable(process.stdin as AsyncIterable<Uint8Array>, (e) => new InvalidInput({ message: `stdin: ${String(e)}` })).pipe(
             Stream.decodeText()
           )
         )
       )
     : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(file)).pipe(
-        Effect.flatMap((exists) => (exists ? Effect.succeed(fileValues(file)) : Effect.fail(new InputError({ message: `${file}: no such file` }))))
+        Effect.flatMap((exists) => (exists ? Effect.succeed(frame(fileText(file))) : Effect.fail(new InvalidInput({ message: `${file}: no such file` }))))
       )
+
+/**
+ * After an intake that refused records: the most frequent reasons on stderr, where to find the
+ * records, and exit code 2 (some records were not stored).
+ */
+export const reportRejected = (tenant: string, counts: IngestCounts, started: number) =>
+  Effect.sync(() => {
+    if (counts.rejected === 0) return
+    const lines = topReasons(counts).map(([reason, n]) => `  ${formatNumber(n).padStart(9)}  ${reason}`)
+    process.stderr.write(
+      `${formatNumber(counts.rejected)} records rejected; the most frequent reasons:\n${lines.join("\n")}\n` +
+        `They are kept, sealed, as dead letters: workcat dead-letters list --tenant ${tenant} --since ${isoDate(new Date(started))}\n`
+    )
+    process.exitCode = EXIT.partial
+  })
 
 /**
  * Runs `ingestInput` over each input in turn, with progress (records/s, totals) on a terminal,
@@ -40,16 +60,17 @@ const inputValues = (file: string): Effect.Effect<Input, InputError | PlatformEr
  */
 const ingestInputs = <E, R>(
   files: ReadonlyArray<string>,
-  json: boolean,
+  options: { readonly json: boolean; readonly tenant: string; readonly frame: Framing },
   ingestInput: (values: Input, source: string, onProgress: (c: IngestCounts) => void) => Effect.Effect<IngestCounts, E, R>
 ) =>
   Effect.gen(function* () {
+    const json = options.json
     const started = Date.now()
     let total = emptyCounts
     const perFile: Array<IngestCounts & { file: string }> = []
     for (const file of files) {
       const source = file === "-" ? "stdin" : file
-      const values = yield* inputValues(file)
+      const values = yield* inputValues(file, options.frame)
       const progress = makeProgress()
       const counts = yield* ingestInput(values, source, (c) =>
         progress.update(() => {
@@ -72,6 +93,7 @@ const ingestInputs = <E, R>(
         peakRssBytes: process.resourceUsage().maxRSS * 1024
       })
     } else if (files.length > 1) yield* Console.log(`total: ${describe(total)} in ${elapsed} s`)
+    yield* reportRejected(options.tenant, total, started)
   })
 
 const files = Args.text({ name: "FILE" }).pipe(Args.repeated, Args.withDescription("NDJSON or JSON files; - for standard input"))
@@ -94,6 +116,7 @@ const pubsub = {
 
 /** A Pub/Sub subscription until interrupted (or idle), with progress and the summary of `ingestInputs`. */
 const ingestSubscription = (args: {
+  readonly tenant: string
   readonly format: typeof FormatChoice.Type
   readonly json: boolean
   readonly subscription: Option.Option<string>
@@ -102,7 +125,7 @@ const ingestSubscription = (args: {
   readonly idleExit: Option.Option<number>
 }) =>
   Effect.gen(function* () {
-    if (Option.isNone(args.subscription)) return yield* new InputError({ message: "--from pubsub needs --subscription" })
+    if (Option.isNone(args.subscription)) return yield* new InvalidInput({ message: "--from pubsub needs --subscription" })
     // Loaded only here: the Google Cloud client is large, and most commands never need it.
     const { ingestPubSub } = yield* Effect.promise(() => import("../ingest/PubSubSource.js"))
     const started = Date.now()
@@ -118,6 +141,7 @@ const ingestSubscription = (args: {
     }).pipe(Effect.ensuring(progress.done))
     if (args.json) yield* printJson({ ...totals, seconds: Number(seconds(started)) })
     else yield* Console.log(`${args.subscription.value}: ${formatNumber(totals.messages)} messages, ${describe(totals)}`)
+    yield* reportRejected(args.tenant, totals, started)
   })
 
 const format = Options.choice("format", FormatChoice.literals).pipe(
@@ -128,21 +152,76 @@ const format = Options.choice("format", FormatChoice.literals).pipe(
 export const ingestCommand = Command.make("ingest", { tenant: Opt.tenant, json: Opt.json, format, files, ...pubsub }, (args) =>
   Effect.gen(function* () {
     if (args.from === "pubsub") {
-      if (args.files.length > 0) return yield* new InputError({ message: "--from pubsub reads no files" })
+      if (args.files.length > 0) return yield* new InvalidInput({ message: "--from pubsub reads no files" })
       return yield* ingestSubscription(args)
     }
-    if (args.files.length === 0) return yield* new InputError({ message: "name at least one FILE (- for standard input), or --from pubsub" })
+    if (args.files.length === 0) return yield* new InvalidInput({ message: "name at least one FILE (- for standard input), or --from pubsub" })
     const ingest = yield* Ingest
-    yield* ingestInputs(args.files, args.json, (values, source, onProgress) => ingest.events(args.format, values, { source, onProgress }))
+    yield* ingestInputs(args.files, { json: args.json, tenant: args.tenant, frame: jsonValues }, (values, source, onProgress) =>
+      ingest.events(args.format, values, { source, onProgress })
+    )
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(
   Command.withDescription("Ingest SSO events (Okta, Google Workspace, Entra) from files, stdin or a Pub/Sub subscription: pseudonymized, idempotent")
 )
 
-export const hrCommand = Command.make("hr", { tenant: Opt.tenant, json: Opt.json, files }, (args) =>
+const hrOptions = {
+  mapping: Options.file("mapping", { exists: "yes" }).pipe(
+    Options.optional,
+    Options.withDescription("An HR mapping JSON file to read the records with instead of the tenant's (try one before `tenants set --hr-mapping`)")
+  ),
+  asOf: Options.text("as-of").pipe(
+    Options.withSchema(IsoDate),
+    Options.optional,
+    Options.withDescription("The day snapshot rows describe (default: today, UTC)")
+  ),
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription("Store nothing: print the mapping's columns and the first records as they would be stored (pseudonymized)")
+  ),
+  rows: Options.integer("rows").pipe(
+    Options.withSchema(Schema.Int.pipe(Schema.between(1, 1000))),
+    Options.withDefault(10),
+    Options.withDescription("Records --dry-run shows")
+  )
+}
+
+export const hrCommand = Command.make("hr", { tenant: Opt.tenant, json: Opt.json, files, ...hrOptions }, (args) =>
   Effect.gen(function* () {
-    if (args.files.length === 0) return yield* new InputError({ message: "name at least one FILE (- for standard input)" })
+    if (args.files.length === 0) return yield* new InvalidInput({ message: "name at least one FILE (- for standard input)" })
     const hr = yield* HrIngest
-    yield* ingestInputs(args.files, args.json, (values, source, onProgress) => hr.records(values, { source, onProgress }))
+    const mapping = Option.isSome(args.mapping) ? yield* readHrMapping(args.mapping.value) : undefined
+    const options = { mapping, asOf: Option.getOrUndefined(args.asOf) }
+    if (args.dryRun) {
+      for (const file of args.files) {
+        const preview = yield* hr.preview(yield* inputValues(file, hrValues), { ...options, source: file }, args.rows)
+        yield* args.json ? printJson({ file, ...preview }) : Console.log(describePreview(file, preview))
+      }
+      return
+    }
+    yield* ingestInputs(args.files, { json: args.json, tenant: args.tenant, frame: hrValues }, (values, source, onProgress) =>
+      hr.records(values, { ...options, source, onProgress })
+    )
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
-).pipe(Command.withDescription("Ingest HR records (hire, role_change, termination) from NDJSON or JSON files, or stdin"))
+).pipe(
+  Command.withDescription(
+    "Ingest HR records from CSV, JSON or NDJSON exports (events, or snapshot rows turned into the events that explain them), or stdin"
+  )
+)
+
+/** What `hr --dry-run` prints: the columns read, then each record's events as they would be stored. */
+const describePreview = (file: string, preview: Effect.Effect.Success<ReturnType<HrIngest["preview"]>>) => {
+  const columns = Object.entries(preview.columns).map(([field, column]) => `  ${field.padEnd(18)} ← ${column}`)
+  const records = preview.records.map((r) => {
+    const events = r.events.length === 0 ? ["      (no change from what is stored)"] : r.events.map((e) => `      ${JSON.stringify(e)}`)
+    return [`  line ${r.position ?? "?"}${r.item === null ? "" : ` [${r.item}]`}: ${r.kind} of ${r.userId}`, ...events].join("\n")
+  })
+  const rejected = preview.rejected.map((r) => `  line ${r.position ?? "?"}${r.item === null ? "" : ` [${r.item}]`}: refused: ${r.reason}`)
+  return [
+    `${file}: preset ${preview.preset}, dates ${preview.dateFormat}, snapshot rows as of ${preview.asOf} (nothing stored)`,
+    "columns read:",
+    ...(columns.length > 0 ? columns : ["  (none found)"]),
+    "records as they would be stored:",
+    ...records,
+    ...rejected
+  ].join("\n")
+}

@@ -6,7 +6,7 @@ import { CostLedger, type SpendRow } from "../categorizer/llm/CostLedger.js"
 import { Evaluator } from "../eval/Evaluate.js"
 import { TenantCommandLive } from "../Layers.js"
 import { generate } from "../synthetic/Generate.js"
-import { formatNumber, makeProgress, printJson, seconds } from "./Output.js"
+import { formatNumber, InvalidInput, makeProgress, printJson, seconds } from "./Output.js"
 import * as Opt from "./Options.js"
 
 export const generateCommand = Command.make(
@@ -29,7 +29,7 @@ export const generateCommand = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      if (args.employees < 1 || args.days < 1) return yield* Effect.fail(new Error("--employees and --days must be at least 1"))
+      if (args.employees < 1 || args.days < 1) return yield* new InvalidInput({ message: "--employees and --days must be at least 1" })
       const started = Date.now()
       const progress = makeProgress()
       const files = yield* generate({

@@ -7,13 +7,11 @@ import { runWorker } from "../ledger/Worker.js"
 import { NightlySummary } from "../nightly/Nightly.js"
 import { runNightly } from "../nightly/RunNightly.js"
 import { RuntimeLive } from "../Runtime.js"
-import { formatNumber, makeProgress, printJson } from "./Output.js"
+import { EXIT, formatNumber, InvalidInput, makeProgress, printJson } from "./Output.js"
 import * as Opt from "./Options.js"
 
-/** Exit codes for schedulers. */
-export const EXIT = { ready: 0, failed: 1, degraded: 2, invalidInput: 3 } as const
-
-const exitCode = (state: RunRecord["state"]) => (state === "READY" ? EXIT.ready : state === "DEGRADED" ? EXIT.degraded : EXIT.failed)
+/** Exit code for schedulers: 0 READY, 2 DEGRADED (some users failed, the rest kept), 1 anything else. */
+const exitCode = (state: RunRecord["state"]) => (state === "READY" ? EXIT.ok : state === "DEGRADED" ? EXIT.partial : EXIT.failed)
 
 const seconds = (run: RunRecord) =>
   run.startedAt && run.finishedAt ? `${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s` : "-"
@@ -74,13 +72,10 @@ const nightly = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      if (Option.isSome(args.tenant) === args.allTenants) {
-        process.exitCode = EXIT.invalidInput
-        return yield* Console.error("workcat: give either --tenant T or --all-tenants")
-      }
-      const tenants = Option.isSome(args.tenant)
-        ? [args.tenant.value]
-        : (yield* Effect.flatMap(TenantRegistry, (r) => r.list())).map((t) => t.id)
+      if (Option.isSome(args.tenant) === args.allTenants) return yield* new InvalidInput({ message: "give either --tenant T or --all-tenants" })
+      const registry = yield* TenantRegistry
+      // An unknown tenant is refused before anything is stored (exit 3), not run into a FAILED run.
+      const tenants = Option.isSome(args.tenant) ? [(yield* registry.get(args.tenant.value)).id] : (yield* registry.list()).map((t) => t.id)
       const finished: Array<RunRecord> = []
       for (const tenant of tenants) {
         const run = yield* runNight(tenant, args.date, { concurrency: args.concurrency, quiet: args.json })
@@ -93,7 +88,7 @@ const nightly = Command.make(
       }
       // The worst outcome decides: any FAILED → 1, else any DEGRADED → 2.
       const codes = finished.map((r) => exitCode(r.state))
-      process.exitCode = codes.includes(EXIT.failed) ? EXIT.failed : codes.includes(EXIT.degraded) ? EXIT.degraded : EXIT.ready
+      process.exitCode = codes.includes(EXIT.failed) ? EXIT.failed : codes.includes(EXIT.partial) ? EXIT.partial : EXIT.ok
     }).pipe(Effect.provide(RuntimeLive))
 ).pipe(Command.withDescription("Run (or resume) the nightly categorization of a tenant, or of all tenants, for a date"))
 

@@ -1,21 +1,21 @@
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
-import { Taxonomy } from "@workcat/core"
+import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
 import { SettingsPatch, SmallGroupPolicy, TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Console, Effect, Option, Schema } from "effect"
+import { Console, Effect, Either, Option, Schema } from "effect"
 import { BaseLive, TenantCommandLive } from "../Layers.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { auditCli } from "./Admin.js"
-import { printJson } from "./Output.js"
+import { readHrMapping, readJsonFile } from "./Files.js"
+import { InvalidInput, printJson } from "./Output.js"
+
+/** A settings path as the option that sets it: `llm.monthlyBudgetUsd` → `--llm-monthly-budget-usd`. */
+const optionNames = (reason: string) =>
+  reason.replace(/(^|; )([a-zA-Z.]+):/g, (_, sep: string, path: string) => `${sep}--${path.replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}:`)
 import * as Opt from "./Options.js"
 
 const tenantArg = Args.text({ name: "TENANT" }).pipe(Args.withSchema(TenantId))
 
-const readTaxonomy = (file: string) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
-    Effect.flatMap(Schema.decodeUnknown(Schema.parseJson(Taxonomy))),
-    Effect.mapError((e) => new Error(`${file} is not a taxonomy: ${e.message}`))
-  )
+const readTaxonomy = (file: string) => readJsonFile(file, Taxonomy, "a taxonomy")
 
 const taxonomyOption = Options.file("taxonomy", { exists: "yes" }).pipe(
   Options.optional,
@@ -73,6 +73,15 @@ const set = Command.make(
     loadedCostPerHour: Options.float("loaded-cost-per-hour").pipe(Options.optional),
     maxConcurrentRuns: Options.integer("max-concurrent-runs").pipe(Options.optional),
     anomalyThreshold: Options.float("anomaly-threshold").pipe(Options.optional),
+    deadLetterRetentionDays: Options.integer("dead-letter-retention-days").pipe(
+      Options.optional,
+      Options.withDescription("Days refused records are kept, sealed, as dead letters (1-365, default 14)")
+    ),
+    hrMapping: Options.file("hr-mapping", { exists: "yes" }).pipe(
+      Options.optional,
+      Options.withDescription("An HR mapping JSON file: how the tenant's HR exports are read (see the README)")
+    ),
+    clearHrMapping: Options.boolean("clear-hr-mapping").pipe(Options.withDescription("Read HR exports with the generic preset again")),
     llmMonthlyBudgetUsd: Options.float("llm-monthly-budget-usd").pipe(Options.optional),
     llmBudgetWarnAt: Options.float("llm-budget-warn-at").pipe(Options.optional),
     llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional),
@@ -81,7 +90,11 @@ const set = Command.make(
   (args) =>
     Effect.gen(function* () {
       const o = Option.getOrUndefined
-      const patch = yield* Schema.decodeUnknown(SettingsPatch)({
+      if (args.clearHrMapping && Option.isSome(args.hrMapping)) {
+        return yield* new InvalidInput({ message: "give --hr-mapping FILE or --clear-hr-mapping, not both" })
+      }
+      const hrMapping = Option.isSome(args.hrMapping) ? yield* readHrMapping(args.hrMapping.value) : args.clearHrMapping ? null : undefined
+      const decoded = Schema.decodeUnknownEither(SettingsPatch, { errors: "all" })({
         displayName: o(args.displayName),
         retentionDays: o(args.retentionDays),
         minGroupSize: o(args.minGroupSize),
@@ -89,13 +102,17 @@ const set = Command.make(
         loadedCostPerHour: o(args.loadedCostPerHour),
         maxConcurrentRuns: o(args.maxConcurrentRuns),
         anomalyThreshold: o(args.anomalyThreshold),
+        deadLetterRetentionDays: o(args.deadLetterRetentionDays),
+        hrMapping: hrMapping === undefined || hrMapping === null ? hrMapping : Schema.encodeSync(HrMapping)(hrMapping),
         taxonomy: Option.isSome(args.taxonomy) ? Schema.encodeSync(Taxonomy)(yield* readTaxonomy(args.taxonomy.value)) : undefined,
         llm: {
           monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),
           budgetWarnAt: o(args.llmBudgetWarnAt),
           concurrency: o(args.llmConcurrency)
         }
-      }).pipe(Effect.mapError((e) => new Error(`Invalid settings: ${e.message}`)))
+      })
+      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(decoded.left))}` })
+      const patch = decoded.right
       const settings = yield* Effect.flatMap(TenantRegistry, (r) => r.update(args.tenant, patch))
       yield* auditCli(args.tenant, "tenant.settings.update", { changed: Object.keys(patch).filter((k) => k !== "llm" || Object.values(patch.llm ?? {}).some((v) => v !== undefined)) })
       yield* printJson({ ...settings, taxonomy: `${settings.taxonomy.id} v${settings.taxonomy.version}` })
@@ -115,7 +132,7 @@ const remove = Command.make(
   { tenant: tenantArg, yes: Options.boolean("yes").pipe(Options.withDescription("Confirm: all of the tenant's data is deleted")) },
   (args) =>
     Effect.gen(function* () {
-      if (!args.yes) return yield* Effect.fail(new Error(`Removing ${args.tenant} deletes all its data; add --yes to confirm`))
+      if (!args.yes) return yield* new InvalidInput({ message: `removing ${args.tenant} deletes all its data; add --yes to confirm` })
       yield* Effect.flatMap(TenantRegistry, (r) => r.remove(args.tenant))
       yield* auditCli(args.tenant, "tenant.remove")
       yield* Console.log(`tenant ${args.tenant} removed: schema, role, tokens, runs and registry entry (the audit log stays)`)

@@ -1,9 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
-import { ApiTokens, parseExpiry, Role } from "@workcat/tenancy"
+import { ApiTokens, parseExpiry, Role, TenantRegistry } from "@workcat/tenancy"
 import { Console, Effect, Option, Redacted } from "effect"
 import { BaseLive } from "../Layers.js"
 import { auditCli } from "./Admin.js"
-import { printJson } from "./Output.js"
+import { InvalidInput, printJson } from "./Output.js"
 import * as Opt from "./Options.js"
 
 const create = Command.make(
@@ -18,8 +18,9 @@ const create = Command.make(
     Effect.gen(function* () {
       const expiresIn = Option.isSome(args.expires) ? parseExpiry(args.expires.value) : Option.none()
       if (Option.isSome(args.expires) && Option.isNone(expiresIn)) {
-        return yield* Effect.fail(new Error(`--expires ${args.expires.value}: expected a number followed by d, h or m`))
+        return yield* new InvalidInput({ message: `--expires ${args.expires.value}: expected a number followed by d, h or m` })
       }
+      yield* Effect.flatMap(TenantRegistry, (r) => r.get(args.tenant)) // an unknown tenant: exit 3, nothing stored
       const tokens = yield* ApiTokens
       const created = yield* tokens.create(args.tenant, args.role, {
         expiresIn: Option.getOrUndefined(expiresIn),
@@ -51,7 +52,7 @@ const list = Command.make("list", { tenant: Opt.tenant, json: Opt.json }, (args)
 const revoke = Command.make("revoke", { tenant: Opt.tenant, id: Args.text({ name: "TOKEN_ID" }) }, (args) =>
   Effect.gen(function* () {
     if (!(yield* Effect.flatMap(ApiTokens, (t) => t.revoke(args.tenant, args.id)))) {
-      return yield* Effect.fail(new Error(`Tenant ${args.tenant} has no token ${args.id}`))
+      return yield* new InvalidInput({ message: `tenant ${args.tenant} has no token ${args.id}` })
     }
     yield* auditCli(args.tenant, "token.revoke", { tokenId: args.id })
     yield* Console.log(`token ${args.id} revoked`)

@@ -8,6 +8,7 @@ import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
 import tenant0004 from "./migrations/tenant/0004_llm.js"
 import tenant0005 from "./migrations/tenant/0005_partitions.js"
+import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
 
 /** The tables of one tenant, in the tenant's schema (run as the tenant's role, which owns them). */
 export const migrateTenant = runMigrations(
@@ -16,7 +17,8 @@ export const migrateTenant = runMigrations(
     "0002_results": tenant0002,
     "0003_checkpoints": tenant0003,
     "0004_llm": tenant0004,
-    "0005_partitions": tenant0005
+    "0005_partitions": tenant0005,
+    "0006_sealed_dead_letters": tenant0006
   }),
   "schema_migrations"
 )

@@ -1,116 +1,238 @@
+import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, describeJsonError, formatParseError, type HrEvent, HrRecord, redactPayload } from "@workcat/core"
+import {
+  addDays,
+  describeHrColumns,
+  describeJsonError,
+  type HrEvent,
+  type HrMapping,
+  type IsoDate,
+  isoDate,
+  mapHrRecord,
+  type MappedHrRecord,
+  recordLogin,
+  resolveHrMapping,
+  snapshotEvents,
+  type UserId
+} from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Either, Schema, type Stream } from "effect"
+import { Chunk, Clock, Effect, Either, Stream } from "effect"
+import { randomUUID } from "node:crypto"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { Employees } from "../warehouse/Employees.js"
-import { type DeadLetter, EventStore } from "../warehouse/EventStore.js"
+import { EventStore } from "../warehouse/EventStore.js"
+import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
-import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
+import { countReasons, type IngestCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
-const decodeRecord = Schema.decodeUnknownEither(HrRecord)
-
-/** The records of an input value (one, or a JSON array of them), or why it is not JSON (without quoting it). */
-const parseValue = (text: string): Either.Either<ReadonlyArray<Either.Either<HrRecord, string>>, string> => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (e) {
-    return Either.left(describeJsonError(e))
-  }
-  const records: ReadonlyArray<unknown> = Array.isArray(json) ? json : [json]
-  return Either.right(records.map((r) => Either.mapLeft(decodeRecord(r), (e) => `not an HR record: ${formatParseError(e)}`)))
+export interface HrIngestOptions extends IngestOptions {
+  /** The day a snapshot row describes (default: today, UTC). */
+  readonly asOf?: IsoDate | undefined
+  /** A mapping to read the records with instead of the tenant's (`hr --mapping FILE`). */
+  readonly mapping?: HrMapping | null | undefined
 }
 
-/** The earliest effective date of the events an intake really added (duplicates change nothing). */
-interface Changes {
-  from: string | null
+/** One record of the input, mapped, with where it came from (its refusal if the database refuses it). */
+interface Mapped {
+  readonly at: Omit<Refusal, "reason">
+  readonly record: MappedHrRecord
+  readonly userId: UserId
 }
+
+/** An HR event as it will be stored, and the record it explains. */
+export interface HrChange {
+  readonly event: HrEvent
+  readonly record: number
+}
+
+const isRaggedRow = (raw: unknown) => typeof raw === "object" && raw !== null && Object.keys(raw).length === 1 && "_fields" in raw
+
+const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
+const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
 /**
- * HR intake: hire, role change and termination records (NDJSON). Events are stored once per
- * event id; each affected employee's current state is then recomputed from all their events,
- * so late or out-of-order records land correctly. A nightly run of date D reads HR as of D, so
- * new events effective on X change the inputs of every run from X on: those runs become STALE.
+ * HR intake: each record, whatever its export's field names (through the tenant's mapping, see
+ * `HrMapping`), is an event (a hire, a role change, a termination, stored once per event id) or a
+ * snapshot row (a person's current state, stored as the events that explain its difference from
+ * what is stored, so re-importing a snapshot adds nothing). Logins and manager e-mails are only
+ * pseudonymized; names are never read. Each affected employee's current state is then recomputed
+ * from all their events. A run of date D reads HR as of D, so events effective on X make every
+ * run from X on STALE. A refused record is a dead letter; the rest of its batch is kept.
  */
 export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
     const employees = yield* Employees
+    const deadLetters = yield* DeadLetters
     const tenant = yield* CurrentTenant
-    const pseudonymize = tenant.pseudonyms.user
+    const { pseudonyms } = tenant
     const ledger = yield* RunLedger
 
-    const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, source: string, changes: Changes) {
-      const events: Array<HrEvent> = []
-      const rejected: Array<DeadLetter> = []
-      const records: Array<HrRecord> = []
+    /** Parses and maps a batch of values: the mapped records, and the refusals. */
+    const mapBatch = (values: ReadonlyArray<InputValue>, source: string, mapping: ReturnType<typeof resolveHrMapping>) => {
+      const mapped: Array<Mapped> = []
+      const rejected: Array<Refusal> = []
       for (const [text, position, problem] of values) {
-        const parsed = problem === undefined ? parseValue(text) : Either.left(problem)
-        if (Either.isLeft(parsed)) {
-          rejected.push({ source, position, item: null, reason: parsed.left, payload: redactPayload(text) })
+        if (problem !== undefined) {
+          rejected.push({ source, position, item: null, reason: problem, record: text })
           continue
         }
-        parsed.right.forEach((record, i) => {
-          if (Either.isRight(record)) records.push(record.right)
-          else rejected.push({ source, position, item: parsed.right.length > 1 ? i : null, reason: record.left, payload: redactPayload(text) })
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch (e) {
+          rejected.push({ source, position, item: null, reason: describeJsonError(e), record: text })
+          continue
+        }
+        const records: ReadonlyArray<unknown> = Array.isArray(json) ? json : [json]
+        records.forEach((raw, i) => {
+          const at = { source, position, item: records.length > 1 ? i : null, record: records.length > 1 ? recordText(raw, text) : text }
+          // A CSV row that did not fit its header (see `Csv.ts`) is kept as its cells: a replay cannot mend it.
+          const result = isRaggedRow(raw) ? Either.left("a CSV row whose fields do not line up with its header (fix the export)") : mapHrRecord(mapping, raw)
+          if (Either.isLeft(result)) rejected.push({ ...at, reason: `not an HR record: ${result.left}`, logins: [recordLogin(mapping, raw) ?? ""] })
+          else mapped.push({ at, record: result.right, userId: pseudonyms.user(result.right.person.login) })
         })
       }
-      for (const r of records) {
-        events.push({
-          eventId: r.eventId,
-          userId: pseudonymize(r.login),
-          type: r.type,
-          effectiveDate: r.effectiveDate,
-          title: r.title ?? null,
-          department: r.department ?? null,
-          team: r.team ?? null
-        })
-      }
-      // Events and the employees they touch change together; every user of the batch is refreshed,
-      // so re-sending a file repairs state even where its events are all duplicates.
-      const inserted = yield* sql.withTransaction(
+      return { mapped, rejected }
+    }
+
+    /** The HR events the mapped records stand for, given what is stored about their people. */
+    const changesOf = (mapped: ReadonlyArray<Mapped>, stored: ReadonlyMap<UserId, ReadonlyArray<HrEvent>>, asOf: IsoDate) => {
+      const known = new Map([...stored].map(([u, list]) => [u, [...list]]))
+      const changes: Array<HrChange> = []
+      mapped.forEach(({ record, userId }, index) => {
+        const person = record.person
+        const fields = {
+          title: person.title,
+          department: person.department,
+          team: person.team,
+          managerId: person.managerLogin !== null ? pseudonyms.user(person.managerLogin) : person.managerEmployeeId !== null ? pseudonyms.employee(person.managerEmployeeId) : null,
+          employeeRef: person.employeeId === null ? null : pseudonyms.employee(person.employeeId)
+        }
+        const events: ReadonlyArray<HrEvent> =
+          record.kind === "event"
+            ? [{ eventId: record.eventId, userId, type: record.type, effectiveDate: record.effectiveDate, ...fields }]
+            : snapshotEvents({ userId, ...fields, hireDate: record.hireDate, terminationDate: record.terminationDate, status: record.status }, known.get(userId) ?? [], asOf, () => `snapshot:${randomUUID()}`)
+        // A later row of the same person in this batch is compared with what this one adds.
+        if (events.length > 0) known.set(userId, [...(known.get(userId) ?? []), ...events])
+        for (const event of events) changes.push({ event, record: index })
+      })
+      return changes
+    }
+
+    /** Stores the changes of some records and refreshes their people, in one transaction; the records really added. */
+    const commit = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate) =>
+      sql.withTransaction(
         Effect.gen(function* () {
-          if (events.length === 0) return 0
+          if (mapped.length === 0) return { added: new Set<number>(), from: null as string | null }
           yield* store.holdKeyVersion
-          // One intake at a time per person: the fold below must see every event of theirs.
-          const users = [...new Set(events.map((e) => e.userId))].sort()
-          yield* sql`SELECT pg_advisory_xact_lock(hashtext(u)) FROM (SELECT unnest(${users}::text[]) AS u ORDER BY 1) locked`
-          const rows = yield* sql<{ eventId: string; effectiveDate: string }>`
-            INSERT INTO hr_events (event_id, user_id, type, effective_date, title, department, team)
-            SELECT * FROM unnest(
-              ${events.map((e) => e.eventId)}::text[], ${events.map((e) => e.userId)}::text[], ${events.map((e) => e.type)}::text[],
-              ${events.map((e) => e.effectiveDate)}::date[], ${events.map((e) => e.title)}::text[],
-              ${events.map((e) => e.department)}::text[], ${events.map((e) => e.team)}::text[]
-            )
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id AS "eventId", effective_date AS "effectiveDate"`
-          for (const { effectiveDate } of rows) if (changes.from === null || effectiveDate < changes.from) changes.from = effectiveDate
+          const users = mapped.map((m) => m.userId)
+          // One intake at a time per person: the comparison and the fold must see every event of theirs.
+          yield* employees.lock(users)
+          const changes = changesOf(mapped, yield* employees.eventsOf(users), asOf)
+          const inserted = yield* employees.insert(changes.map((c) => c.event))
+          const ids = new Set(inserted.map((r) => r.eventId))
+          const added = new Set(changes.filter((c) => ids.has(c.event.eventId)).map((c) => c.record))
+          const from = inserted.reduce<string | null>((a, r) => (a === null || r.effectiveDate < a ? r.effectiveDate : a), null)
+          // Every user of the batch is refreshed, so re-sending a file repairs state even where nothing was added.
           yield* employees.refresh(users)
-          return rows.length
+          return { added, from }
         })
       )
-      yield* store.deadLetter(rejected)
-      return { accepted: inserted, duplicates: events.length - inserted, rejected: rejected.length } satisfies IngestCounts
+
+    /** `commit`, and when PostgreSQL refuses a value, the same per person, so one bad record does not cost its batch. */
+    const commitEach = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate, rejected: Array<Refusal>) =>
+      commit(mapped, asOf).pipe(
+        Effect.catchIf(refusesData, () => {
+          const byUser = new Map<UserId, Array<readonly [Mapped, number]>>()
+          mapped.forEach((m, i) => {
+            const group = byUser.get(m.userId)
+            if (group === undefined) byUser.set(m.userId, [[m, i]])
+            else group.push([m, i])
+          })
+          return Effect.reduce(byUser.values(), { added: new Set<number>(), from: null as string | null }, (total, group) =>
+            commit(group.map(([m]) => m), asOf).pipe(
+              Effect.map(({ added, from }) => {
+                for (const i of added) total.added.add(group[i]![1])
+                return { added: total.added, from: total.from === null || (from !== null && from < total.from) ? from : total.from }
+              }),
+              Effect.catchIf(refusesData, (e) => {
+                for (const [m] of group) rejected.push({ ...m.at, reason: `rejected by the database (SQLSTATE ${sqlState(e) ?? "unknown"})` })
+                return Effect.succeed(total)
+              })
+            )
+          )
+        })
+      )
+
+    const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, options: HrIngestOptions, changes: { from: string | null }) {
+      const asOf = options.asOf ?? isoDate(new Date(yield* Clock.currentTimeMillis))
+      const { mapped, rejected } = mapBatch(values, options.source, resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping))
+      const before = rejected.length
+      const { added, from } = yield* commitEach(mapped, asOf, rejected)
+      if (from !== null && (changes.from === null || from < changes.from)) changes.from = from
+      yield* deadLetters.write("hr", null, rejected, options.replayId ?? null)
+      const refused = rejected.length - before
+      return {
+        accepted: added.size,
+        duplicates: mapped.length - refused - added.size,
+        rejected: rejected.length,
+        reasons: countReasons(rejected)
+      } satisfies IngestCounts
     }, Effect.orDie)
 
     /** Ingests HR input values one batch at a time (events of one person must not race). */
-    const records = <E, R>(values: Stream.Stream<InputValue, E, R>, options: IngestOptions) =>
+    const records = <E, R>(values: Stream.Stream<InputValue, E, R>, options: HrIngestOptions) =>
       Effect.suspend(() => {
-        const changes: Changes = { from: null }
+        const changes = { from: null as string | null }
         // Batches commit one by one: runs go stale for what committed even if a later line fails the intake.
         const markStale = Effect.suspend(() =>
           changes.from === null
             ? Effect.void
             : ledger.markStale(tenant.id, "nightly", { after: addDays(changes.from, -1), upTo: "9999-12-31" }, `HR changes effective from ${changes.from}`)
         )
-        return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options.source, changes)).pipe(
+        return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options, changes)).pipe(
           Effect.ensuring(markStale)
         )
       }).pipe(Effect.withSpan("HrIngest.records"))
 
-    return { records } as const
+    /**
+     * What `records` would store for the first `limit` values, storing nothing: the columns the
+     * mapping reads each field from (in the first record), and each record's events as they would
+     * be stored (pseudonymized), or its refusal. For `workcat hr --dry-run`.
+     */
+    const preview = <E, R>(values: Stream.Stream<InputValue, E, R>, options: HrIngestOptions, limit: number) =>
+      Effect.gen(function* () {
+        const asOf = options.asOf ?? isoDate(new Date(yield* Clock.currentTimeMillis))
+        const mapping = resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping)
+        const first = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(values, limit)))
+        const { mapped, rejected } = mapBatch(first, options.source, mapping)
+        const changes = changesOf(mapped, yield* employees.eventsOf(mapped.map((m) => m.userId)), asOf)
+        const firstRecord = first.find(([, , problem]) => problem === undefined)
+        let sample: unknown = undefined
+        try {
+          sample = firstRecord === undefined ? undefined : JSON.parse(firstRecord[0])
+        } catch {
+          // not JSON: no columns to show
+        }
+        return {
+          asOf,
+          preset: mapping.preset,
+          dateFormat: mapping.dateFormat,
+          columns: describeHrColumns(mapping, Array.isArray(sample) ? sample[0] : sample),
+          records: mapped.map((m, i) => ({
+            position: m.at.position,
+            item: m.at.item,
+            kind: m.record.kind,
+            userId: m.userId,
+            events: changes.filter((c) => c.record === i).map(({ event: { eventId, ...stored } }) => ({ ...stored, eventId: m.record.kind === "event" ? eventId : "(new)" }))
+          })),
+          rejected: rejected.map((r) => ({ position: r.position, item: r.item, reason: r.reason }))
+        }
+      }).pipe(Effect.withSpan("HrIngest.preview"))
+
+    return { records, preview } as const
   }),
-  dependencies: [EventStore.Default, Employees.Default]
+  dependencies: [EventStore.Default, Employees.Default, DeadLetters.Default]
 }) {}

@@ -6,7 +6,6 @@ import {
   detectFormat,
   type FormatChoice,
   isoDate,
-  redactPayload,
   type SsoFormat
 } from "@workcat/core"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -14,9 +13,10 @@ import { CurrentTenant } from "@workcat/tenancy"
 import { Clock, Effect, Either, type Stream } from "effect"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
-import { type DeadLetter, EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
+import { EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
+import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
-import { type IngestCounts, type IngestOptions, ingestValues } from "./Intake.js"
+import { countReasons, type IngestCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
 const latest = (a: string | null, b: string | null) => (a === null ? b : b === null || a >= b ? a : b)
@@ -32,115 +32,171 @@ const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
 /**
  * One intake's running state: the format asked for and the one `auto` detected from its first
- * record, and what it stored so far (the days of its new events make nightly runs STALE).
+ * record, what it stored so far (the days of its new events make nightly runs STALE), and the day
+ * partitions it added.
  */
 interface IntakeState {
   readonly choice: FormatChoice
   detected: SsoFormat | null
   stored: Inserted
+  readonly newDays: Set<string>
 }
 
 const DAY_MS = 86_400_000
 
 /**
- * An event refused after decoding, as a dead letter's payload: its normalized form without the
- * person's pseudonyms (dead letters are out of reach of forget and key rotation).
+ * Where a record was in its input: the value's text, and the record itself when it is one of
+ * several in the value (a dead letter keeps the record, turned into text only if it is refused).
  */
-const withoutPerson = (event: AccessEvent) => JSON.stringify({ ...event, userId: null, sessionId: null })
+interface Origin {
+  readonly source: string
+  readonly position: number | null
+  readonly item: number | null
+  readonly text: string
+  readonly record?: unknown
+}
+
+/** The refusal of a record (see `recordText`). */
+const refusal = ({ record, text, ...at }: Origin, reason: string): Refusal => ({
+  ...at,
+  reason,
+  record: record === undefined ? text : recordText(record, text)
+})
 
 /** Events an intake must add before it settles the rollup itself (see `EventStore.settle`). */
 const SETTLE_AFTER = 50_000
+
+export interface EventIngestOptions extends IngestOptions {
+  /** New day partitions one intake may create (an HTTP request: a month); beyond, events are refused. */
+  readonly maxNewDays?: number | undefined
+  /** `auto` detects the format of each value, not once per input (a replay of mixed dead letters). */
+  readonly detectEach?: boolean | undefined
+}
 
 /**
  * SSO event intake, whatever the source (files, HTTP, Pub/Sub): each input value is parsed,
  * its provider records are decoded by the format's mapping (`@workcat/core` `sso/`),
  * pseudonymized with the tenant's key, and written in batches. Every record ends accepted,
- * duplicate, or a dead letter with the reason and the redacted payload. Records older than the
- * tenant's retention are refused (their day is dropped); the old days themselves are dropped
- * once a day per process, at the first intake.
+ * duplicate, or a dead letter (sealed) with the reason. Records older than the tenant's retention,
+ * or more than a day ahead of the clock, are refused; the old days themselves (and expired dead
+ * letters) are dropped once a day per process, at the first intake.
  */
 export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
   effect: Effect.gen(function* () {
     const store = yield* EventStore
+    const deadLetters = yield* DeadLetters
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
     const retentionDays = tenant.settings.retentionDays
     const ledger = yield* RunLedger
     let sweptOn: string | null = null
 
-    /** The first day still kept; drops older days the first time it moves on. */
-    const retentionCutoff = Effect.gen(function* () {
+    /** The days an event may fall on: from the first day still kept to the end of tomorrow. Sweeps once a day. */
+    const bounds = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const cutoff = isoDate(new Date(now - retentionDays * DAY_MS))
       if (sweptOn !== cutoff) {
         yield* store.dropBefore(cutoff)
+        yield* deadLetters.expire()
         yield* store.ensureDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
         sweptOn = cutoff
       }
-      return cutoff
+      return { from: Date.parse(cutoff), until: Date.parse(isoDate(new Date(now + 2 * DAY_MS))), hasDay: yield* store.hasDay }
     })
 
     /**
-     * Decodes one batch of input values into events to store and dead letters. Each event keeps
-     * where it came from, in case PostgreSQL refuses it. A refused record of a page is kept on
-     * its own; an event refused after decoding (too old, or by the database) is kept as its
-     * pseudonymized form, which has nothing personal left.
+     * Decodes one batch of input values into events to store and refusals. Each event keeps where
+     * it came from and its record, in case PostgreSQL refuses it.
      */
-    const decodeBatch = (values: ReadonlyArray<InputValue>, source: string, state: IntakeState, cutoff: number) => {
+    const decodeBatch = (
+      values: ReadonlyArray<InputValue>,
+      source: string,
+      state: IntakeState,
+      options: EventIngestOptions,
+      { from: cutoff, hasDay, until }: Effect.Effect.Success<typeof bounds>
+    ) => {
       const events: Array<AccessEvent> = []
-      const origins: Array<Omit<DeadLetter, "reason" | "payload">> = []
-      const rejected: Array<DeadLetter> = []
-      const refuse = (origin: Omit<DeadLetter, "reason" | "payload">, reason: string, payload: string) =>
-        rejected.push({ ...origin, reason, payload: redactPayload(payload) })
+      const origins: Array<Origin> = []
+      const rejected: Array<Refusal> = []
+      const maxNewDays = options.maxNewDays ?? Infinity
+      let lastDay = -1 // events come mostly in time order: the day check runs once per day seen
+      const refuse = (origin: Origin, reason: string) => rejected.push(refusal(origin, reason))
       for (const [text, position, problem, origin] of values) {
         const from = origin === undefined ? source : `${source}:${origin}`
-        const whole = { source: from, position, item: null }
+        const whole: Origin = { source: from, position, item: null, text }
         if (problem !== undefined) {
-          refuse(whole, problem, text)
+          refuse(whole, problem)
           continue
         }
         let json: unknown
         try {
           json = JSON.parse(text)
         } catch (e) {
-          refuse(whole, describeJsonError(e), text)
+          refuse(whole, describeJsonError(e))
           continue
         }
         if (text.includes("\\u0000")) {
-          refuse(whole, "contains a NUL character, which PostgreSQL cannot store", text)
+          refuse(whole, "contains a NUL character, which PostgreSQL cannot store")
           continue
         }
         // `auto`: one format per file or request, from its first record; per message for Pub/Sub.
         const detected =
-          state.choice !== "auto" ? state.choice : origin !== undefined ? (detectFormat(json) ?? null) : (state.detected ??= detectFormat(json) ?? null)
+          state.choice !== "auto"
+            ? state.choice
+            : origin !== undefined || options.detectEach === true
+              ? (detectFormat(json) ?? null)
+              : (state.detected ??= detectFormat(json) ?? null)
         if (detected === null) {
-          refuse(whole, "not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)", text)
+          refuse(whole, "not an event of a known format (an Okta LogEvent, a Google Workspace activity, an Entra sign-in)")
           continue
         }
-        const outcomes = decodeRecords(detected, json, DefaultAppCatalog, pseudonyms)
+        let outcomes: ReturnType<typeof decodeRecords>
+        try {
+          outcomes = decodeRecords(detected, json, DefaultAppCatalog, pseudonyms)
+        } catch (e) {
+          // Describing a value nested thousands deep overflows the stack: refuse it, whole.
+          if (!(e instanceof RangeError)) throw e
+          refuse(whole, "nested too deeply to read")
+          continue
+        }
         const several = outcomes.length > 1
         for (let i = 0; i < outcomes.length; i++) {
           const { record, result } = outcomes[i]!
-          const at = several ? { source: from, position, item: i } : whole
-          if (Either.isLeft(result)) refuse(at, result.left, several ? JSON.stringify(record) : text)
-          else if (result.right.occurredAt.getTime() < cutoff) {
-            refuse(at, `older than the tenant's retention of ${retentionDays} days`, several ? withoutPerson(result.right) : text)
-          } else {
-            events.push(result.right)
-            origins.push(at)
+          const at: Origin = several ? { source: from, position, item: i, text, record } : whole
+          if (Either.isLeft(result)) {
+            refuse(at, result.left)
+            continue
           }
+          const time = result.right.occurredAt.getTime()
+          if (time < cutoff) {
+            refuse(at, `older than the tenant's retention of ${retentionDays} days`)
+            continue
+          }
+          if (time >= until) {
+            refuse(at, "more than a day ahead of the server's clock (check the sender's clock)")
+            continue
+          }
+          const dayNumber = Math.floor(time / DAY_MS)
+          if (dayNumber !== lastDay) {
+            const day = isoDate(new Date(dayNumber * DAY_MS))
+            if (!hasDay(day) && !state.newDays.has(day)) {
+              if (state.newDays.size >= maxNewDays) {
+                refuse(at, `would add more than ${maxNewDays} new days to the event store in one request; send older days separately`)
+                continue
+              }
+              state.newDays.add(day)
+            }
+            lastDay = dayNumber
+          }
+          events.push(result.right)
+          origins.push(at)
         }
       }
       return { events, origins, rejected }
     }
 
-    const writeBatch = Effect.fn("Ingest.batch")(function* (
-      values: ReadonlyArray<InputValue>,
-      source: string,
-      state: IntakeState
-    ) {
-      const cutoff = yield* retentionCutoff
-      const { events, origins, rejected } = decodeBatch(values, source, state, Date.parse(cutoff))
+    const writeBatch = Effect.fn("Ingest.batch")(function* (values: ReadonlyArray<InputValue>, options: EventIngestOptions, state: IntakeState) {
+      const { events, origins, rejected } = decodeBatch(values, options.source, state, options, yield* bounds)
       let refused = 0
       const stored = yield* store.insert(events).pipe(
         // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest. Any
@@ -150,9 +206,8 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
             store.insert([event]).pipe(
               Effect.map((one) => addInserted(total, one)),
               Effect.catchIf(refusesData, (e) => {
-                const code = sqlState(e) ?? "unknown"
                 refused++
-                rejected.push({ ...origins[i]!, reason: `rejected by the database (SQLSTATE ${code})`, payload: withoutPerson(event) })
+                rejected.push(refusal(origins[i]!, `rejected by the database (SQLSTATE ${sqlState(e) ?? "unknown"})`))
                 return Effect.succeed(total)
               })
             )
@@ -160,8 +215,13 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         )
       )
       state.stored = addInserted(state.stored, stored)
-      yield* store.deadLetter(rejected)
-      return { accepted: stored.inserted, duplicates: events.length - refused - stored.inserted, rejected: rejected.length } satisfies IngestCounts
+      yield* deadLetters.write("sso", state.choice, rejected, options.replayId ?? null)
+      return {
+        accepted: stored.inserted,
+        duplicates: events.length - refused - stored.inserted,
+        rejected: rejected.length,
+        reasons: countReasons(rejected)
+      } satisfies IngestCounts
     })
 
     /**
@@ -169,9 +229,9 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
      * first record (`auto`), and returns the counts; two batches in flight overlap decoding and
      * writing. Nightly runs whose 90-day window the new events fall in become STALE.
      */
-    const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: IngestOptions) =>
+    const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: EventIngestOptions) =>
       Effect.suspend(() => {
-        const state: IntakeState = { choice, detected: null, stored: noneInserted }
+        const state: IntakeState = { choice, detected: null, stored: noneInserted, newDays: new Set() }
         // Batches commit one by one: runs go stale for what committed even if a later batch fails the intake.
         const markStale = Effect.suspend(() => {
           const { firstDay, lastDay } = state.stored
@@ -179,7 +239,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
             ? Effect.void
             : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay), `new events from ${firstDay} to ${lastDay}`)
         })
-        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options.source, state)).pipe(
+        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options, state)).pipe(
           // A bulk load brings the rollup up to date itself; a small intake leaves that to the next reader.
           Effect.tap((counts) => (counts.accepted >= SETTLE_AFTER ? store.settle : Effect.void)),
           Effect.ensuring(markStale)
@@ -188,5 +248,5 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
 
     return { events } as const
   }),
-  dependencies: [EventStore.Default]
+  dependencies: [EventStore.Default, DeadLetters.Default]
 }) {}

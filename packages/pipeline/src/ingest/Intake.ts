@@ -1,20 +1,65 @@
+import { reasonKind } from "@workcat/core"
 import { Effect, Stream } from "effect"
 import type { InputValue } from "./Framing.js"
 
-/** How one intake went: every record of the input ends in exactly one of the three counts (blank lines are not records). */
+/**
+ * How one intake went: every record of the input ends in exactly one of the three counts (blank
+ * lines are not records); `reasons` counts the rejected ones by reason (without their place in a page).
+ */
 export interface IngestCounts {
   readonly accepted: number
   readonly duplicates: number
   readonly rejected: number
+  readonly reasons: Readonly<Record<string, number>>
 }
 
-export const emptyCounts: IngestCounts = { accepted: 0, duplicates: 0, rejected: 0 }
+export const emptyCounts: IngestCounts = { accepted: 0, duplicates: 0, rejected: 0, reasons: {} }
+
+/** Distinct reasons kept per intake; the rest are counted under one line. */
+const MAX_REASONS = 50
+const OTHER = "(other reasons)"
+
+const addReasons = (into: Record<string, number>, reasons: Readonly<Record<string, number>>) => {
+  for (const [reason, n] of Object.entries(reasons)) {
+    const key = reason in into || Object.keys(into).length < MAX_REASONS ? reason : OTHER
+    into[key] = (into[key] ?? 0) + n
+  }
+  return into
+}
 
 export const addCounts = (a: IngestCounts, b: IngestCounts): IngestCounts => ({
   accepted: a.accepted + b.accepted,
   duplicates: a.duplicates + b.duplicates,
-  rejected: a.rejected + b.rejected
+  rejected: a.rejected + b.rejected,
+  reasons: addReasons(addReasons({}, a.reasons), b.reasons)
 })
+
+/**
+ * A record of a page or an array, as text for its dead letter; one too deeply nested for
+ * `JSON.stringify` is kept as the whole value it came in.
+ */
+export const recordText = (record: unknown, value: string): string => {
+  try {
+    return JSON.stringify(record)
+  } catch {
+    return value
+  }
+}
+
+/** The reasons of some refusals, counted (see `IngestCounts.reasons`). */
+export const countReasons = (refusals: ReadonlyArray<{ readonly reason: string }>): Record<string, number> =>
+  addReasons(
+    {},
+    refusals.reduce<Record<string, number>>((counts, r) => {
+      const kind = reasonKind(r.reason)
+      counts[kind] = (counts[kind] ?? 0) + 1
+      return counts
+    }, {})
+  )
+
+/** The most frequent reasons first. */
+export const topReasons = (counts: IngestCounts, n = 5): ReadonlyArray<readonly [string, number]> =>
+  Object.entries(counts.reasons).sort((a, b) => b[1] - a[1]).slice(0, n)
 
 export interface IngestOptions {
   /** Names the input in dead letters, e.g. the file path. */
@@ -22,6 +67,8 @@ export interface IngestOptions {
   readonly batchSize?: number
   /** Called after each batch with the running totals. */
   readonly onProgress?: (totals: IngestCounts) => void
+  /** Set when dead letters are sent through again (see `DeadLetterReplay`): refused ones are marked with it. */
+  readonly replayId?: string | undefined
 }
 
 /**

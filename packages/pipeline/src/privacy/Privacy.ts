@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { RunLedger } from "../ledger/RunLedger.js"
 import { EventStore } from "../warehouse/EventStore.js"
-import { PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
+import { forgetKey, PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
 
 export interface ForgetResult {
   /** Identifies the request in the audit log; nothing in it identifies the person. */
@@ -26,9 +26,10 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
     const ledger = yield* RunLedger
 
     /**
-     * Removes every row about the person with this login: events, rollups, HR, categories, run
-     * checkpoints. It holds the key version exclusively, so a run materializing meanwhile either
-     * finishes first (and its rows are removed here) or sees the person gone (and skips them).
+     * Removes every row about the person with this login: events, rollups, HR, categories, dead
+     * letters naming them, run checkpoints; colleagues' records name them as manager no more. It
+     * holds the key version exclusively, so a run materializing meanwhile either finishes first (and
+     * its rows are removed here) or sees the person gone (and skips them).
      */
     const forget = Effect.fn("Privacy.forget")(function* (login: string) {
       const userId = tenant.pseudonyms.user(login)
@@ -36,12 +37,19 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
       yield* sql.withTransaction(
         Effect.gen(function* () {
           yield* store.lockKeyVersion
-          for (const { column, forget, table } of PSEUDONYM_COLUMNS.user) {
+          // A manager field names the person by pseudonym, or by their HR employee id's hash.
+          const refs = yield* sql<{ ref: string }>`
+            SELECT DISTINCT employee_ref AS ref FROM hr_events WHERE user_id = ${userId} AND employee_ref IS NOT NULL`
+          const names = [userId, ...refs.map((r) => r.ref)]
+          for (const c of PSEUDONYM_COLUMNS.user) {
+            const { column, table } = c
             const rows =
-              forget === "delete"
+              c.forget === "delete"
                 ? yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`
-                : yield* sql`UPDATE ${sql(table)} SET ${sql(column)} = NULL WHERE ${sql(column)} = ${userId} RETURNING 1`
-            deleted[table] = rows.length
+                : c.forget === "letters"
+                  ? yield* sql`DELETE FROM dead_letters WHERE id IN (SELECT letter_id FROM ${sql(table)} WHERE ${sql(column)} = ${userId}) RETURNING 1`
+                  : yield* sql`UPDATE ${sql(table)} SET ${sql(column)} = NULL WHERE ${sql(column)} = ANY(${names}::text[]) RETURNING 1`
+            deleted[forgetKey(c)] = rows.length
           }
           const items = yield* sql`DELETE FROM run_items WHERE item_key = ${userId} RETURNING 1`
           const stages = yield* sql`DELETE FROM run_stages WHERE strpos(result::text, ${userId}) > 0 RETURNING 1`
@@ -68,7 +76,7 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
         )
       }
       const version = yield* registry.appendKey(tenant.id, tenant.keyVersion)
-      const rekey = yield* registry.rekeyer(tenant.id, version)
+      const { letters, rekey } = yield* registry.rekeyer(tenant.id, version)
       return yield* sql.withTransaction(
         Effect.gen(function* () {
           const [state] = yield* sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state FOR UPDATE`
@@ -89,6 +97,16 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
               yield* sql`UPDATE ${sql(c.table)} t SET ${sql(c.column)} = m.new FROM ${sql(map)} m WHERE t.${sql(c.column)} = m.old`
             }
           }
+          // Dead letters are opened with the old key and sealed again with the new one.
+          const sealed = yield* sql<{ id: number; sealed: string; keyVersion: number }>`
+            SELECT id, sealed, key_version AS "keyVersion" FROM dead_letters WHERE sealed IS NOT NULL`
+          const resealed = yield* Effect.forEach(sealed, (l) => Effect.map(tenant.letters.open(l.sealed, l.keyVersion), (text) => letters.seal(text)))
+          if (sealed.length > 0) {
+            yield* sql`
+              UPDATE dead_letters d SET sealed = r.sealed FROM unnest(${sealed.map((l) => l.id)}::bigint[], ${resealed}::text[]) AS r(id, sealed)
+              WHERE d.id = r.id`
+          }
+          yield* sql`UPDATE dead_letters SET key_version = ${version}`
           yield* sql`DELETE FROM run_items`
           yield* sql`DELETE FROM run_stages`
           yield* sql`UPDATE tenant_state SET key_version = ${version}`

@@ -1,9 +1,11 @@
 /**
- * Every column of the tenant schema that holds a pseudonym, by kind. Right-to-forget removes the
- * person by the `user` columns (deleting their rows, or unlinking them where the row is not about
- * the person: an LLM call's cost stays in the ledger) and key rotation re-keys all of them; a test
- * checks that this list covers every such column of the schema, so a new table cannot be
- * forgotten here.
+ * Every column of the tenant schema that holds a pseudonym or a keyed hash, by kind (`u_` users,
+ * `s_` sessions, `e_` HR employee ids, `r_` dead-letter records). Key rotation re-keys all of them;
+ * right-to-forget removes a person by the `user` columns, deleting their rows or, where the row is
+ * not about the person, unlinking them (an LLM call's cost stays in the ledger; a colleague's record
+ * keeps its other fields when its manager is forgotten). A manager column holds a `u_` pseudonym or
+ * an `e_` hash, so it is listed once, with the users. A test checks that this list covers every
+ * such column of the schema, so a new table cannot be forgotten here.
  */
 export const PSEUDONYM_COLUMNS = {
   user: [
@@ -12,10 +14,23 @@ export const PSEUDONYM_COLUMNS = {
     { table: "hr_events", column: "user_id", forget: "delete" },
     { table: "employees", column: "user_id", forget: "delete" },
     { table: "work_categories", column: "user_id", forget: "delete" },
-    { table: "llm_calls", column: "user_id", forget: "unlink" }
+    // Forgetting the person deletes the dead letters naming them (the links go with them).
+    { table: "dead_letter_people", column: "user_id", forget: "letters" },
+    { table: "llm_calls", column: "user_id", forget: "unlink" },
+    { table: "hr_events", column: "manager_id", forget: "unlink" },
+    { table: "employees", column: "manager_id", forget: "unlink" }
   ],
-  session: [{ table: "sso_events", column: "session_id", forget: "delete" }]
+  session: [{ table: "sso_events", column: "session_id", forget: "delete" }],
+  employee: [
+    { table: "hr_events", column: "employee_ref", forget: "delete" },
+    { table: "employees", column: "employee_ref", forget: "delete" }
+  ],
+  record: [{ table: "dead_letters", column: "record_hash", forget: "delete" }]
 } as const
+
+/** How forget reports a column in its counts: the table of deleted rows, `table.column` for unlinked ones. */
+export const forgetKey = (c: (typeof PSEUDONYM_COLUMNS.user)[number]) =>
+  c.forget === "delete" ? c.table : c.forget === "letters" ? "dead_letters" : `${c.table}.${c.column}`
 
 /**
  * The run checkpoints, which hold pseudonyms as fan-out item keys and inside stage and item

@@ -12,8 +12,45 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
 
     const events = (users?: ReadonlyArray<UserId>) =>
       sql<HrEvent>`
-        SELECT event_id AS "eventId", user_id AS "userId", type, effective_date AS "effectiveDate", title, department, team
+        SELECT event_id AS "eventId", user_id AS "userId", type, effective_date AS "effectiveDate", title, department, team,
+               manager_id AS "managerId", employee_ref AS "employeeRef"
         FROM hr_events ${users === undefined ? sql`` : sql`WHERE ${sql.in("user_id", users)}`}`
+
+    /** The stored HR events of some users, by user: what a snapshot row is compared with. */
+    const eventsOf = Effect.fn("Employees.eventsOf")(function* (users: ReadonlyArray<UserId>) {
+      const byUser = new Map<UserId, Array<HrEvent>>()
+      if (users.length === 0) return byUser
+      for (const e of yield* events(users)) {
+        const list = byUser.get(e.userId)
+        if (list === undefined) byUser.set(e.userId, [e])
+        else list.push(e)
+      }
+      return byUser
+    }, Effect.orDie)
+
+    /**
+     * Stores HR events once per event id; the ids (and effective dates) of those really added.
+     * Fails with the `SqlError` when PostgreSQL refuses a value, so the caller can find the record.
+     */
+    const insert = Effect.fn("Employees.insert")(function* (list: ReadonlyArray<HrEvent>) {
+      if (list.length === 0) return []
+      const col = <A>(f: (e: HrEvent) => A) => list.map(f)
+      return yield* sql<{ eventId: string; effectiveDate: string }>`
+        INSERT INTO hr_events (event_id, user_id, type, effective_date, title, department, team, manager_id, employee_ref)
+        SELECT * FROM unnest(
+          ${col((e) => e.eventId)}::text[], ${col((e) => e.userId)}::text[], ${col((e) => e.type)}::text[],
+          ${col((e) => e.effectiveDate)}::date[], ${col((e) => e.title)}::text[], ${col((e) => e.department)}::text[],
+          ${col((e) => e.team)}::text[], ${col((e) => e.managerId)}::text[], ${col((e) => e.employeeRef)}::text[]
+        )
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id AS "eventId", effective_date AS "effectiveDate"`
+    })
+
+    /** Holds, until the transaction ends, the right to change these users' HR (one intake at a time per person). */
+    const lock = Effect.fn("Employees.lock")(function* (users: ReadonlyArray<UserId>) {
+      const sorted = [...new Set(users)].sort()
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext(u)) FROM (SELECT unnest(${sorted}::text[]) AS u ORDER BY 1) locked`
+    }, Effect.orDie)
 
     const fold = (rows: ReadonlyArray<HrEvent>, asOf: IsoDate) =>
       Object.entries(Arr.groupBy(rows, (r) => r.userId)).flatMap(([userId, list]) => {
@@ -54,15 +91,17 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
       const sorted = [...current].sort((a, b) => a.userId.localeCompare(b.userId))
       const col = <A>(f: (e: Employee) => A) => sorted.map(f)
       yield* sql`
-        INSERT INTO employees (user_id, title, department, team, hire_date, status, updated_at)
+        INSERT INTO employees (user_id, title, department, team, manager_id, employee_ref, hire_date, status, updated_at)
         SELECT *, now() FROM unnest(
           ${col((e) => e.userId)}::text[], ${col((e) => e.title)}::text[], ${col((e) => e.department)}::text[],
-          ${col((e) => e.team)}::text[], ${col((e) => e.hireDate)}::date[], ${col((e) => e.status)}::text[]
+          ${col((e) => e.team)}::text[], ${col((e) => e.managerId)}::text[], ${col((e) => e.employeeRef)}::text[],
+          ${col((e) => e.hireDate)}::date[], ${col((e) => e.status)}::text[]
         )
         ON CONFLICT (user_id) DO UPDATE SET title = excluded.title, department = excluded.department,
-          team = excluded.team, hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
+          team = excluded.team, manager_id = excluded.manager_id, employee_ref = excluded.employee_ref,
+          hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
     }, Effect.orDie)
 
-    return { asOf, roleChanges, refresh } as const
+    return { asOf, roleChanges, refresh, eventsOf, insert, lock } as const
   })
 }) {}

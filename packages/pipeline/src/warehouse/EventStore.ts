@@ -4,16 +4,6 @@ import type { AccessEvent } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
 
-/** A line or message that could not be accepted, kept with the reason (payload already redacted). */
-export interface DeadLetter {
-  readonly source: string
-  readonly position: number | null
-  /** The record's index inside its input value (a page, a hook delivery), when it holds several. */
-  readonly item: number | null
-  readonly reason: string
-  readonly payload: string
-}
-
 /** What a batch insert really added (duplicates of earlier deliveries add nothing), and the days of it. */
 export interface Inserted {
   readonly inserted: number
@@ -21,6 +11,9 @@ export interface Inserted {
   readonly lastDay: string | null
 }
 export const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
+
+/** The day of a partition's name, `sso_events_pYYYYMMDD`. */
+const partitionDay = (name: string) => `${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`
 
 /** Pseudonyms computed under an old key must not be stored next to re-keyed ones. */
 const rotatedMeanwhile = Effect.dieMessage(
@@ -63,6 +56,25 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
 
     /** The day partitions this process knows exist; a new day is created before its first insert. */
     const partitions = new Set<string>()
+    let loaded = false
+    /**
+     * Whether a day's partition exists (as far as this process knows, after reading the list
+     * once): an intake bounds how many new days it creates.
+     */
+    const hasDay = Effect.suspend(() =>
+      loaded
+        ? Effect.succeed((day: string) => partitions.has(day))
+        : sql<{ name: string }>`
+            SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'sso_events'::regclass`.pipe(
+            Effect.orDie,
+            Effect.map((rows) => {
+              for (const { name } of rows) partitions.add(partitionDay(name))
+              loaded = true
+              return (day: string) => partitions.has(day)
+            })
+          )
+    )
     /** Creates the partitions of these days (ISO dates) if missing, in a statement of its own. */
     const ensureDays = (days: ReadonlyArray<string>) =>
       Effect.suspend(() => {
@@ -121,11 +133,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       return rows[0]
     })
 
-    const deadLetter = Effect.fn("EventStore.deadLetter")(function* (letters: ReadonlyArray<DeadLetter>) {
-      if (letters.length === 0) return
-      yield* sql`INSERT INTO dead_letters ${sql.insert(letters.map((l) => ({ ...l })))} ON CONFLICT DO NOTHING`
-    }, Effect.orDie)
-
     /**
      * Retention: drops the raw events' day partitions before `cutoff` (an ISO day), and the
      * rollup's rows of those days. Returns the days dropped.
@@ -138,7 +145,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         ORDER BY 1`
       for (const { name } of old) {
         yield* sql`DROP TABLE IF EXISTS ${sql(name)}`
-        partitions.delete(`${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`)
+        partitions.delete(partitionDay(name))
       }
       yield* sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`
       yield* sql`DELETE FROM rollup_dirty WHERE day < ${cutoff}::date`
@@ -172,6 +179,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       return days.length
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
 
-    return { insert, ensureDays, deadLetter, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
+    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
   })
 }) {}

@@ -1,5 +1,5 @@
 import { TenantId, TenantRegistry } from "@workcat/tenancy"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, TestClock } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -24,16 +24,24 @@ export const testMasterKey = createHash("sha256").update("workcat-test-master-ke
 /** A fresh tenant id, so tests sharing one database never see each other's data. */
 export const freshTenant = (prefix = "t"): TenantId => TenantId.make(`${prefix}_${randomBytes(5).toString("hex")}`)
 
-/** Configuration as a deployment would set it. */
+/**
+ * Configuration as a deployment would set it. A test's `TestClock` starts at today's wall-clock
+ * time, not 1970: intake refuses events dated ahead of the clock, and fixtures are of recent days.
+ */
 export const testConfig = (extra: Readonly<Record<string, string>> = {}) =>
-  Layer.setConfigProvider(
-    ConfigProvider.fromMap(
-      new Map([
-        ["DATABASE_URL", testDatabaseUrl()],
-        ["WORKCAT_MASTER_KEY", testMasterKey],
-        ["WORKCAT_HOME", join(tmpdir(), "workcat-test-home")],
-        ...Object.entries(extra)
-      ])
+  Layer.merge(
+    Layer.setConfigProvider(
+      ConfigProvider.fromMap(
+        new Map([
+          ["DATABASE_URL", testDatabaseUrl()],
+          ["WORKCAT_MASTER_KEY", testMasterKey],
+          ["WORKCAT_HOME", join(tmpdir(), "workcat-test-home")],
+          ...Object.entries(extra)
+        ])
+      )
+    ),
+    Layer.effectDiscard(
+      Effect.clockWith((clock) => ("setTime" in clock ? (clock as TestClock.TestClock).setTime(Date.now()) : Effect.void))
     )
   )
 

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import Pg from "pg"
+import { freshTenant, testDatabaseUrl, testMasterKey } from "./support/TestLayers.js"
+
+const home = mkdtempSync(join(tmpdir(), "workcat-cli-errors-"))
+
+/** Runs the `workcat` binary as an operator would. */
+const workcat = (...args: ReadonlyArray<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["packages/server/bin/workcat.mjs", ...args],
+      { env: { ...process.env, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey, WORKCAT_HOME: home, WORKCAT_DEBUG: "" } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+    )
+  })
+
+/** One line on stderr, naming the problem: no stack trace, no schema dump, never a bare `workcat: `. */
+const oneLine = (stderr: string) => {
+  const lines = stderr.trim().split("\n")
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^workcat: \S/)
+  expect(stderr).not.toMatch(/\bat \S+:\d+|└─|readonly /)
+  return lines[0]
+}
+
+const count = async (query: string, params: ReadonlyArray<unknown>) => {
+  const client = new Pg.Client(testDatabaseUrl())
+  await client.connect()
+  try {
+    return Number((await client.query(query, [...params])).rows[0].n)
+  } finally {
+    await client.end()
+  }
+}
+
+describe("the workcat CLI's answers to mistakes", () => {
+  it("an unknown tenant is exit 3 with one line, and nothing is stored for it", async () => {
+    const nosuch = freshTenant("nosuch")
+    for (const args of [["run", "nightly", "--tenant", nosuch], ["tokens", "create", "--tenant", nosuch, "--role", "admin"], ["dead-letters", "list", "--tenant", nosuch]]) {
+      const { code, stderr } = await workcat(...args)
+      expect({ args, code }).toEqual({ args, code: 3 })
+      expect(oneLine(stderr)).toContain(`Unknown tenant "${nosuch}"`)
+    }
+    expect(await count("SELECT count(*) AS n FROM workcat.runs WHERE tenant = $1", [nosuch])).toBe(0)
+    expect(await count("SELECT count(*) AS n FROM workcat.api_tokens WHERE tenant = $1", [nosuch])).toBe(0)
+  }, 60_000)
+
+  it("an invalid option value is exit 3 with a sentence naming the option", async () => {
+    const t = freshTenant("badopt")
+    expect((await workcat("tenants", "add", t)).code).toBe(0)
+    const settings = await workcat("tenants", "set", t, "--anomaly-threshold", "5")
+    expect(settings.code).toBe(3)
+    expect(oneLine(settings.stderr)).toBe("workcat: invalid settings: --anomaly-threshold: Expected a number between 0 and 1")
+    const mappingFile = join(home, "bad-mapping.json")
+    writeFileSync(mappingFile, JSON.stringify({ preset: "sap", columns: { login: 3 } }))
+    const mapping = await workcat("tenants", "set", t, "--hr-mapping", mappingFile)
+    expect(mapping.code).toBe(3)
+    expect(oneLine(mapping.stderr)).toMatch(/is not an HR mapping: preset: .*; columns\.login: /)
+  }, 60_000)
+
+  it("an intake that refused records exits 2 and names the top reasons and the next step; the letters can be listed, opened and replayed", async () => {
+    const t = freshTenant("rejects")
+    expect((await workcat("tenants", "add", t)).code).toBe(0)
+    const file = join(home, "people.csv")
+    writeFileSync(file, "Work Email,Job Title,Start Date,Status\nana@northwind.example,Engineer,2024-01-08,Active\nbo@northwind.example,Analyst,2024-02-01,On garden leave\n")
+    const hr = await workcat("hr", "--tenant", t, file)
+    expect(hr.code).toBe(2)
+    expect(hr.stdout).toContain("1 accepted, 0 duplicates, 1 rejected")
+    expect(hr.stderr).toContain("not an HR record: status: not a known value")
+    expect(hr.stderr).toContain(`workcat dead-letters list --tenant ${t}`)
+    expect(hr.stderr).not.toContain("bo@northwind")
+
+    const list = await workcat("dead-letters", "list", "--tenant", t, "--json")
+    const { items } = JSON.parse(list.stdout) as { items: Array<{ id: number }> }
+    expect(items).toHaveLength(1)
+    expect(list.stdout).not.toContain("bo@northwind")
+    const show = await workcat("dead-letters", "show", "--tenant", t, String(items[0]!.id))
+    expect(show).toMatchObject({ code: 0, stdout: expect.stringContaining("bo@northwind.example") })
+    expect(await count("SELECT count(*) AS n FROM workcat.audit_log WHERE tenant = $1 AND action = 'dead-letters.show'", [t])).toBe(1)
+
+    const mappingFile = join(home, "leave-mapping.json")
+    writeFileSync(mappingFile, JSON.stringify({ statusValues: { active: ["On garden leave"] } }))
+    expect((await workcat("tenants", "set", t, "--hr-mapping", mappingFile)).code).toBe(0)
+    const replay = await workcat("dead-letters", "replay", "--tenant", t)
+    expect(replay).toMatchObject({ code: 0, stdout: expect.stringContaining("1 records accepted") })
+  }, 90_000)
+})
