@@ -56,6 +56,9 @@ describe("the workcat CLI's answers to mistakes", () => {
     const settings = await workcat("tenants", "set", t, "--anomaly-threshold", "5")
     expect(settings.code).toBe(3)
     expect(oneLine(settings.stderr)).toBe("workcat: invalid settings: --anomaly-threshold: Expected a number between 0 and 1")
+    // A value the command line itself refuses: named too, one line.
+    const role = await workcat("tokens", "create", "--tenant", t, "--role", "owner")
+    expect(role).toMatchObject({ code: 3, stderr: expect.stringMatching(/^--role: expected one of admin, analyst, ingest, hr_admin\s*$/) })
     const mappingFile = join(home, "bad-mapping.json")
     writeFileSync(mappingFile, JSON.stringify({ preset: "sap", columns: { login: 3 } }))
     const mapping = await workcat("tenants", "set", t, "--hr-mapping", mappingFile)

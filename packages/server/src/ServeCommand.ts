@@ -1,14 +1,14 @@
 import { Command, Options } from "@effect/cli"
-import { runWorker, RuntimeLive } from "@workcat/pipeline"
+import { CliOptions, runWorker, RuntimeLive } from "@workcat/pipeline"
 import { Effect, Layer, Option } from "effect"
 import { ServerLive } from "./Server.js"
 
 export const serveCommand = Command.make(
   "serve",
   {
-    port: Options.integer("port").pipe(Options.optional, Options.withDescription("Port (default: PORT or 8080)")),
+    port: CliOptions.integer("port", 0).pipe(Options.optional, Options.withDescription("Port (default: PORT or 8080)")),
     host: Options.text("host").pipe(Options.optional, Options.withDescription("Interface (default: HOST or 127.0.0.1)")),
-    workerRuns: Options.integer("worker-runs").pipe(
+    workerRuns: CliOptions.integer("worker-runs", 0).pipe(
       Options.withDefault(4),
       Options.withDescription("Runs this process drives at once as a worker (0: none; pushed runs then wait for `workcat worker`)")
     )

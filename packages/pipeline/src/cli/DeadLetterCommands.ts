@@ -1,5 +1,5 @@
 import { Args, Command, Options } from "@effect/cli"
-import { IsoDate, reasonKind } from "@workcat/core"
+import { reasonKind } from "@workcat/core"
 import { Console, Effect, Option, Schema } from "effect"
 import { DeadLetters, type LetterFilter, type LetterInfo } from "../ingest/DeadLetters.js"
 import { DeadLetterReplay } from "../ingest/Replay.js"
@@ -10,7 +10,7 @@ import * as Opt from "./Options.js"
 
 const filterOptions = {
   tenant: Opt.tenant,
-  since: Options.text("since").pipe(Options.withSchema(IsoDate), Options.optional, Options.withDescription("Letters received on or after this day (YYYY-MM-DD, UTC)")),
+  since: Opt.day("since").pipe(Options.optional, Options.withDescription("Letters received on or after this day (YYYY-MM-DD, UTC)")),
   reason: Options.text("reason").pipe(Options.optional, Options.withDescription("Letters whose reason contains this text (any case)")),
   json: Opt.json
 }
@@ -27,7 +27,7 @@ const where = (l: LetterInfo) => `${l.source}${l.position === null ? "" : `:${l.
 
 const list = Command.make(
   "list",
-  { ...filterOptions, limit: Options.integer("limit").pipe(Options.withSchema(Schema.Int.pipe(Schema.between(1, 10_000))), Options.withDefault(50)) },
+  { ...filterOptions, limit: Opt.integer("limit", 1).pipe(Options.withDefault(50)) },
   (args) =>
     Effect.gen(function* () {
       const letters = yield* DeadLetters

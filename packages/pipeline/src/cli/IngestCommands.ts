@@ -1,8 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { FormatChoice, IsoDate, isoDate } from "@workcat/core"
-import { Console, Duration, Effect, Option, Schema, Stream } from "effect"
+import { FormatChoice, isoDate } from "@workcat/core"
+import { Console, Duration, Effect, Option, Stream } from "effect"
 import { hrInputValues } from "../ingest/Csv.js"
 import { fileText, type InputValue, jsonValues } from "../ingest/Framing.js"
 import { HrIngest } from "../ingest/HrIngest.js"
@@ -99,16 +99,14 @@ const ingestInputs = <E, R>(
 const files = Args.text({ name: "FILE" }).pipe(Args.repeated, Args.withDescription("NDJSON or JSON files; - for standard input"))
 
 const pubsub = {
-  from: Options.choice("from", ["files", "pubsub"]).pipe(Options.withDefault("files" as const), Options.withDescription("files (and stdin), or a Pub/Sub subscription")),
+  from: Opt.choice("from", ["files", "pubsub"]).pipe(Options.withDefault("files" as const), Options.withDescription("files (and stdin), or a Pub/Sub subscription")),
   subscription: Options.text("subscription").pipe(Options.optional, Options.withDescription("the tenant's Pub/Sub subscription (NAME or projects/P/subscriptions/NAME)")),
   project: Options.text("project").pipe(Options.optional, Options.withDescription("Google Cloud project (default: the client's, e.g. GOOGLE_CLOUD_PROJECT)")),
-  maxMessages: Options.integer("max-messages").pipe(
-    Options.withSchema(Schema.Int.pipe(Schema.between(1, 10_000))),
+  maxMessages: Opt.integer("max-messages", 1).pipe(
     Options.withDefault(500),
     Options.withDescription("messages held unacknowledged at once (flow control), and the largest batch")
   ),
-  idleExit: Options.integer("idle-exit").pipe(
-    Options.withSchema(Schema.Int.pipe(Schema.positive())),
+  idleExit: Opt.integer("idle-exit", 1).pipe(
     Options.optional,
     Options.withDescription("stop after this many seconds without a message (default: run until interrupted)")
   )
@@ -144,7 +142,7 @@ const ingestSubscription = (args: {
     yield* reportRejected(args.tenant, totals, started)
   })
 
-const format = Options.choice("format", FormatChoice.literals).pipe(
+const format = Opt.choice("format", FormatChoice.literals).pipe(
   Options.withDefault("auto" as const),
   Options.withDescription("okta, gws, entra, or auto: detected from the first record of each file")
 )
@@ -170,16 +168,14 @@ const hrOptions = {
     Options.optional,
     Options.withDescription("An HR mapping JSON file to read the records with instead of the tenant's (try one before `tenants set --hr-mapping`)")
   ),
-  asOf: Options.text("as-of").pipe(
-    Options.withSchema(IsoDate),
+  asOf: Opt.day("as-of").pipe(
     Options.optional,
     Options.withDescription("The day snapshot rows describe (default: today, UTC)")
   ),
   dryRun: Options.boolean("dry-run").pipe(
     Options.withDescription("Store nothing: print the mapping's columns and the first records as they would be stored (pseudonymized)")
   ),
-  rows: Options.integer("rows").pipe(
-    Options.withSchema(Schema.Int.pipe(Schema.between(1, 1000))),
+  rows: Opt.integer("rows", 1).pipe(
     Options.withDefault(10),
     Options.withDescription("Records --dry-run shows")
   )

@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { DefaultTaxonomy, IsoDate, isoDate } from "@workcat/core"
+import { DefaultTaxonomy, isoDate } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Console, Effect } from "effect"
 import { CostLedger, type SpendRow } from "../categorizer/llm/CostLedger.js"
@@ -13,16 +13,15 @@ export const generateCommand = Command.make(
   "generate",
   {
     tenant: Opt.tenant,
-    employees: Options.integer("employees").pipe(Options.withDefault(500)),
-    days: Options.integer("days").pipe(Options.withDefault(90)),
+    employees: Opt.integer("employees", 1).pipe(Options.withDefault(500)),
+    days: Opt.integer("days", 1).pipe(Options.withDefault(90)),
     seed: Options.text("seed").pipe(Options.withDefault("1")),
-    end: Options.text("end-date").pipe(
-      Options.withSchema(IsoDate),
+    end: Opt.day("end-date").pipe(
       Options.withDefault(isoDate(new Date())),
       Options.withDescription("The day after the last generated day (default: today); run nightly for this date")
     ),
     out: Options.directory("out").pipe(Options.withDescription("Output directory (created)")),
-    malformed: Options.float("malformed-rate").pipe(
+    malformed: Opt.number("malformed-rate").pipe(
       Options.withDefault(0.0002),
       Options.withDescription("Share of event lines written malformed, to exercise dead letters")
     )

@@ -38,7 +38,7 @@ export const describeRun = (run: RunRecord): string => {
  * Users categorized at once by this process; without it, `WORKCAT_CONCURRENCY` (default 8).
  * Exported for its test.
  */
-export const concurrencyOption = Options.integer("concurrency").pipe(
+export const concurrencyOption = Opt.integer("concurrency", 1).pipe(
   Options.optional,
   Options.withDescription("Users categorized at once (default: WORKCAT_CONCURRENCY, or 8)")
 )
@@ -140,6 +140,6 @@ export const runCommand = Command.make("run").pipe(
 
 export const workerCommand = Command.make(
   "worker",
-  { maxRuns: Options.integer("max-runs").pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")) },
+  { maxRuns: Opt.integer("max-runs", 1).pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")) },
   (args) => runWorker({ maxRuns: args.maxRuns }).pipe(Effect.provide(RuntimeLive))
 ).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, until interrupted"))

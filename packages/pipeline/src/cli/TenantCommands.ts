@@ -1,6 +1,6 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
-import { SettingsPatch, SmallGroupPolicy, TenantId, TenantRegistry } from "@workcat/tenancy"
+import { SettingsPatch, SmallGroupPolicy, TenantRegistry } from "@workcat/tenancy"
 import { Console, Effect, Either, Option, Schema } from "effect"
 import { BaseLive, TenantCommandLive } from "../Layers.js"
 import { Privacy } from "../privacy/Privacy.js"
@@ -13,7 +13,6 @@ const optionNames = (reason: string) =>
   reason.replace(/(^|; )([a-zA-Z.]+):/g, (_, sep: string, path: string) => `${sep}--${path.replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}:`)
 import * as Opt from "./Options.js"
 
-const tenantArg = Args.text({ name: "TENANT" }).pipe(Args.withSchema(TenantId))
 
 const readTaxonomy = (file: string) => readJsonFile(file, Taxonomy, "a taxonomy")
 
@@ -24,7 +23,7 @@ const taxonomyOption = Options.file("taxonomy", { exists: "yes" }).pipe(
 
 const add = Command.make(
   "add",
-  { tenant: tenantArg, displayName: Options.text("display-name").pipe(Options.optional), taxonomy: taxonomyOption },
+  { tenant: Opt.tenantArg, displayName: Options.text("display-name").pipe(Options.optional), taxonomy: taxonomyOption },
   (args) =>
     Effect.gen(function* () {
       const taxonomy = Option.isSome(args.taxonomy) ? yield* readTaxonomy(args.taxonomy.value) : undefined
@@ -55,7 +54,7 @@ const list = Command.make("list", { json: Opt.json }, (args) =>
   )
 ).pipe(Command.withDescription("List tenants"))
 
-const show = Command.make("show", { tenant: tenantArg }, (args) =>
+const show = Command.make("show", { tenant: Opt.tenantArg }, (args) =>
   Effect.flatMap(TenantRegistry, (r) => r.get(args.tenant)).pipe(
     Effect.flatMap((t) => printJson({ ...summary(t), settings: { ...t.settings, taxonomy: undefined } })),
     Effect.provide(BaseLive)
@@ -65,15 +64,15 @@ const show = Command.make("show", { tenant: tenantArg }, (args) =>
 const set = Command.make(
   "set",
   {
-    tenant: tenantArg,
+    tenant: Opt.tenantArg,
     displayName: Options.text("display-name").pipe(Options.optional),
-    retentionDays: Options.integer("retention-days").pipe(Options.optional),
-    minGroupSize: Options.integer("min-group-size").pipe(Options.optional),
-    smallGroupPolicy: Options.choice("small-group-policy", SmallGroupPolicy.literals).pipe(Options.optional),
-    loadedCostPerHour: Options.float("loaded-cost-per-hour").pipe(Options.optional),
-    maxConcurrentRuns: Options.integer("max-concurrent-runs").pipe(Options.optional),
-    anomalyThreshold: Options.float("anomaly-threshold").pipe(Options.optional),
-    deadLetterRetentionDays: Options.integer("dead-letter-retention-days").pipe(
+    retentionDays: Opt.integer("retention-days").pipe(Options.optional),
+    minGroupSize: Opt.integer("min-group-size").pipe(Options.optional),
+    smallGroupPolicy: Opt.choice("small-group-policy", SmallGroupPolicy.literals).pipe(Options.optional),
+    loadedCostPerHour: Opt.number("loaded-cost-per-hour").pipe(Options.optional),
+    maxConcurrentRuns: Opt.integer("max-concurrent-runs").pipe(Options.optional),
+    anomalyThreshold: Opt.number("anomaly-threshold").pipe(Options.optional),
+    deadLetterRetentionDays: Opt.integer("dead-letter-retention-days").pipe(
       Options.optional,
       Options.withDescription("Days refused records are kept, sealed, as dead letters (1-365, default 14)")
     ),
@@ -82,9 +81,9 @@ const set = Command.make(
       Options.withDescription("An HR mapping JSON file: how the tenant's HR exports are read (see the README)")
     ),
     clearHrMapping: Options.boolean("clear-hr-mapping").pipe(Options.withDescription("Read HR exports with the generic preset again")),
-    llmMonthlyBudgetUsd: Options.float("llm-monthly-budget-usd").pipe(Options.optional),
-    llmBudgetWarnAt: Options.float("llm-budget-warn-at").pipe(Options.optional),
-    llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional),
+    llmMonthlyBudgetUsd: Opt.number("llm-monthly-budget-usd").pipe(Options.optional),
+    llmBudgetWarnAt: Opt.number("llm-budget-warn-at").pipe(Options.optional),
+    llmConcurrency: Opt.integer("llm-concurrency").pipe(Options.optional),
     taxonomy: taxonomyOption
   },
   (args) =>
@@ -119,7 +118,7 @@ const set = Command.make(
     }).pipe(Effect.provide(BaseLive))
 ).pipe(Command.withDescription("Change a tenant's settings"))
 
-const rotateKey = Command.make("rotate-key", { tenant: tenantArg }, (args) =>
+const rotateKey = Command.make("rotate-key", { tenant: Opt.tenantArg }, (args) =>
   Effect.gen(function* () {
     const result = yield* Effect.flatMap(Privacy, (p) => p.rotateKey())
     yield* auditCli(args.tenant, "tenant.key.rotate", result)
@@ -129,7 +128,7 @@ const rotateKey = Command.make("rotate-key", { tenant: tenantArg }, (args) =>
 
 const remove = Command.make(
   "remove",
-  { tenant: tenantArg, yes: Options.boolean("yes").pipe(Options.withDescription("Confirm: all of the tenant's data is deleted")) },
+  { tenant: Opt.tenantArg, yes: Options.boolean("yes").pipe(Options.withDescription("Confirm: all of the tenant's data is deleted")) },
   (args) =>
     Effect.gen(function* () {
       if (!args.yes) return yield* new InvalidInput({ message: `removing ${args.tenant} deletes all its data; add --yes to confirm` })

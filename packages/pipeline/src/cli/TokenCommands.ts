@@ -10,7 +10,7 @@ const create = Command.make(
   "create",
   {
     tenant: Opt.tenant,
-    role: Options.choice("role", Role.literals),
+    role: Opt.choice("role", Role.literals),
     expires: Options.text("expires").pipe(Options.optional, Options.withDescription("Lifetime: 30d, 12h or 90m (default: no expiry)")),
     description: Options.text("description").pipe(Options.optional)
   },
