@@ -1,16 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { freshTenant, testDatabaseUrl } from "@workcat/pipeline/testing"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Layer } from "effect"
-import { DatabaseProxy } from "./DatabaseProxy.js"
+import { type FlakyProxy, flakyProxy } from "@workcat/pipeline/testing/proxy"
+import { Context, Effect, Layer } from "effect"
 import { call, oktaLine, serverLayer, token } from "./support.js"
 
 const tenant = freshTenant("down")
 const broken = freshTenant("broken")
 
+/** A proxy in front of the shared test database: cutting it is PostgreSQL going away, for this server only. */
+class DatabaseProxy extends Context.Tag("test/DatabaseProxy")<DatabaseProxy, FlakyProxy>() {}
+
 /** The server reaches PostgreSQL only through a proxy the test can cut. */
 const proxied = Layer.unwrapEffect(Effect.map(DatabaseProxy, (proxy) => serverLayer([tenant, broken], { DATABASE_URL: proxy.url }))).pipe(
-  Layer.provideMerge(DatabaseProxy.layer(testDatabaseUrl()))
+  Layer.provideMerge(Layer.scoped(DatabaseProxy, flakyProxy(testDatabaseUrl())))
 )
 
 describe("the database out of reach", () => {

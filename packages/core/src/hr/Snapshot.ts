@@ -1,18 +1,13 @@
-import { type Employee, foldHrEvents, type HrEvent, type HrEventType, type IsoDate } from "../Employee.js"
-import type { UserId } from "../Pseudonym.js"
+import { type Employee, type EmployeeStatus, foldHrEvents, type HrEvent, type HrEventType, type IsoDate } from "../Employee.js"
 import { HR_LIMITS } from "./HrRecords.js"
 
-/** A snapshot row after pseudonymization: a person's state as the HR system shows it on `asOf`. */
-export interface SnapshotRow {
-  readonly userId: UserId
-  readonly title: string | null
-  readonly department: string | null
-  readonly team: string | null
-  readonly managerId: string | null
-  readonly employeeRef: string | null
-  readonly hireDate: IsoDate | null
+/**
+ * A snapshot row after pseudonymization: a person's state as the HR system shows it on `asOf`,
+ * with the termination date it may give, and no status when it has none (the date decides then).
+ */
+export interface SnapshotRow extends Omit<Employee, "status"> {
   readonly terminationDate: IsoDate | null
-  readonly status: "active" | "terminated" | null
+  readonly status: EmployeeStatus | null
 }
 
 type Fields = Pick<SnapshotRow, "title" | "department" | "team" | "managerId" | "employeeRef">

@@ -23,7 +23,7 @@ import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
-import { countReasons, type IngestCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
+import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 export interface HrIngestOptions extends IngestOptions {
   /** The day a snapshot row describes (default: today, UTC). */
@@ -68,6 +68,12 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
     const ledger = yield* RunLedger
+
+    /** The mapping an intake reads with: the one it was given, else the tenant's. */
+    const mappingOf = (options: HrIngestOptions) => resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping)
+    /** The day an intake's snapshot rows describe. */
+    const asOfOf = (options: HrIngestOptions) =>
+      options.asOf === undefined ? Effect.map(Clock.currentTimeMillis, (now) => isoDate(new Date(now))) : Effect.succeed(options.asOf)
 
     /** Parses and maps a batch of values: the mapped records, and the refusals. */
     const mapBatch = (values: ReadonlyArray<InputValue>, source: string, mapping: ReturnType<typeof resolveHrMapping>) => {
@@ -167,19 +173,12 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
       )
 
     const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, options: HrIngestOptions, changes: { from: string | null }) {
-      const asOf = options.asOf ?? isoDate(new Date(yield* Clock.currentTimeMillis))
-      const { mapped, rejected } = mapBatch(values, options.source, resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping))
+      const { mapped, rejected } = mapBatch(values, options.source, mappingOf(options))
       const before = rejected.length
-      const { added, from } = yield* commitEach(mapped, asOf, rejected)
+      const { added, from } = yield* commitEach(mapped, yield* asOfOf(options), rejected)
       if (from !== null && (changes.from === null || from < changes.from)) changes.from = from
       yield* deadLetters.write("hr", null, rejected, options.replayId ?? null)
-      const refused = rejected.length - before
-      return {
-        accepted: added.size,
-        duplicates: mapped.length - refused - added.size,
-        rejected: rejected.length,
-        reasons: countReasons(rejected)
-      } satisfies IngestCounts
+      return batchCounts(mapped.length, added.size, rejected, rejected.length - before)
     }, Effect.orDie)
 
     /** Ingests HR input values one batch at a time (events of one person must not race). */
@@ -204,8 +203,8 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
      */
     const preview = <E, R>(values: Stream.Stream<InputValue, E, R>, options: HrIngestOptions, limit: number) =>
       Effect.gen(function* () {
-        const asOf = options.asOf ?? isoDate(new Date(yield* Clock.currentTimeMillis))
-        const mapping = resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping)
+        const asOf = yield* asOfOf(options)
+        const mapping = mappingOf(options)
         const first = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(values, limit)))
         const { mapped, rejected } = mapBatch(first, options.source, mapping)
         const changes = changesOf(mapped, yield* employees.eventsOf(mapped.map((m) => m.userId)), asOf)

@@ -16,7 +16,7 @@ import { nightlyKeysAffected } from "../nightly/Window.js"
 import { EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
-import { countReasons, type IngestCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
+import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
 const latest = (a: string | null, b: string | null) => (a === null ? b : b === null || a >= b ? a : b)
@@ -216,12 +216,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       )
       state.stored = addInserted(state.stored, stored)
       yield* deadLetters.write("sso", state.choice, rejected, options.replayId ?? null)
-      return {
-        accepted: stored.inserted,
-        duplicates: events.length - refused - stored.inserted,
-        rejected: rejected.length,
-        reasons: countReasons(rejected)
-      } satisfies IngestCounts
+      return batchCounts(events.length, stored.inserted, rejected, refused)
     })
 
     /**

@@ -57,6 +57,23 @@ export const countReasons = (refusals: ReadonlyArray<{ readonly reason: string }
     }, {})
   )
 
+/**
+ * A batch's counts: of the `candidates` it tried to store, `added` were new, the database refused
+ * `refusedByDatabase` (they are among `rejected`, with the records refused before), and the rest
+ * were already stored.
+ */
+export const batchCounts = (
+  candidates: number,
+  added: number,
+  rejected: ReadonlyArray<{ readonly reason: string }>,
+  refusedByDatabase: number
+): IngestCounts => ({
+  accepted: added,
+  duplicates: candidates - refusedByDatabase - added,
+  rejected: rejected.length,
+  reasons: countReasons(rejected)
+})
+
 /** The most frequent reasons first. */
 export const topReasons = (counts: IngestCounts, n = 5): ReadonlyArray<readonly [string, number]> =>
   Object.entries(counts.reasons).sort((a, b) => b[1] - a[1]).slice(0, n)
