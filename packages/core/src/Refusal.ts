@@ -18,7 +18,8 @@ const location = new RegExp(REASON_LOCATION)
 export const reasonKind = (reason: string): string => reason.replace(location, "")
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
-const MAX_LOGINS = 20
+/** People linked to one refused record at most; a record naming more is flagged instead (see `loginsIn`). */
+export const MAX_LOGINS = 10_000
 
 const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 const str = (u: unknown): string | undefined => (typeof u === "string" && u.trim() !== "" ? u : typeof u === "number" ? String(u) : undefined)
@@ -49,12 +50,13 @@ const providerLogins = (json: Readonly<Record<string, unknown>>, out: Set<string
  * Entra `userPrincipalName` or `entra:<userId>`), plus `extra` (an HR mapping's login column).
  * Forget finds a person's dead letters by the pseudonyms of these; a record that names someone only
  * by a bare name cannot be matched to them (it is sealed, and expires with the tenant's retention).
+ * At most `MAX_LOGINS` + 1: more than `MAX_LOGINS` means "too many to link".
  */
 export const loginsIn = (text: string, extra: ReadonlyArray<string> = []): ReadonlyArray<string> => {
   const out = new Set<string>(extra.filter((l) => l.trim() !== ""))
   for (const match of text.matchAll(EMAIL)) {
     out.add(match[0])
-    if (out.size >= MAX_LOGINS) break
+    if (out.size > MAX_LOGINS) return [...out]
   }
   try {
     const json: unknown = JSON.parse(text)
@@ -62,5 +64,5 @@ export const loginsIn = (text: string, extra: ReadonlyArray<string> = []): Reado
   } catch {
     // not JSON (a truncated line, a CSV row): the addresses in its text are all there is
   }
-  return [...out].slice(0, MAX_LOGINS)
+  return [...out].slice(0, MAX_LOGINS + 1)
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { type HrEvent, type IsoDate, mapHrRecord, resolveHrMapping, snapshotEvents, type SnapshotRow, type UserId } from "../src/index.js"
+import { foldHrEvents, type HrEvent, type IsoDate, mapHrRecord, resolveHrMapping, snapshotEvents, type SnapshotRow, type UserId } from "../src/index.js"
 
 const generic = resolveHrMapping(null)
 const map = (record: unknown, mapping = generic) => mapHrRecord(mapping, record)
@@ -106,7 +106,8 @@ describe("snapshot rows", () => {
   const u = "u_00000000000000000000000000000001" as UserId
   const asOf = "2026-12-01" as IsoDate
   let n = 0
-  const id = () => `s${++n}`
+  // Ids that sort in the order they are made, as the intake's do.
+  const id = () => `s${String(++n).padStart(6, "0")}`
   const row = (fields: Partial<SnapshotRow> = {}): SnapshotRow => ({
     userId: u,
     title: "Engineer",
@@ -143,6 +144,41 @@ describe("snapshot rows", () => {
     const gone = apply(row({ status: "terminated", terminationDate: "2026-11-30" as IsoDate }), stored)
     expect(gone.slice(stored.length).map((e) => [e.type, e.effectiveDate])).toEqual([["termination", "2026-11-30"]])
     expect(snapshotEvents(row({ status: "terminated", terminationDate: "2026-11-30" as IsoDate }), gone, asOf, id)).toEqual([])
+  })
+
+  it("reach the row's state in one import when a later role change is stored, and add nothing the next time", () => {
+    const changed: HrEvent = { eventId: "e2", userId: u, type: "role_change", effectiveDate: "2026-06-01" as IsoDate, title: "Lead", department: null, team: null, managerId: null, employeeRef: null }
+    const first = apply(row(), [changed])
+    expect(foldHrEvents(u, first, asOf)).toMatchObject({ title: "Engineer", hireDate: "2024-02-01", status: "active" })
+    expect(snapshotEvents(row(), first, asOf, id)).toEqual([])
+  })
+
+  it("terminate earlier than a termination stored for later, and not again", () => {
+    const stored = apply(row({ terminationDate: "2027-03-01" as IsoDate }))
+    const early = apply(row({ status: "terminated", terminationDate: "2026-11-30" as IsoDate }), stored)
+    expect(foldHrEvents(u, early, asOf)?.status).toBe("terminated")
+    expect(snapshotEvents(row({ status: "terminated", terminationDate: "2026-11-30" as IsoDate }), early, asOf, id)).toEqual([])
+  })
+
+  it("leave an old employment's termination alone once the person was hired again", () => {
+    const rehired = apply(row({ hireDate: "2025-09-01" as IsoDate }), apply(row({ status: "terminated", terminationDate: "2025-06-30" as IsoDate }), apply(row())))
+    expect(snapshotEvents(row({ status: "terminated", terminationDate: "2025-06-30" as IsoDate }), rehired, asOf, id)).toEqual([])
+    expect(snapshotEvents(row({ status: "terminated", terminationDate: "2024-12-31" as IsoDate }), rehired, asOf, id)).toEqual([])
+    expect(foldHrEvents(u, rehired, asOf)?.status).toBe("active")
+  })
+
+  it("let a person's later row in the same import only bring them back into employment", () => {
+    const stored = apply(row())
+    expect(snapshotEvents(row({ title: "Second position" }), stored, asOf, id, true)).toEqual([])
+    expect(snapshotEvents(row({ status: "terminated", terminationDate: "2023-01-31" as IsoDate }), stored, asOf, id, true)).toEqual([])
+    const gone = apply(row({ status: "terminated", terminationDate: "2026-06-30" as IsoDate }), stored)
+    expect(snapshotEvents(row({ hireDate: "2026-09-01" as IsoDate }), gone, asOf, id, true).map((e) => e.type)).toEqual(["hire"])
+  })
+
+  it("apply two changes of one day in the order they were imported", () => {
+    let events = apply(row())
+    for (const title of ["A", "B", "C"]) events = apply(row({ title }), events)
+    expect(foldHrEvents(u, events, asOf)?.title).toBe("C")
   })
 
   it("rehire a terminated person who is active again", () => {

@@ -137,7 +137,7 @@ describe("CSV problems", () => {
 
   it("refuses an input whose header names a column twice (after trimming)", () => {
     expect(read("\nEmail,Name, Email \nann@example.com,Ann,x\n")).toEqual([
-      ['{"_fields":["Email","Name","Email"]}', 2, 'column "Email" appears twice in the header']
+      ['{"_fields":["Email","Name","Email"]}', 2, 'columns 1 and 3 of the header have the same name']
     ])
   })
 

@@ -91,6 +91,19 @@ describe("HR exports as they come", () => {
       expect(yield* importText(later, { asOf: "2026-12-03" as IsoDate })).toMatchObject({ accepted: 0, duplicates: 2 })
     }).pipe(Effect.provide(testTenantLayer(freshTenant("hrsnap")))), 60_000)
 
+  it.live("a person's later rows in one export (a second position, an old employment) change nothing on the next import", () =>
+    Effect.gen(function* () {
+      const csv =
+        "Work Email,Job Title,Start Date,Status,Termination Date\n" +
+        "cy@northwind.example,Analyst,2019-03-01,Terminated,2022-06-30\n" +
+        "cy@northwind.example,Staff Analyst,2023-09-01,Active,\n" +
+        "cy@northwind.example,Interim Lead,2023-09-01,Active,\n"
+      yield* importText(csv)
+      expect((yield* staff).map((p) => [p.title, p.hireDate, p.status])).toEqual([["Staff Analyst", "2023-09-01", "active"]])
+      expect(yield* importText(csv, { asOf: "2026-12-02" as IsoDate })).toMatchObject({ accepted: 0, duplicates: 3 })
+      expect(yield* importText(csv, { asOf: "2026-12-03" as IsoDate })).toMatchObject({ accepted: 0, duplicates: 3 })
+    }).pipe(Effect.provide(testTenantLayer(freshTenant("hrrows")))), 60_000)
+
   it.live("one bad row does not cost its batch: it is a dead letter and the others are stored", () =>
     Effect.gen(function* () {
       const csv = "Work Email,Job Title,Start Date\nok1@northwind.example,Engineer,2024-01-08\nbad@northwind.example,Engineer,2024-02-30\nok2@northwind.example,Designer,2024-03-01\nragged@northwind.example,Engineer\n"

@@ -67,6 +67,9 @@ const refusal = (error: InvalidToken | undefined): string => {
   return `${error.reason} token`
 }
 
+/** Failed authentications audited per minute per tenant and caller network (bursts of 5); the rest are counted. */
+const FAILURES_AUDITED_PER_MINUTE = 10
+
 /** `WORKCAT_API_RATE_LIMIT` requests per minute per token (default 600). */
 export const AuthenticationLive = Layer.effect(
   Authentication,
@@ -76,6 +79,10 @@ export const AuthenticationLive = Layer.effect(
     const auditLog = yield* AuditLog
     const perMinute = yield* Config.integer("WORKCAT_API_RATE_LIMIT").pipe(Config.withDefault(600))
     const take = makeRateLimiter({ perMinute })
+    // Refused requests are audited at most this often per tenant and network: a loop of bad tokens
+    // must not bury a tenant's audit log. The ones skipped are counted into the next entry.
+    const auditable = makeRateLimiter({ perMinute: FAILURES_AUDITED_PER_MINUTE })
+    const skipped = new Map<string, number>()
 
     /**
      * A 401 (RFC 6750: `WWW-Authenticate`), audited on the token's tenant when the token is known,
@@ -89,16 +96,22 @@ export const AuthenticationLive = Layer.effect(
         const details = { ...requestDetails(request), status: 401, reason: refusal(error) }
         const named = pathTenant(request.url)
         const tenant = error?.token?.tenant ?? (named !== undefined && Option.isSome(yield* registry.revision(named)) ? named : undefined)
-        if (tenant === undefined) {
+        const origin = originOf(request)
+        const key = `${tenant}\u0000${origin}`
+        if (tenant === undefined || auditable(key) > 0) {
+          if (tenant !== undefined) skipped.set(key, (skipped.get(key) ?? 0) + 1)
           yield* Effect.logInfo("Refused an unauthenticated request").pipe(Effect.annotateLogs(details))
         } else {
+          const before = skipped.get(key) ?? 0
+          skipped.delete(key)
+          if (skipped.size > 10_000) skipped.clear()
           yield* auditLog.record({
             tenant,
             actor: error?.token !== undefined ? `token:${error.token.id}` : "anonymous",
             role: error?.token?.role ?? null,
             action: "auth.failed",
-            details,
-            origin: originOf(request)
+            details: before === 0 ? details : { ...details, notAuditedBefore: before },
+            origin
           })
         }
         return yield* new Unauthorized({ message: "A valid bearer token is required" })

@@ -6,6 +6,7 @@ import { call, serverLayer, token } from "./support.js"
 
 const a = freshTenant("aud_a")
 const b = freshTenant("aud_b")
+const c = freshTenant("aud_c")
 
 /** The audit entries of `tenant` after `after` (an id), oldest first. */
 const auditOf = (tenant: string, after: number) =>
@@ -20,7 +21,16 @@ const lastId = Effect.flatMap(ControlSql, (sql) => sql<{ id: number }>`SELECT co
 )
 
 describe("auditing refused requests", () => {
-  it.layer(serverLayer([a, b]), { timeout: 120_000 })((it) => {
+  it.layer(serverLayer([a, b, c]), { timeout: 120_000 })((it) => {
+    it.effect("a loop of refused requests does not flood a tenant's audit log: a few are audited, the rest counted", () =>
+      Effect.gen(function* () {
+        const start = yield* lastId
+        for (let i = 0; i < 30; i++) expect((yield* call("GET", `/api/v1/tenants/${c}/categories`, { token: "wct_0123456789_" + "z".repeat(43) })).status).toBe(401)
+        const audited = (yield* auditOf(c, start)).length
+        expect(audited).toBeGreaterThanOrEqual(5)
+        expect(audited).toBeLessThanOrEqual(8)
+      }))
+
     it.effect("a 401 is audited with the token's id when the token is known, on the path's tenant when it is not", () =>
       Effect.gen(function* () {
         const tokens = yield* ApiTokens

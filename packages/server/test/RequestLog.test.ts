@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { freshTenant } from "@workcat/pipeline/testing"
-import { Effect, HashMap, Layer, Logger, type Tracer } from "effect"
+import { Cause, Effect, Exit, HashMap, Layer, Logger, type Tracer } from "effect"
 import { call, serverLayer, token } from "./support.js"
 
 const tenant = freshTenant("logs")
@@ -38,13 +38,16 @@ describe("request logs and traces", () => {
         const query = `?token=${secret}&access_token=${secret}&api_key=${secret}&key=${secret}`
         expect((yield* call("GET", path + query, { token: analyst })).status).toBe(200)
         expect((yield* call("GET", `/healthz${query}`)).status).toBe(200)
+        // A mistyped path: the router's "not found" named the whole URL.
+        expect((yield* call("GET", `/api/v1/tenants/${tenant}/metric/productivity${query}`, { token: analyst })).status).toBe(404)
 
         const served = lines.filter((line) => line.includes('"http.url"'))
         expect(served.map((line) => JSON.parse(line).annotations["http.url"])).toEqual(expect.arrayContaining([path, "/healthz"]))
         const server = spans.filter((span) => span.kind === "server")
         expect(server.map((span) => span.attributes.get("url.path"))).toEqual(expect.arrayContaining([path, "/healthz"]))
 
-        const recorded = [...lines, ...spans.filter((span) => span.kind !== "client").map((span) => JSON.stringify([...span.attributes]))]
+        const ended = (span: Tracer.Span) => (span.status._tag === "Ended" ? Cause.pretty(Exit.isFailure(span.status.exit) ? span.status.exit.cause : Cause.empty) : "")
+        const recorded = [...lines, ...spans.filter((span) => span.kind !== "client").map((span) => JSON.stringify([...span.attributes]) + ended(span))]
         expect(recorded.filter((text) => text.includes("s".repeat(43)))).toEqual([])
       }))
   })

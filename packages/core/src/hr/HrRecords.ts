@@ -100,7 +100,7 @@ const date = (field: HrField, value: string | null, format: ResolvedHrMapping["d
  * quoting a value (reasons are stored, and values are personal data).
  */
 export const mapHrRecord = (mapping: ResolvedHrMapping, json: unknown): Either.Either<MappedHrRecord, string> => {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return Either.left("not an HR record: expected an object")
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return Either.left("expected an object")
   const record = json as Readonly<Record<string, unknown>>
   const keys = keysOf(record)
   const read = (field: HrField, max: number = HR_LIMITS.text) => {
@@ -153,13 +153,13 @@ export const mapHrRecord = (mapping: ResolvedHrMapping, json: unknown): Either.E
   }
 }
 
-/** The login a record's login column holds, even when the record is refused: whom its dead letter is about. */
-export const recordLogin = (mapping: ResolvedHrMapping, json: unknown): string | null => {
+/** What a record's column for `field` holds as text, even when the record is refused: whom its dead letter is about. */
+export const recordField = (mapping: ResolvedHrMapping, field: HrField, json: unknown): string | null => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return null
   const record = json as Readonly<Record<string, unknown>>
-  const column = columnFor(mapping, "login", keysOf(record))
+  const column = columnFor(mapping, field, keysOf(record))
   const value = column === undefined ? undefined : record[column]
-  return typeof value === "string" && value.trim() !== "" ? value : null
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : typeof value === "number" ? String(value) : null
 }
 
 /** For `--dry-run`: the column each field is read from in a record with these keys (unmapped fields omitted). */

@@ -73,7 +73,8 @@ const start = Command.make(
             "Other commands use it with:",
             `  export DATABASE_URL=${shellQuote(server.url)}`,
             key.line,
-            "It runs while this or any other workcat command uses it; the last one to finish stops it. Ctrl-C to leave."
+            "It runs while this or another workcat command started without DATABASE_URL uses it; the last one to finish stops it.",
+            "Commands given the DATABASE_URL above hold no lease on it: keep this running while they work. Ctrl-C to leave."
           ].join("\n")
         )
       }

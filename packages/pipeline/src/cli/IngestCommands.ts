@@ -1,7 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { FormatChoice, isoDate } from "@workcat/core"
+import { FormatChoice } from "@workcat/core"
 import { Console, Duration, Effect, Option, Stream } from "effect"
 import { hrInputValues } from "../ingest/Csv.js"
 import { fileText, type InputValue, jsonValues } from "../ingest/Framing.js"
@@ -43,13 +43,13 @@ const inputValues = (file: string, frame: Framing): Effect.Effect<Input, Invalid
  * After an intake that refused records: the most frequent reasons on stderr, where to find the
  * records, and exit code 2 (some records were not stored).
  */
-export const reportRejected = (tenant: string, counts: IngestCounts, started: number) =>
+const reportRejected = (tenant: string, counts: IngestCounts) =>
   Effect.sync(() => {
     if (counts.rejected === 0) return
     const lines = topReasons(counts).map(([reason, n]) => `  ${formatNumber(n).padStart(9)}  ${reason}`)
     process.stderr.write(
       `${formatNumber(counts.rejected)} records rejected; the most frequent reasons:\n${lines.join("\n")}\n` +
-        `They are kept, sealed, as dead letters: workcat dead-letters list --tenant ${tenant} --since ${isoDate(new Date(started))}\n`
+        `They are kept, sealed, as dead letters: workcat dead-letters list --tenant ${tenant}\n`
     )
     process.exitCode = EXIT.partial
   })
@@ -65,6 +65,11 @@ const ingestInputs = <E, R>(
 ) =>
   Effect.gen(function* () {
     const json = options.json
+    // Every file must be there before any is read: exit 3 means nothing was done.
+    const fs = yield* FileSystem.FileSystem
+    const missing: Array<string> = []
+    for (const file of files) if (file !== "-" && !(yield* fs.exists(file))) missing.push(file)
+    if (missing.length > 0) return yield* new InvalidInput({ message: `no such file: ${missing.join(", ")}` })
     const started = Date.now()
     let total = emptyCounts
     const perFile: Array<IngestCounts & { file: string }> = []
@@ -93,7 +98,7 @@ const ingestInputs = <E, R>(
         peakRssBytes: process.resourceUsage().maxRSS * 1024
       })
     } else if (files.length > 1) yield* Console.log(`total: ${describe(total)} in ${elapsed} s`)
-    yield* reportRejected(options.tenant, total, started)
+    yield* reportRejected(options.tenant, total)
   })
 
 const files = Args.text({ name: "FILE" }).pipe(Args.repeated, Args.withDescription("NDJSON or JSON files; - for standard input"))
@@ -139,7 +144,7 @@ const ingestSubscription = (args: {
     }).pipe(Effect.ensuring(progress.done))
     if (args.json) yield* printJson({ ...totals, seconds: Number(seconds(started)) })
     else yield* Console.log(`${args.subscription.value}: ${formatNumber(totals.messages)} messages, ${describe(totals)}`)
-    yield* reportRejected(args.tenant, totals, started)
+    yield* reportRejected(args.tenant, totals)
   })
 
 const format = Opt.choice("format", FormatChoice.literals).pipe(

@@ -92,13 +92,16 @@ export const makeCsvSplitter = (options: CsvOptions = {}): Splitter => {
 
   const header = (out: Array<InputValue>) => {
     const names = cells.map((name) => name.trim())
-    const seen = new Set<string>()
+    // Where each name was first seen. Reasons give positions, never names: a file without a
+    // header row makes a person's row the header, and its cells are personal data.
+    const seen = new Map<string, number>()
     let problem: string | undefined
     for (let k = 0; k < names.length && problem === undefined; k++) {
       const name = names[k]!
+      const first = seen.get(name)
       if (name === "") problem = `column ${k + 1} of the header is empty`
-      else if (seen.has(name)) problem = `column ${JSON.stringify(name)} appears twice in the header`
-      seen.add(name)
+      else if (first !== undefined) problem = `columns ${first + 1} and ${k + 1} of the header have the same name`
+      seen.set(name, k)
     }
     if (problem !== undefined) return fail(out, [fieldsText(names), start, problem])
     keys = names.map((name, k) => (k === 0 ? "{" : ",") + JSON.stringify(name) + ":")

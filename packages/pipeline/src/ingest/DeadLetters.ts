@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { loginsIn, REASON_LOCATION } from "@workcat/core"
+import { loginsIn, MAX_LOGINS, REASON_LOCATION } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 
 /** A record an intake refused, as received: what a dead letter keeps (sealed) and why. */
 export interface Refusal {
@@ -17,6 +17,16 @@ export interface Refusal {
   readonly record: string
   /** Logins the intake read from the record, besides those `loginsIn` finds. */
   readonly logins?: ReadonlyArray<string>
+  /** Keyed hashes the record names (an HR employee id's `e_…`), linked like the logins' pseudonyms. */
+  readonly refs?: ReadonlyArray<string>
+}
+
+/** How an intake writes its refusals. */
+export interface WriteOptions {
+  /** A replay: a letter already stored for the same record takes the new reason and is marked refused again. */
+  readonly replay?: boolean | undefined
+  /** HR: the day the intake's snapshot rows described, which a replay reads them as of again. */
+  readonly asOf?: string | undefined
 }
 
 /** Which intake a letter came from, so a replay sends it back there. */
@@ -34,6 +44,7 @@ export interface LetterInfo {
   readonly receivedAt: Date
   /** False for letters kept from before records were sealed (their text was dropped). */
   readonly replayable: boolean
+  readonly asOf: string | null
 }
 
 /** A dead letter with its record opened (null for letters kept from before records were sealed). */
@@ -54,23 +65,27 @@ export interface LetterFilter {
  * Dead letters: every refused record, kept so nothing is lost and nobody is readable. The record
  * is sealed with the tenant's key (see `LetterBox`), identified by its keyed hash (the same record
  * from the same place is one letter), and linked to the pseudonyms of the people it names, so
- * forget deletes it with them. Letters expire after the tenant's `deadLetterRetentionDays`.
+ * forget deletes it with them (a record naming more than `MAX_LOGINS` people is flagged, and any
+ * forget deletes it). Letters expire after the tenant's `deadLetterRetentionDays`: reads never show
+ * an expired one, and intakes delete them once a day.
  */
 export class DeadLetters extends Effect.Service<DeadLetters>()("workcat/DeadLetters", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const tenant = yield* CurrentTenant
     const { pseudonyms, letters } = tenant
+    const retention = sql`make_interval(days => ${tenant.settings.deadLetterRetentionDays})`
+    let sweptOn: string | null = null
 
     /**
      * Stores refusals of one intake. A letter already stored for the same record and place is
-     * kept as it is; during a replay (`replayId`) it takes the new reason and is marked replayed.
+     * kept as it is; during a replay it takes the new reason and is marked refused again (now).
      */
     const write = Effect.fn("DeadLetters.write")(function* (
       intake: IntakeKind,
       format: string | null,
       refusals: ReadonlyArray<Refusal>,
-      replayId: string | null = null
+      options: WriteOptions = {}
     ) {
       if (refusals.length === 0) return
       const rows = new Map<string, object>()
@@ -78,19 +93,29 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("workcat/DeadLett
         const hash = pseudonyms.record(r.record)
         const key = `${r.source}\u0000${r.position ?? -1}\u0000${hash}`
         if (rows.has(key)) continue // one statement cannot write one letter twice
-        const people = [...new Set(loginsIn(r.record, r.logins).map((login) => pseudonyms.user(login)))]
-        rows.set(key, { source: r.source, position: r.position, item: r.item, reason: r.reason, hash, sealed: letters.current.seal(r.record), people })
+        const logins = loginsIn(r.record, r.logins)
+        const people = [...new Set([...logins.slice(0, MAX_LOGINS).map((login) => pseudonyms.user(login)), ...(r.refs ?? [])])]
+        rows.set(key, {
+          source: r.source,
+          position: r.position,
+          item: r.item,
+          reason: r.reason,
+          hash,
+          sealed: letters.current.seal(r.record),
+          people,
+          many: logins.length > MAX_LOGINS
+        })
       }
-      const conflict = replayId === null ? sql`DO NOTHING` : sql`DO UPDATE SET reason = excluded.reason, replayed_by = excluded.replayed_by`
+      const conflict = options.replay === true ? sql`DO UPDATE SET reason = excluded.reason, replayed_at = now()` : sql`DO NOTHING`
       const [result] = yield* sql<{ current: number }>`
         WITH guard AS (
           SELECT key_version FROM tenant_state WHERE key_version = ${letters.current.version} FOR SHARE
         ), input AS (
           SELECT * FROM json_to_recordset(${JSON.stringify([...rows.values()])}::json)
-            AS t(source text, position bigint, item integer, reason text, hash text, sealed text, people json)
+            AS t(source text, position bigint, item integer, reason text, hash text, sealed text, people json, many boolean)
         ), stored AS (
-          INSERT INTO dead_letters (intake, format, source, position, item, reason, record_hash, sealed, key_version, replayed_by)
-          SELECT ${intake}, ${format}, source, position, item, reason, hash, sealed, ${letters.current.version}, ${replayId}::uuid
+          INSERT INTO dead_letters (intake, format, source, position, item, reason, record_hash, sealed, key_version, as_of, names_many)
+          SELECT ${intake}, ${format}, source, position, item, reason, hash, sealed, ${letters.current.version}, ${options.asOf ?? null}::date, many
           FROM input WHERE EXISTS (SELECT 1 FROM guard)
           ON CONFLICT (source, coalesce(position, -1), record_hash) ${conflict}
           RETURNING id, source, position, record_hash
@@ -107,19 +132,22 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("workcat/DeadLett
       }
     }, Effect.orDie)
 
+    /** Letters matching `filter`, never an expired one (retention deletes them only once a day). */
     const where = (filter: LetterFilter) => {
       const conditions = [
+        sql`received_at >= now() - ${retention}`,
         filter.since === undefined ? undefined : sql`received_at >= ${filter.since}::date`,
         filter.reason === undefined ? undefined : sql`strpos(lower(reason), lower(${filter.reason})) > 0`,
         filter.ids === undefined ? undefined : sql`id = ANY(${filter.ids}::bigint[])`
       ].filter((c) => c !== undefined)
-      return conditions.length === 0 ? sql`` : sql`WHERE ${sql.and(conditions)}`
+      return sql`WHERE ${sql.and(conditions)}`
     }
 
     /** Letters without their records, newest first. */
     const list = Effect.fn("DeadLetters.list")(function* (filter: LetterFilter = {}) {
       return yield* sql<LetterInfo>`
-        SELECT id, intake, format, source, position, item, reason, received_at AS "receivedAt", sealed IS NOT NULL AS replayable
+        SELECT id, intake, format, source, position, item, reason, received_at AS "receivedAt", sealed IS NOT NULL AS replayable,
+               as_of AS "asOf"
         FROM dead_letters ${where(filter)} ORDER BY id DESC LIMIT ${filter.limit ?? 100}`
     }, Effect.orDie)
 
@@ -127,7 +155,7 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("workcat/DeadLett
     const open = Effect.fn("DeadLetters.open")(function* (filter: LetterFilter) {
       const rows = yield* sql<LetterInfo & { sealed: string | null; keyVersion: number }>`
         SELECT id, intake, format, source, position, item, reason, received_at AS "receivedAt", sealed IS NOT NULL AS replayable,
-               sealed, key_version AS "keyVersion"
+               as_of AS "asOf", sealed, key_version AS "keyVersion"
         FROM dead_letters ${where(filter)} ORDER BY id LIMIT ${filter.limit ?? 10_000}`.pipe(Effect.orDie)
       return yield* Effect.forEach(rows, ({ keyVersion, sealed, ...info }): Effect.Effect<OpenedLetter> =>
         sealed === null ? Effect.succeed({ ...info, record: null }) : Effect.map(letters.open(sealed, keyVersion), (record) => ({ ...info, record }))
@@ -141,21 +169,34 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("workcat/DeadLett
         FROM dead_letters ${where(filter)} GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC`
     }, Effect.orDie)
 
-    /** Removes letters that a replay sent through again and that did not come back refused. */
-    const settleReplay = Effect.fn("DeadLetters.settleReplay")(function* (ids: ReadonlyArray<number>, replayId: string) {
+    /** The database's time: when a replay starts, before any of its writes. */
+    const now = sql<{ now: Date }>`SELECT now() AS now`.pipe(Effect.map(([row]) => row!.now), Effect.orDie)
+
+    /**
+     * Removes the letters a replay started at `startedAt` sent through and did not find refused
+     * again: a letter refused again by it, or by a replay running beside it, was marked later.
+     */
+    const settleReplay = Effect.fn("DeadLetters.settleReplay")(function* (ids: ReadonlyArray<number>, startedAt: Date) {
       if (ids.length === 0) return 0
       const rows = yield* sql`
-        DELETE FROM dead_letters WHERE id = ANY(${ids}::bigint[]) AND replayed_by IS DISTINCT FROM ${replayId}::uuid RETURNING 1`
+        DELETE FROM dead_letters WHERE id = ANY(${ids}::bigint[]) AND (replayed_at IS NULL OR replayed_at < ${startedAt}) RETURNING 1`
       return rows.length
     }, Effect.orDie)
 
     /** Retention: deletes the letters older than the tenant's `deadLetterRetentionDays`. */
     const expire = Effect.fn("DeadLetters.expire")(function* () {
-      const rows = yield* sql`
-        DELETE FROM dead_letters WHERE received_at < now() - make_interval(days => ${tenant.settings.deadLetterRetentionDays}) RETURNING 1`
+      const rows = yield* sql`DELETE FROM dead_letters WHERE received_at < now() - ${retention} RETURNING 1`
       return rows.length
     }, Effect.orDie)
 
-    return { write, list, open, counts, settleReplay, expire } as const
+    /** `expire`, the first time it is asked on each day in this process: what intakes call. */
+    const sweep = Effect.gen(function* () {
+      const today = new Date(yield* Clock.currentTimeMillis).toISOString().slice(0, 10)
+      if (sweptOn === today) return
+      yield* expire()
+      sweptOn = today
+    })
+
+    return { write, list, open, counts, now, settleReplay, expire, sweep } as const
   })
 }) {}

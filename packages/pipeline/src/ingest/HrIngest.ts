@@ -5,12 +5,14 @@ import {
   describeHrColumns,
   describeJsonError,
   type HrEvent,
+  type HrField,
   type HrMapping,
   type IsoDate,
   isoDate,
   mapHrRecord,
   type MappedHrRecord,
-  recordLogin,
+  recordField,
+  type ResolvedHrMapping,
   resolveHrMapping,
   snapshotEvents,
   type UserId
@@ -39,13 +41,36 @@ interface Mapped {
   readonly userId: UserId
 }
 
+/** One intake's running state: the earliest day its events changed, and the people its snapshot rows named. */
+interface IntakeState {
+  from: string | null
+  readonly seen: Set<UserId>
+}
+
+/** Orders the snapshot events a process makes (see `changesOf`). */
+let snapshotCount = 0
+
 /** An HR event as it will be stored, and the record it explains. */
 export interface HrChange {
   readonly event: HrEvent
   readonly record: number
 }
 
-const isRaggedRow = (raw: unknown) => typeof raw === "object" && raw !== null && Object.keys(raw).length === 1 && "_fields" in raw
+/** The cells of a CSV row kept as `{"_fields": [...]}` because it did not fit its header (see `Csv.ts`). */
+const raggedCells = (raw: unknown): ReadonlyArray<string> | undefined => {
+  if (typeof raw !== "object" || raw === null || Object.keys(raw).length !== 1) return undefined
+  const fields = (raw as { readonly _fields?: unknown })._fields
+  return Array.isArray(fields) ? fields.filter((f): f is string => typeof f === "string") : undefined
+}
+
+/** The cells of a refused value's text when it is such a row; none otherwise. */
+const cellsOf = (text: string): ReadonlyArray<string> => {
+  try {
+    return raggedCells(JSON.parse(text)) ?? []
+  } catch {
+    return []
+  }
+}
 
 const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
 const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
@@ -75,13 +100,23 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const asOfOf = (options: HrIngestOptions) =>
       options.asOf === undefined ? Effect.map(Clock.currentTimeMillis, (now) => isoDate(new Date(now))) : Effect.succeed(options.asOf)
 
+    /** Whom a refused record names by its login, manager and employee-id columns (for forget). */
+    const peopleOf = (mapping: ResolvedHrMapping, raw: unknown) => {
+      const read = (field: HrField) => recordField(mapping, field, raw)
+      return {
+        logins: [read("login"), read("managerLogin")].filter((l) => l !== null),
+        refs: [read("employeeId"), read("managerEmployeeId")].flatMap((id) => (id === null ? [] : [pseudonyms.employee(id)]))
+      }
+    }
+
     /** Parses and maps a batch of values: the mapped records, and the refusals. */
-    const mapBatch = (values: ReadonlyArray<InputValue>, source: string, mapping: ReturnType<typeof resolveHrMapping>) => {
+    const mapBatch = (values: ReadonlyArray<InputValue>, source: string, mapping: ResolvedHrMapping) => {
       const mapped: Array<Mapped> = []
       const rejected: Array<Refusal> = []
       for (const [text, position, problem] of values) {
         if (problem !== undefined) {
-          rejected.push({ source, position, item: null, reason: problem, record: text })
+          // A CSV row that did not fit its header comes as its cells: any of them may be the login.
+          rejected.push({ source, position, item: null, reason: problem, record: text, logins: cellsOf(text) })
           continue
         }
         let json: unknown
@@ -95,18 +130,32 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
         records.forEach((raw, i) => {
           const at = { source, position, item: records.length > 1 ? i : null, record: records.length > 1 ? recordText(raw, text) : text }
           // A CSV row that did not fit its header (see `Csv.ts`) is kept as its cells: a replay cannot mend it.
-          const result = isRaggedRow(raw) ? Either.left("a CSV row whose fields do not line up with its header (fix the export)") : mapHrRecord(mapping, raw)
-          if (Either.isLeft(result)) rejected.push({ ...at, reason: `not an HR record: ${result.left}`, logins: [recordLogin(mapping, raw) ?? ""] })
+          const cells = raggedCells(raw)
+          if (cells !== undefined) {
+            // Which cell is the login is unknown: each one links the letter, so forget finds it by any login.
+            rejected.push({ ...at, reason: "a CSV row whose fields do not line up with its header (fix the export)", logins: cells })
+            return
+          }
+          const result = mapHrRecord(mapping, raw)
+          if (Either.isLeft(result)) rejected.push({ ...at, reason: `not an HR record: ${result.left}`, ...peopleOf(mapping, raw) })
           else mapped.push({ at, record: result.right, userId: pseudonyms.user(result.right.person.login) })
         })
       }
       return { mapped, rejected }
     }
 
-    /** The HR events the mapped records stand for, given what is stored about their people. */
-    const changesOf = (mapped: ReadonlyArray<Mapped>, stored: ReadonlyMap<UserId, ReadonlyArray<HrEvent>>, asOf: IsoDate) => {
+    /**
+     * The HR events the mapped records stand for, given what is stored about their people, and the
+     * people whose snapshot rows they read. A person's later rows in one import (`seen` holds those
+     * of earlier batches) are secondary: a second position, an old employment (see `snapshotEvents`).
+     * Snapshot events get ids that sort in the order they were made (`stamp`, then a counter), so two
+     * changes of one day apply in the order they were imported.
+     */
+    const changesOf = (mapped: ReadonlyArray<Mapped>, stored: ReadonlyMap<UserId, ReadonlyArray<HrEvent>>, asOf: IsoDate, seen: ReadonlySet<UserId>, stamp: string) => {
       const known = new Map([...stored].map(([u, list]) => [u, [...list]]))
+      const read = new Set<UserId>()
       const changes: Array<HrChange> = []
+      const newId = () => `snapshot:${stamp}:${(snapshotCount++).toString(36).padStart(10, "0")}:${randomUUID().slice(0, 8)}`
       mapped.forEach(({ record, userId }, index) => {
         const person = record.person
         const fields = {
@@ -119,37 +168,48 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
         const events: ReadonlyArray<HrEvent> =
           record.kind === "event"
             ? [{ eventId: record.eventId, userId, type: record.type, effectiveDate: record.effectiveDate, ...fields }]
-            : snapshotEvents({ userId, ...fields, hireDate: record.hireDate, terminationDate: record.terminationDate, status: record.status }, known.get(userId) ?? [], asOf, () => `snapshot:${randomUUID()}`)
+            : snapshotEvents(
+                { userId, ...fields, hireDate: record.hireDate, terminationDate: record.terminationDate, status: record.status },
+                known.get(userId) ?? [],
+                asOf,
+                newId,
+                seen.has(userId) || read.has(userId)
+              )
+        if (record.kind === "snapshot") read.add(userId)
         // A later row of the same person in this batch is compared with what this one adds.
         if (events.length > 0) known.set(userId, [...(known.get(userId) ?? []), ...events])
         for (const event of events) changes.push({ event, record: index })
       })
-      return changes
+      return { changes, read }
     }
 
-    /** Stores the changes of some records and refreshes their people, in one transaction; the records really added. */
-    const commit = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate) =>
+    /**
+     * Stores the changes of some records and refreshes their people, in one transaction: the records
+     * really added, the earliest day changed, and the people whose snapshot rows were read.
+     */
+    const commit = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate, seen: ReadonlySet<UserId>) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          if (mapped.length === 0) return { added: new Set<number>(), from: null as string | null }
+          if (mapped.length === 0) return { added: new Set<number>(), from: null as string | null, read: new Set<UserId>() }
           yield* store.holdKeyVersion
           const users = mapped.map((m) => m.userId)
-          // One intake at a time per person: the comparison and the fold must see every event of theirs.
-          yield* employees.lock(users)
-          const changes = changesOf(mapped, yield* employees.eventsOf(users), asOf)
+          // One intake at a time: the comparison and the fold must see every event of these people.
+          yield* employees.lock
+          const stamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const { changes, read } = changesOf(mapped, yield* employees.eventsOf(users), asOf, seen, stamp)
           const inserted = yield* employees.insert(changes.map((c) => c.event))
           const ids = new Set(inserted.map((r) => r.eventId))
           const added = new Set(changes.filter((c) => ids.has(c.event.eventId)).map((c) => c.record))
           const from = inserted.reduce<string | null>((a, r) => (a === null || r.effectiveDate < a ? r.effectiveDate : a), null)
           // Every user of the batch is refreshed, so re-sending a file repairs state even where nothing was added.
           yield* employees.refresh(users)
-          return { added, from }
+          return { added, from, read }
         })
       )
 
     /** `commit`, and when PostgreSQL refuses a value, the same per person, so one bad record does not cost its batch. */
-    const commitEach = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate, rejected: Array<Refusal>) =>
-      commit(mapped, asOf).pipe(
+    const commitEach = (mapped: ReadonlyArray<Mapped>, asOf: IsoDate, seen: ReadonlySet<UserId>, rejected: Array<Refusal>) =>
+      commit(mapped, asOf, seen).pipe(
         Effect.catchIf(refusesData, () => {
           const byUser = new Map<UserId, Array<readonly [Mapped, number]>>()
           mapped.forEach((m, i) => {
@@ -157,14 +217,23 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
             if (group === undefined) byUser.set(m.userId, [[m, i]])
             else group.push([m, i])
           })
-          return Effect.reduce(byUser.values(), { added: new Set<number>(), from: null as string | null }, (total, group) =>
-            commit(group.map(([m]) => m), asOf).pipe(
-              Effect.map(({ added, from }) => {
+          return Effect.reduce(byUser.values(), { added: new Set<number>(), from: null as string | null, read: new Set<UserId>() }, (total, group) =>
+            commit(group.map(([m]) => m), asOf, seen).pipe(
+              Effect.map(({ added, from, read }) => {
                 for (const i of added) total.added.add(group[i]![1])
-                return { added: total.added, from: total.from === null || (from !== null && from < total.from) ? from : total.from }
+                for (const u of read) total.read.add(u)
+                return { ...total, from: total.from === null || (from !== null && from < total.from) ? from : total.from }
               }),
               Effect.catchIf(refusesData, (e) => {
-                for (const [m] of group) rejected.push({ ...m.at, reason: `rejected by the database (SQLSTATE ${sqlState(e) ?? "unknown"})` })
+                for (const [m] of group) {
+                  const { employeeId, login, managerLogin } = m.record.person
+                  rejected.push({
+                    ...m.at,
+                    reason: `rejected by the database (SQLSTATE ${sqlState(e) ?? "unknown"})`,
+                    logins: [login, ...(managerLogin === null ? [] : [managerLogin])],
+                    refs: employeeId === null ? [] : [pseudonyms.employee(employeeId)]
+                  })
+                }
                 return Effect.succeed(total)
               })
             )
@@ -172,26 +241,29 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
         })
       )
 
-    const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, options: HrIngestOptions, changes: { from: string | null }) {
+    const writeBatch = Effect.fn("HrIngest.batch")(function* (values: ReadonlyArray<InputValue>, options: HrIngestOptions, state: IntakeState) {
+      yield* deadLetters.sweep
+      const asOf = yield* asOfOf(options)
       const { mapped, rejected } = mapBatch(values, options.source, mappingOf(options))
       const before = rejected.length
-      const { added, from } = yield* commitEach(mapped, yield* asOfOf(options), rejected)
-      if (from !== null && (changes.from === null || from < changes.from)) changes.from = from
-      yield* deadLetters.write("hr", null, rejected, options.replayId ?? null)
+      const { added, from, read } = yield* commitEach(mapped, asOf, state.seen, rejected)
+      for (const u of read) state.seen.add(u)
+      if (from !== null && (state.from === null || from < state.from)) state.from = from
+      yield* deadLetters.write("hr", null, rejected, { replay: options.replay, asOf })
       return batchCounts(mapped.length, added.size, rejected, rejected.length - before)
     }, Effect.orDie)
 
     /** Ingests HR input values one batch at a time (events of one person must not race). */
     const records = <E, R>(values: Stream.Stream<InputValue, E, R>, options: HrIngestOptions) =>
       Effect.suspend(() => {
-        const changes = { from: null as string | null }
+        const state: IntakeState = { from: null, seen: new Set() }
         // Batches commit one by one: runs go stale for what committed even if a later line fails the intake.
         const markStale = Effect.suspend(() =>
-          changes.from === null
+          state.from === null
             ? Effect.void
-            : ledger.markStale(tenant.id, "nightly", { after: addDays(changes.from, -1), upTo: "9999-12-31" }, `HR changes effective from ${changes.from}`)
+            : ledger.markStale(tenant.id, "nightly", { after: addDays(state.from, -1), upTo: "9999-12-31" }, `HR changes effective from ${state.from}`)
         )
-        return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options, changes)).pipe(
+        return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options, state)).pipe(
           Effect.ensuring(markStale)
         )
       }).pipe(Effect.withSpan("HrIngest.records"))
@@ -207,7 +279,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
         const mapping = mappingOf(options)
         const first = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(values, limit)))
         const { mapped, rejected } = mapBatch(first, options.source, mapping)
-        const changes = changesOf(mapped, yield* employees.eventsOf(mapped.map((m) => m.userId)), asOf)
+        const { changes } = changesOf(mapped, yield* employees.eventsOf(mapped.map((m) => m.userId)), asOf, new Set(), new Date(yield* Clock.currentTimeMillis).toISOString())
         const firstRecord = first.find(([, , problem]) => problem === undefined)
         let sample: unknown = undefined
         try {

@@ -91,17 +91,17 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     const ledger = yield* RunLedger
     let sweptOn: string | null = null
 
-    /** The days an event may fall on: from the first day still kept to the end of tomorrow. Sweeps once a day. */
+    /** The times an event may have: from the first day still kept to a day ahead of now. Sweeps once a day. */
     const bounds = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const cutoff = isoDate(new Date(now - retentionDays * DAY_MS))
+      yield* deadLetters.sweep
       if (sweptOn !== cutoff) {
         yield* store.dropBefore(cutoff)
-        yield* deadLetters.expire()
         yield* store.ensureDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
         sweptOn = cutoff
       }
-      return { from: Date.parse(cutoff), until: Date.parse(isoDate(new Date(now + 2 * DAY_MS))), hasDay: yield* store.hasDay }
+      return { from: Date.parse(cutoff), until: now + DAY_MS, hasDay: yield* store.hasDay }
     })
 
     /**
@@ -215,7 +215,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         )
       )
       state.stored = addInserted(state.stored, stored)
-      yield* deadLetters.write("sso", state.choice, rejected, options.replayId ?? null)
+      yield* deadLetters.write("sso", state.choice, rejected, { replay: options.replay })
       return batchCounts(events.length, stored.inserted, rejected, refused)
     })
 

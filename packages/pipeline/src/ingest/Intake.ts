@@ -84,8 +84,8 @@ export interface IngestOptions {
   readonly batchSize?: number
   /** Called after each batch with the running totals. */
   readonly onProgress?: (totals: IngestCounts) => void
-  /** Set when dead letters are sent through again (see `DeadLetterReplay`): refused ones are marked with it. */
-  readonly replayId?: string | undefined
+  /** Dead letters sent through again (see `DeadLetterReplay`): a letter refused again is marked so. */
+  readonly replay?: boolean | undefined
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { FormatChoice } from "@workcat/core"
+import type { FormatChoice, IsoDate } from "@workcat/core"
 import { Effect, Stream } from "effect"
-import { randomUUID } from "node:crypto"
 import { DeadLetters, type LetterFilter, type OpenedLetter } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
 import { HrIngest } from "./HrIngest.js"
@@ -30,29 +29,29 @@ export class DeadLetterReplay extends Effect.Service<DeadLetterReplay>()("workca
     const ingest = yield* Ingest
     const hr = yield* HrIngest
 
-    const replayGroup = (letters: ReadonlyArray<OpenedLetter>, replayId: string) => {
-      const { format, intake, source } = letters[0]!
+    const replayGroup = (letters: ReadonlyArray<OpenedLetter>) => {
+      const { asOf, format, intake, source } = letters[0]!
       const values = Stream.fromIterable(letters.map((l): InputValue => [l.record!, l.position]))
       return intake === "hr"
-        ? hr.records(values, { source, replayId })
-        : ingest.events((FORMATS.includes(format ?? "") ? format : "auto") as FormatChoice, values, { source, replayId, detectEach: true })
+        ? hr.records(values, { source, replay: true, asOf: (asOf ?? undefined) as IsoDate | undefined })
+        : ingest.events((FORMATS.includes(format ?? "") ? format : "auto") as FormatChoice, values, { source, replay: true, detectEach: true })
     }
 
     const replay = Effect.fn("DeadLetterReplay.replay")(function* (filter: LetterFilter) {
-      const replayId = randomUUID()
+      const startedAt = yield* deadLetters.now
       const letters = yield* deadLetters.open({ ...filter, limit: filter.limit ?? 100_000 })
       const sendable = letters.filter((l) => l.record !== null && (l.intake === "sso" || l.intake === "hr"))
-      // One intake per source and format: a replay refused again lands on the same letter.
+      // One intake per source, format and day described: a record refused again lands on its letter.
       const groups = new Map<string, Array<OpenedLetter>>()
       for (const l of sendable) {
-        const key = `${l.intake}\u0000${l.format ?? ""}\u0000${l.source}`
+        const key = `${l.intake}\u0000${l.format ?? ""}\u0000${l.source}\u0000${l.asOf ?? ""}`
         const group = groups.get(key)
         if (group === undefined) groups.set(key, [l])
         else group.push(l)
       }
       let counts = emptyCounts
-      for (const group of groups.values()) counts = addCounts(counts, yield* replayGroup(group, replayId))
-      const removed = yield* deadLetters.settleReplay(sendable.map((l) => l.id), replayId)
+      for (const group of groups.values()) counts = addCounts(counts, yield* replayGroup(group))
+      const removed = yield* deadLetters.settleReplay(sendable.map((l) => l.id), startedAt)
       return { ...counts, letters: letters.length, skipped: letters.length - sendable.length, removed } satisfies ReplayResult
     })
 

@@ -27,7 +27,8 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
 
     /**
      * Removes every row about the person with this login: events, rollups, HR, categories, dead
-     * letters naming them, run checkpoints; colleagues' records name them as manager no more. It
+     * letters naming them (by login or HR employee id; and every letter naming too many people to
+     * link), run checkpoints; colleagues' records name them as manager no more. It
      * holds the key version exclusively, so a run materializing meanwhile either finishes first (and
      * its rows are removed here) or sees the person gone (and skips them).
      */
@@ -47,7 +48,10 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
               c.forget === "delete"
                 ? yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`
                 : c.forget === "letters"
-                  ? yield* sql`DELETE FROM dead_letters WHERE id IN (SELECT letter_id FROM ${sql(table)} WHERE ${sql(column)} = ${userId}) RETURNING 1`
+                  ? yield* sql`
+                      DELETE FROM dead_letters
+                      WHERE names_many OR id IN (SELECT letter_id FROM ${sql(table)} WHERE ${sql(column)} = ANY(${names}::text[]))
+                      RETURNING 1`
                   : yield* sql`UPDATE ${sql(table)} SET ${sql(column)} = NULL WHERE ${sql(column)} = ANY(${names}::text[]) RETURNING 1`
             deleted[forgetKey(c)] = rows.length
           }

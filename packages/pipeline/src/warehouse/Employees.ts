@@ -46,11 +46,12 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
         RETURNING event_id AS "eventId", effective_date AS "effectiveDate"`
     })
 
-    /** Holds, until the transaction ends, the right to change these users' HR (one intake at a time per person). */
-    const lock = Effect.fn("Employees.lock")(function* (users: ReadonlyArray<UserId>) {
-      const sorted = [...new Set(users)].sort()
-      yield* sql`SELECT pg_advisory_xact_lock(hashtext(u)) FROM (SELECT unnest(${sorted}::text[]) AS u ORDER BY 1) locked`
-    }, Effect.orDie)
+    /**
+     * Holds, until the transaction ends, the right to change the tenant's HR: HR intakes of a
+     * tenant commit one at a time (they are rare; one lock, not one a person, which a batch of a
+     * thousand people would need of PostgreSQL's shared lock table).
+     */
+    const lock = sql`SELECT pg_advisory_xact_lock(hashtext('workcat:hr:' || current_schema()))`.pipe(Effect.asVoid, Effect.orDie, Effect.withSpan("Employees.lock"))
 
     const fold = (rows: ReadonlyArray<HrEvent>, asOf: IsoDate) =>
       Object.entries(Arr.groupBy(rows, (r) => r.userId)).flatMap(([userId, list]) => {

@@ -1,11 +1,12 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
 import { HrIngest, hrInputValues, Ingest, jsonValues } from "@workcat/pipeline"
 import type { TenantId } from "@workcat/tenancy"
-import { Config, Effect, Option, Stream } from "effect"
+import { Cause, Config, Effect, Option, Stream } from "effect"
 import { PayloadTooLarge, Unavailable, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
 import { forTenant } from "../TenantServices.js"
 import { readLimited } from "./Bodies.js"
+import { isDatabaseUnreachable } from "./Failures.js"
 
 /**
  * Reads a body of at most `maxBytes`: a declared length over it is refused before reading, a
@@ -43,8 +44,11 @@ export const EventsLive = HttpApiBuilder.group(WorkcatApi, "events", (handlers) 
             ingest.events(path.format, jsonValues(Stream.make(body)), { source: `http:${path.format}`, maxNewDays: MAX_NEW_DAYS_PER_REQUEST })
           ).pipe(
             forTenant(path.tenant, "events:write"),
-            // Nothing was lost: what committed is idempotent, so the sender retries the whole body.
-            Effect.catchTag("SqlError", (e) => new Unavailable({ message: `The events could not be stored (${e.message}); send them again` }))
+            // The database went away mid-way: nothing was lost, what committed is idempotent, so the
+            // sender retries the whole body. Any other database error is no reason to retry (a 500).
+            Effect.catchTag("SqlError", (e) =>
+              isDatabaseUnreachable(Cause.fail(e)) ? new Unavailable({ message: "The events could not all be stored; send them again" }) : Effect.die(e)
+            )
           )
         )
       )

@@ -47,5 +47,19 @@ const logged = HttpMiddleware.make((app) =>
   })
 )
 
+/**
+ * The router's and the body reader's errors name the request's URL, query string included (a
+ * mistyped path with `?access_token=…` would log the token): the same error with the path only.
+ */
+const withoutQuery = <E>(error: E): E => {
+  if (!HttpServerError.isServerError(error) || error._tag === "ServeError") return error
+  const request = error.request.modify({ url: pathOf(error.request.url) })
+  if (error._tag === "RouteNotFound") return new HttpServerError.RouteNotFound({ request }) as E
+  const detail = { ...(error.cause === undefined ? {} : { cause: error.cause }), ...(error.description === undefined ? {} : { description: error.description }) }
+  return (error._tag === "RequestError"
+    ? new HttpServerError.RequestError({ request, reason: error.reason, ...detail })
+    : new HttpServerError.ResponseError({ request, response: error.response, reason: error.reason, ...detail })) as E
+}
+
 /** Request logs and spans that never hold a query string. */
-export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(logged(app))
+export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(logged(Effect.mapError(app, withoutQuery)))

@@ -4,7 +4,8 @@ import { Effect } from "effect"
 /**
  * Dead letters keep no person readable: the refused record is sealed with the tenant's key
  * (`sealed`, AES-256-GCM, under key version `key_version`), identified by its keyed hash, and linked
- * to the pseudonyms of the people it names (`dead_letter_people`), so forget finds them. Letters
+ * to the pseudonyms of the people it names (`dead_letter_people`: users, and HR employee-id
+ * hashes), so forget finds them. Letters
  * stored before this kept redacted text, which pattern matching cannot make safe: their text is
  * dropped here (they keep source, position and reason, and expire with the tenant's retention).
  * HR records gain the manager (a pseudonym, or the keyed hash of an employee id) and the person's
@@ -27,7 +28,12 @@ export default Effect.gen(function* () {
       sealed      text,
       key_version integer     NOT NULL,
       received_at timestamptz NOT NULL DEFAULT now(),
-      replayed_by uuid
+      -- When a replay last found the record refused again (a replay removes the letters it did not).
+      replayed_at timestamptz,
+      -- HR snapshot rows: the day they described, which a replay reads them as of again.
+      as_of       date,
+      -- The record names more people than are linked below: any forget deletes it.
+      names_many  boolean     NOT NULL DEFAULT false
     )`
   // The same record from the same place is one letter, however often it is sent.
   yield* sql`CREATE UNIQUE INDEX dead_letters_once ON dead_letters (source, coalesce(position, -1), record_hash)`
@@ -44,6 +50,7 @@ export default Effect.gen(function* () {
       PRIMARY KEY (user_id, letter_id)
     )`
   yield* sql`CREATE INDEX dead_letter_people_letter ON dead_letter_people (letter_id)`
+  yield* sql`CREATE INDEX dead_letters_names_many ON dead_letters (id) WHERE names_many`
   yield* sql`ALTER TABLE hr_events ADD COLUMN manager_id text, ADD COLUMN employee_ref text`
   yield* sql`ALTER TABLE employees ADD COLUMN manager_id text, ADD COLUMN employee_ref text`
   yield* sql`CREATE INDEX employees_employee_ref ON employees (employee_ref)`
