@@ -9,7 +9,7 @@ import { fileText, fileValues } from "../src/ingest/Framing.js"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { DeadLetterReplay } from "../src/ingest/Replay.js"
-import { PipelineLive } from "../src/Layers.js"
+import { PipelineLive } from "../src/app/Layers.js"
 import { Privacy } from "../src/privacy/Privacy.js"
 import { freshTenant, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
 

@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { hrInputValues } from "../src/ingest/Csv.js"
 import { fileText } from "../src/ingest/Framing.js"
 import { HrIngest, type HrIngestOptions } from "../src/ingest/HrIngest.js"
-import { PipelineLive } from "../src/Layers.js"
+import { PipelineLive } from "../src/app/Layers.js"
 import { freshTenant, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
 
 const FIXTURES = join(import.meta.dirname, "fixtures/hr")

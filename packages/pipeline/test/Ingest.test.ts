@@ -9,7 +9,7 @@ import { Ingest } from "../src/ingest/Ingest.js"
 import { Employees } from "../src/warehouse/Employees.js"
 import { EventStore } from "../src/warehouse/EventStore.js"
 import { TenantRegistry } from "@workcat/tenancy"
-import { PipelineLive } from "../src/Layers.js"
+import { PipelineLive } from "../src/app/Layers.js"
 import { freshTenant, testTenantLayer } from "./support/TestLayers.js"
 
 const sso = (uuid: string, login: string, app: string, at: string, step = 1) =>

@@ -1,7 +1,7 @@
 import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { ApiTokens, AuditLog, can, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { pathOf } from "./http/RequestLog.js"
+import { pathOf } from "./RequestPath.js"
 import { makeRateLimiter } from "./RateLimit.js"
 
 /** The authenticated caller of the current request, and the network it calls from. */

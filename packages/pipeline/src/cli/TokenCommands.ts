@@ -1,7 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { ApiTokens, parseExpiry, Role, TenantRegistry } from "@workcat/tenancy"
 import { Console, Effect, Option, Redacted } from "effect"
-import { BaseLive } from "../Layers.js"
+import { BaseLive } from "../app/Layers.js"
 import { auditCli } from "./Admin.js"
 import { InvalidInput, printJson } from "./Output.js"
 import * as Opt from "./Options.js"

@@ -1,7 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
 import {
-  addDays,
   describeHrColumns,
   describeJsonError,
   type HrEvent,
@@ -20,11 +19,11 @@ import {
 import { CurrentTenant } from "@workcat/tenancy"
 import { Chunk, Clock, Effect, Either, Stream } from "effect"
 import { randomUUID } from "node:crypto"
-import { RunLedger } from "../ledger/RunLedger.js"
 import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
+import { InputsChanged } from "./InputsChanged.js"
 import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 export interface HrIngestOptions extends IngestOptions {
@@ -92,7 +91,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const deadLetters = yield* DeadLetters
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
-    const ledger = yield* RunLedger
+    const inputsChanged = yield* InputsChanged
 
     /** The mapping an intake reads with: the one it was given, else the tenant's. */
     const mappingOf = (options: HrIngestOptions) => resolveHrMapping(options.mapping === undefined ? tenant.settings.hrMapping : options.mapping)
@@ -257,11 +256,11 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const records = <E, R>(values: Stream.Stream<InputValue, E, R>, options: HrIngestOptions) =>
       Effect.suspend(() => {
         const state: IntakeState = { from: null, seen: new Set() }
-        // Batches commit one by one: runs go stale for what committed even if a later line fails the intake.
+        // Batches commit one by one: what committed is announced even if a later line fails the intake.
         const markStale = Effect.suspend(() =>
           state.from === null
             ? Effect.void
-            : ledger.markStale(tenant.id, "nightly", { after: addDays(state.from, -1), upTo: "9999-12-31" }, `HR changes effective from ${state.from}`)
+            : inputsChanged.hr(state.from)
         )
         return ingestValues(values, { ...options, defaultBatchSize: 1_000, concurrency: 1 }, (batch) => writeBatch(batch, options, state)).pipe(
           Effect.ensuring(markStale)

@@ -11,11 +11,10 @@ import {
 import type { SqlError } from "@effect/sql/SqlError"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Clock, Effect, Either, type Stream } from "effect"
-import { RunLedger } from "../ledger/RunLedger.js"
-import { nightlyKeysAffected } from "../nightly/Window.js"
 import { EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
+import { InputsChanged } from "./InputsChanged.js"
 import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
@@ -88,7 +87,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
     const retentionDays = tenant.settings.retentionDays
-    const ledger = yield* RunLedger
+    const inputsChanged = yield* InputsChanged
     let sweptOn: string | null = null
 
     /** The times an event may have: from the first day still kept to a day ahead of now. Sweeps once a day. */
@@ -222,17 +221,17 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     /**
      * Ingests input values (see `Framing.ts`) of one format, or of the format detected from the
      * first record (`auto`), and returns the counts; two batches in flight overlap decoding and
-     * writing. Nightly runs whose 90-day window the new events fall in become STALE.
+     * writing. What was computed from the days it stored is told (`InputsChanged`).
      */
     const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: EventIngestOptions) =>
       Effect.suspend(() => {
         const state: IntakeState = { choice, detected: null, stored: noneInserted, newDays: new Set() }
-        // Batches commit one by one: runs go stale for what committed even if a later batch fails the intake.
+        // Batches commit one by one: what committed is announced even if a later batch fails the intake.
         const markStale = Effect.suspend(() => {
           const { firstDay, lastDay } = state.stored
           return firstDay === null || lastDay === null
             ? Effect.void
-            : ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay), `new events from ${firstDay} to ${lastDay}`)
+            : inputsChanged.events(firstDay, lastDay)
         })
         return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options, state)).pipe(
           // A bulk load brings the rollup up to date itself; a small intake leaves that to the next reader.

@@ -15,7 +15,7 @@ import {
 import { CurrentTenant } from "@workcat/tenancy"
 import { Array as Arr, Effect, Option, Schedule, Schema } from "effect"
 import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
-import * as Pipeline from "../ledger/Pipeline.js"
+import * as Pipeline from "../durable/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
 import { RECENT_WINDOW_DAYS, selectForRun } from "../triggers/TriggerSelection.js"

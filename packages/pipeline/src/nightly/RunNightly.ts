@@ -1,8 +1,8 @@
 import type { TenantId } from "@workcat/tenancy"
 import { Effect, Option, Schema } from "effect"
-import type { ExecuteOptions } from "../ledger/Executor.js"
-import type { RunRecord } from "../ledger/RunLedger.js"
-import { Runs } from "../ledger/Runs.js"
+import type { ExecuteOptions } from "../durable/Executor.js"
+import type { RunRecord } from "../durable/RunLedger.js"
+import { Runs } from "../durable/Runs.js"
 import { type NightlySummary, NightlySummary as NightlySummarySchema } from "./Nightly.js"
 
 export interface NightlyOutcome {

@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { CurrentTenant, TenantRegistry } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { RunLedger } from "../ledger/RunLedger.js"
+import { RunLedger } from "../durable/RunLedger.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { forgetKey, PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { OfflineCategorizerLive } from "../../src/categorizer/OfflineCategorizer.js"
-import { BaseLive, PipelineLive } from "../../src/Layers.js"
-import { RunsLive } from "../../src/Runtime.js"
+import { BaseLive, PipelineLive } from "../../src/app/Layers.js"
+import { RunsLive } from "../../src/app/Runtime.js"
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -10,9 +10,9 @@ import { TenantId } from "@workcat/tenancy"
 import { Console, Effect, Layer } from "effect"
 import { appendFileSync } from "node:fs"
 import { OfflineCategorizerLive } from "../../src/categorizer/OfflineCategorizer.js"
-import { BaseLive } from "../../src/Layers.js"
+import { BaseLive } from "../../src/app/Layers.js"
 import { runNightly } from "../../src/nightly/RunNightly.js"
-import { RunsLive } from "../../src/Runtime.js"
+import { RunsLive } from "../../src/app/Runtime.js"
 
 const [tenant, date, callsFile, delayMs] = process.argv.slice(2) as [string, string, string, string]
 

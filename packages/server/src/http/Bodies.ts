@@ -2,7 +2,7 @@ import { HttpMethod, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Option, Schema } from "effect"
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from "../Api.js"
-import { pathOf } from "./RequestLog.js"
+import { pathOf } from "../RequestPath.js"
 
 /** Bodies other than events' are small JSON documents (settings, run requests). */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024

@@ -1,7 +1,7 @@
 import { HttpApp, HttpBody, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { RETRY_AFTER_SECONDS } from "./Failures.js"
-import { pathOf } from "./RequestLog.js"
+import { pathOf } from "../RequestPath.js"
 
 /** The JSON API loads nothing and may not be framed. */
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"

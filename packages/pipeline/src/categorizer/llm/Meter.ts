@@ -1,7 +1,7 @@
 import { BudgetExhausted, type LlmCall, LlmMeter } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Layer, Option, Ref } from "effect"
-import { RunContext } from "../../ledger/Pipeline.js"
+import { RunContext } from "../../durable/Pipeline.js"
 import { CostLedger } from "./CostLedger.js"
 
 /**

@@ -1,11 +1,11 @@
 import { IllegalTransition, isRetryable } from "@workcat/core"
 import type { TenantId } from "@workcat/tenancy"
 import { Effect, Option, Schema } from "effect"
-import { TenantLayers } from "../TenantLayers.js"
 import { Checkpoints } from "./Checkpoints.js"
 import { Executor, type ExecuteOptions } from "./Executor.js"
 import { Pipelines } from "./Pipelines.js"
 import { RunLedger, type RunRecord } from "./RunLedger.js"
+import { TenantRuntimes } from "./TenantRuntimes.js"
 
 /** No pipeline by that name, or an input it does not accept. */
 export class InvalidRunRequest extends Schema.TaggedError<InvalidRunRequest>()("InvalidRunRequest", { message: Schema.String }) {}
@@ -24,10 +24,10 @@ export class Runs extends Effect.Service<Runs>()("workcat/Runs", {
     const ledger = yield* RunLedger
     const executor = yield* Executor
     const pipelines = yield* Pipelines
-    const tenants = yield* TenantLayers
+    const tenants = yield* TenantRuntimes
 
     const inTenant = <A, E>(tenant: string, effect: Effect.Effect<A, E, Checkpoints>) =>
-      effect.pipe(Effect.provide(tenants.get(tenant as TenantId)), Effect.orDie)
+      Effect.flatMap(tenants.runtime(tenant as TenantId), (runtime) => Effect.provide(effect, runtime)).pipe(Effect.scoped, Effect.orDie)
 
     const withPosition = (run: RunRecord) => Effect.map(ledger.queuePosition(run), (queuePosition): RunStatus => ({ run, queuePosition }))
 

@@ -2,11 +2,11 @@ import { type TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Cache, Cause, Clock, Config, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
-import { TenantLayers } from "../TenantLayers.js"
 import { Checkpoints } from "./Checkpoints.js"
 import { RunContext, type RunContextService } from "./Pipeline.js"
 import { Pipelines } from "./Pipelines.js"
 import { RunLedger, type RunRecord } from "./RunLedger.js"
+import { TenantRuntimes } from "./TenantRuntimes.js"
 
 export interface ExecuteOptions {
   /** Items this worker processes at once in a fan-out (default `WORKCAT_CONCURRENCY` or 8). */
@@ -27,7 +27,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
     const ledger = yield* RunLedger
     const registry = yield* TenantRegistry
     const pipelines = yield* Pipelines
-    const tenants = yield* TenantLayers
+    const tenants = yield* TenantRuntimes
     const leaseMs = (yield* Config.number("WORKCAT_LEASE_SECONDS").pipe(Config.withDefault(30))) * 1000
     const defaultConcurrency = yield* Config.integer("WORKCAT_CONCURRENCY").pipe(Config.withDefault(8))
     const worker = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`
@@ -219,7 +219,7 @@ export class Executor extends Effect.Service<Executor>()("workcat/Executor", {
       if (run.state !== "PROCESSING") return run
       const ended = yield* drive(run, options).pipe(
         Effect.catchAll((e) =>
-          finish(run, "FAILED", "the tenant cannot be opened", { error: String((e as { message?: string }).message ?? e) })
+          finish(run, "FAILED", "the tenant cannot be opened", { error: e.message })
         )
       )
       if (Option.isSome(ended)) return ended.value

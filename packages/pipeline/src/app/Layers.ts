@@ -1,24 +1,26 @@
 import { NodeContext } from "@effect/platform-node"
-import { Categorizer } from "@workcat/core"
-import { ApiTokens, AuditLog, ControlSqlLive, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
+import { addDays, Categorizer } from "@workcat/core"
+import { ApiTokens, AuditLog, ControlSqlLive, CurrentTenant, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Effect, Layer } from "effect"
-import { OfflineCategorizerLive } from "./categorizer/OfflineCategorizer.js"
-import { DatabaseLive } from "./db/Database.js"
-import { migratePipelineControl, migrateTenant } from "./db/Migrations.js"
-import { Evaluator } from "./eval/Evaluate.js"
-import { DeadLetters } from "./ingest/DeadLetters.js"
-import { HrIngest } from "./ingest/HrIngest.js"
-import { Ingest } from "./ingest/Ingest.js"
-import { DeadLetterReplay } from "./ingest/Replay.js"
-import { RunLedger } from "./ledger/RunLedger.js"
-import { CategoryStore } from "./materialize/CategoryStore.js"
-import { Metrics } from "./materialize/Metrics.js"
-import { LlmMeterLive } from "./categorizer/llm/Meter.js"
-import { Checkpoints } from "./ledger/Checkpoints.js"
-import { Employees } from "./warehouse/Employees.js"
-import { EventStore } from "./warehouse/EventStore.js"
-import { Privacy } from "./privacy/Privacy.js"
-import { Profiles } from "./warehouse/Profiles.js"
+import { OfflineCategorizerLive } from "../categorizer/OfflineCategorizer.js"
+import { DatabaseLive } from "../db/Database.js"
+import { migratePipelineControl, migrateTenant } from "../db/Migrations.js"
+import { Evaluator } from "../eval/Evaluate.js"
+import { DeadLetters } from "../ingest/DeadLetters.js"
+import { HrIngest } from "../ingest/HrIngest.js"
+import { InputsChanged } from "../ingest/InputsChanged.js"
+import { Ingest } from "../ingest/Ingest.js"
+import { DeadLetterReplay } from "../ingest/Replay.js"
+import { RunLedger } from "../durable/RunLedger.js"
+import { CategoryStore } from "../materialize/CategoryStore.js"
+import { Metrics } from "../materialize/Metrics.js"
+import { LlmMeterLive } from "../categorizer/llm/Meter.js"
+import { Checkpoints } from "../durable/Checkpoints.js"
+import { Employees } from "../warehouse/Employees.js"
+import { EventStore } from "../warehouse/EventStore.js"
+import { Privacy } from "../privacy/Privacy.js"
+import { Profiles } from "../warehouse/Profiles.js"
+import { nightlyKeysAffected } from "../nightly/Window.js"
 
 /** The control plane's pool, migrated. */
 export const ControlLive = Layer.effectDiscard(migratePipelineControl).pipe(Layer.provideMerge(ControlSqlLive))
@@ -51,7 +53,7 @@ export const CategorizerLive: Layer.Layer<Categorizer, Error> = Layer.unwrapEffe
     Config.withDefault("offline"),
     // The openai client loads only when used: it is a good part of the CLI's start-up otherwise.
     Effect.flatMap((kind) =>
-      kind === "openai" ? Effect.promise(() => import("./categorizer/llm/LlmCategorizer.js")).pipe(Effect.map((m) => m.LlmCategorizerLive)) : Effect.succeed(OfflineCategorizerLive)
+      kind === "openai" ? Effect.promise(() => import("../categorizer/llm/LlmCategorizer.js")).pipe(Effect.map((m) => m.LlmCategorizerLive)) : Effect.succeed(OfflineCategorizerLive)
     ),
     Effect.mapError((e) => new Error(`WORKCAT_CATEGORIZER: ${e}`))
   )
@@ -69,6 +71,24 @@ export const isolated = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E
       return yield* Layer.buildWithMemoMap(layer, memoMap, yield* Effect.scope)
     })
   )
+
+/**
+ * New inputs make the nightly runs whose windows they fall in STALE (a READY one), or end STALE
+ * instead of READY (one that may hold checkpoints taken from the old inputs).
+ */
+const InputsChangedLive = Layer.effect(
+  InputsChanged,
+  Effect.gen(function* () {
+    const ledger = yield* RunLedger
+    const tenant = yield* CurrentTenant
+    return {
+      events: (firstDay, lastDay) =>
+        Effect.asVoid(ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay), `new events from ${firstDay} to ${lastDay}`)),
+      // A run of date D reads HR as of D: every run from the effective day on.
+      hr: (from) => Effect.asVoid(ledger.markStale(tenant.id, "nightly", { after: addDays(from, -1), upTo: "9999-12-31" }, `HR changes effective from ${from}`))
+    }
+  })
+)
 
 /**
  * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`
@@ -90,8 +110,11 @@ export const PipelineLive = (id: TenantId) =>
       Profiles.Default,
       EventStore.Default,
       LlmMeterLive
-    ).pipe(Layer.provideMerge(TenantLive(id)))
+    ).pipe(Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))
   )
+
+/** What a pipeline's body may use: one tenant's services, and the process's categorizer. */
+export type PipelineServices = Layer.Layer.Success<ReturnType<typeof PipelineLive>> | Categorizer
 
 /** A tenant's services with everything under them: what a one-shot CLI command provides. */
 export const TenantCommandLive = (id: TenantId) =>
