@@ -23,6 +23,8 @@ export * from "./ingest/Replay.js"
 // The warehouse.
 export * from "./warehouse/Employees.js"
 export * from "./warehouse/EventStore.js"
+export * from "./warehouse/EventWarehouse.js"
+export * from "./warehouse/postgres/PostgresWarehouse.js"
 export * from "./warehouse/Profiles.js"
 // The nightly job: triggers, categorizers, materialization.
 export * from "./triggers/TriggerSelection.js"

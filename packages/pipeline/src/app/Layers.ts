@@ -20,6 +20,7 @@ import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { Profiles } from "../warehouse/Profiles.js"
+import { PostgresWarehouseLive } from "../warehouse/postgres/PostgresWarehouse.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 
 /** The control plane's pool, migrated. */
@@ -90,6 +91,9 @@ const InputsChangedLive = Layer.effect(
   })
 )
 
+/** The tenant's event warehouse: PostgreSQL, in the tenant's schema. */
+const WarehouseLive = PostgresWarehouseLive.pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, Profiles.Default)))
+
 /**
  * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`
  * (its client and limits are shared by all tenants); never shared with another tenant.
@@ -107,10 +111,8 @@ export const PipelineLive = (id: TenantId) =>
       Privacy.Default,
       Employees.Default,
       Checkpoints.Default,
-      Profiles.Default,
-      EventStore.Default,
       LlmMeterLive
-    ).pipe(Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))
+    ).pipe(Layer.provideMerge(WarehouseLive), Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))
   )
 
 /** What a pipeline's body may use: one tenant's services, and the process's categorizer. */

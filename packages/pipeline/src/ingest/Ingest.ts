@@ -8,10 +8,9 @@ import {
   isoDate,
   type SsoFormat
 } from "@workcat/core"
-import type { SqlError } from "@effect/sql/SqlError"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Clock, Effect, Either, type Stream } from "effect"
-import { EventStore, type Inserted, noneInserted } from "../warehouse/EventStore.js"
+import { EventWarehouse, type Inserted, noneInserted } from "../warehouse/EventWarehouse.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
 import { InputsChanged } from "./InputsChanged.js"
@@ -25,9 +24,6 @@ const addInserted = (a: Inserted, b: Inserted): Inserted => ({
   lastDay: latest(a.lastDay, b.lastDay)
 })
 
-const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
-/** PostgreSQL refused a value: data exceptions (22), constraints (23), limits such as index row size (54). */
-const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
 /**
  * One intake's running state: the format asked for and the one `auto` detected from its first
@@ -62,7 +58,7 @@ const refusal = ({ record, text, ...at }: Origin, reason: string): Refusal => ({
   record: record === undefined ? text : recordText(record, text)
 })
 
-/** Events an intake must add before it settles the rollup itself (see `EventStore.settle`). */
+/** Events an intake must add before it settles the rollup itself (see `EventWarehouse.settle`). */
 const SETTLE_AFTER = 50_000
 
 export interface EventIngestOptions extends IngestOptions {
@@ -82,7 +78,7 @@ export interface EventIngestOptions extends IngestOptions {
  */
 export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
   effect: Effect.gen(function* () {
-    const store = yield* EventStore
+    const store = yield* EventWarehouse
     const deadLetters = yield* DeadLetters
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
@@ -97,10 +93,10 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       yield* deadLetters.sweep
       if (sweptOn !== cutoff) {
         yield* store.dropBefore(cutoff)
-        yield* store.ensureDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
+        yield* store.prepareDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
         sweptOn = cutoff
       }
-      return { from: Date.parse(cutoff), until: now + DAY_MS, hasDay: yield* store.hasDay }
+      return { from: Date.parse(cutoff), until: now + DAY_MS, hasDay: yield* store.knownDays }
     })
 
     /**
@@ -197,16 +193,16 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     const writeBatch = Effect.fn("Ingest.batch")(function* (values: ReadonlyArray<InputValue>, options: EventIngestOptions, state: IntakeState) {
       const { events, origins, rejected } = decodeBatch(values, options.source, state, options, yield* bounds)
       let refused = 0
-      const stored = yield* store.insert(events).pipe(
-        // A value PostgreSQL refuses fails the whole batch: find the rows, keep the rest. Any
+      const stored = yield* store.append(events).pipe(
+        // A value the warehouse refuses fails the whole batch: find the rows, keep the rest. Any
         // other error (the server, the schema) fails the intake: nothing is dead-lettered for it.
-        Effect.catchIf(refusesData, () =>
+        Effect.catchTag("ValuesRefused", () =>
           Effect.reduce(events, noneInserted, (total, event, i) =>
-            store.insert([event]).pipe(
+            store.append([event]).pipe(
               Effect.map((one) => addInserted(total, one)),
-              Effect.catchIf(refusesData, (e) => {
+              Effect.catchTag("ValuesRefused", (e) => {
                 refused++
-                rejected.push(refusal(origins[i]!, `rejected by the database (SQLSTATE ${sqlState(e) ?? "unknown"})`))
+                rejected.push(refusal(origins[i]!, `rejected by the database (SQLSTATE ${e.code || "unknown"})`))
                 return Effect.succeed(total)
               })
             )
@@ -242,5 +238,5 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
 
     return { events } as const
   }),
-  dependencies: [EventStore.Default, DeadLetters.Default]
+  dependencies: [DeadLetters.Default]
 }) {}

@@ -3,14 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { AccessEvent } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
+import { type Inserted, noneInserted } from "./EventWarehouse.js"
 
-/** What a batch insert really added (duplicates of earlier deliveries add nothing), and the days of it. */
-export interface Inserted {
-  readonly inserted: number
-  readonly firstDay: string | null
-  readonly lastDay: string | null
-}
-export const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
 
 /** The day of a partition's name, `sso_events_pYYYYMMDD`. */
 const partitionDay = (name: string) => `${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`
@@ -129,8 +123,9 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
                (SELECT min(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "firstDay",
                (SELECT max(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "lastDay"`.pipe(retryDeadlock)
-      if (rows[0]?.current !== 1) return yield* rotatedMeanwhile
-      return rows[0]
+      const [row] = rows
+      if (row?.current !== 1) return yield* rotatedMeanwhile
+      return { inserted: row.inserted, firstDay: row.firstDay, lastDay: row.lastDay } satisfies Inserted
     })
 
     /**

@@ -2,13 +2,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { type AppKey, type AppProfile, type AppUsage, addDays, type IsoDate, type UserId } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
 import { EventStore } from "./EventStore.js"
+import type { ProfileWindow } from "./EventWarehouse.js"
 
-/** The profile window ending (exclusive) on `end`. */
-export interface ProfileWindow {
-  readonly start: IsoDate
-  readonly end: IsoDate
-}
-
+/** The window of `days` days ending (exclusive) on `end`. */
 export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
 
 /**

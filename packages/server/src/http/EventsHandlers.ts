@@ -45,9 +45,9 @@ export const EventsLive = HttpApiBuilder.group(WorkcatApi, "events", (handlers) 
           ).pipe(
             forTenant(path.tenant, "events:write"),
             // The database went away mid-way: nothing was lost, what committed is idempotent, so the
-            // sender retries the whole body. Any other database error is no reason to retry (a 500).
-            Effect.catchTag("SqlError", (e) =>
-              isDatabaseUnreachable(Cause.fail(e)) ? new Unavailable({ message: "The events could not all be stored; send them again" }) : Effect.die(e)
+            // sender retries the whole body. Any other warehouse error is no reason to retry (a 500).
+            Effect.catchTag("WarehouseError", (e) =>
+              isDatabaseUnreachable(Cause.fail(e.cause)) ? new Unavailable({ message: "The events could not all be stored; send them again" }) : Effect.die(e)
             )
           )
         )

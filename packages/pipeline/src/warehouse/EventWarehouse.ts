@@ -1,0 +1,51 @@
+import type { AccessEvent, AppProfile, IsoDate, UserId } from "@workcat/core"
+import { Context, Data, type Effect } from "effect"
+
+/** What an append really added (duplicates of earlier deliveries add nothing), and the days of it (ISO dates). */
+export interface Inserted {
+  readonly inserted: number
+  readonly firstDay: string | null
+  readonly lastDay: string | null
+}
+export const noneInserted: Inserted = { inserted: 0, firstDay: null, lastDay: null }
+
+/** The warehouse refused a value of the batch (too long, out of range): some of its rows cannot be stored. */
+export class ValuesRefused extends Data.TaggedError("ValuesRefused")<{
+  /** The warehouse's own code for it (PostgreSQL: the SQLSTATE). */
+  readonly code: string
+}> {}
+
+/**
+ * The warehouse failed for another reason than the rows (out of reach, a broken schema). The
+ * batch may be sent again: appends are idempotent. `cause` is the client's own error.
+ */
+export class WarehouseError extends Data.TaggedError("WarehouseError")<{ readonly cause: unknown }> {}
+
+/** A window of days, `start` inclusive, `end` exclusive. */
+export interface ProfileWindow {
+  readonly start: IsoDate
+  readonly end: IsoDate
+}
+
+/**
+ * A tenant's event warehouse: its raw SSO events and the daily per-user, per-app rollup the
+ * nightly reads. What the pipeline asks of it, and nothing about how it is stored: the
+ * PostgreSQL adapter (`postgres/`) keeps day partitions and rollup marks behind it.
+ */
+export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
+  EventWarehouse,
+  {
+    /** Stores events, idempotently on (provider, event id, time); fails whole on a refused value. */
+    readonly append: (events: ReadonlyArray<AccessEvent>) => Effect.Effect<Inserted, ValuesRefused | WarehouseError>
+    /** Which days (ISO dates) the warehouse already holds a place for: an intake bounds how many new ones it adds. */
+    readonly knownDays: Effect.Effect<(day: string) => boolean, WarehouseError>
+    /** Makes room for these days ahead of their first events. */
+    readonly prepareDays: (days: ReadonlyArray<string>) => Effect.Effect<void, WarehouseError>
+    /** Brings the rollup up to date with every append so far; the number of days it recomputed. */
+    readonly settle: Effect.Effect<number>
+    /** Retention: removes the events and rollups of days before `cutoff` (an ISO date); the days removed. */
+    readonly dropBefore: (cutoff: string) => Effect.Effect<number>
+    /** Users' app profiles over a window (the rollup settled first). */
+    readonly profiles: (window: ProfileWindow) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+  }
+>() {}
