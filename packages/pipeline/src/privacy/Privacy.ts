@@ -4,7 +4,8 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { RunLedger } from "../durable/RunLedger.js"
 import { EventStore } from "../warehouse/EventStore.js"
-import { forgetKey, PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
+import { EventWarehouse } from "../warehouse/EventWarehouse.js"
+import { forgetKey, inWarehouse, PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
 
 export interface ForgetResult {
   /** Identifies the request in the audit log; nothing in it identifies the person. */
@@ -23,10 +24,11 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
     const tenant = yield* CurrentTenant
     const registry = yield* TenantRegistry
     const store = yield* EventStore
+    const warehouse = yield* EventWarehouse
     const ledger = yield* RunLedger
 
     /**
-     * Removes every row about the person with this login: events, rollups, HR, categories, dead
+     * Removes every row about the person with this login: events and rollups (the warehouse's), HR, categories, dead
      * letters naming them (by login or HR employee id; and every letter naming too many people to
      * link), run checkpoints; colleagues' records name them as manager no more. It
      * holds the key version exclusively, so a run materializing meanwhile either finishes first (and
@@ -42,7 +44,9 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
           const refs = yield* sql<{ ref: string }>`
             SELECT DISTINCT employee_ref AS ref FROM hr_events WHERE user_id = ${userId} AND employee_ref IS NOT NULL`
           const names = [userId, ...refs.map((r) => r.ref)]
+          Object.assign(deleted, yield* warehouse.forget(userId))
           for (const c of PSEUDONYM_COLUMNS.user) {
+            if (inWarehouse(c)) continue
             const { column, table } = c
             const rows =
               c.forget === "delete"
@@ -87,13 +91,15 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
           if (state?.keyVersion !== tenant.keyVersion) {
             return yield* Effect.dieMessage(`The key of tenant ${tenant.id} was rotated meanwhile by another process; nothing changed`)
           }
-          let rekeyed = 0
-          for (const [kind, columns] of Object.entries(PSEUDONYM_COLUMNS)) {
+          const rekeyed = new Set(yield* warehouse.rekey(rekey))
+          for (const [kind, all] of Object.entries(PSEUDONYM_COLUMNS)) {
+            const columns = all.filter((c) => !inWarehouse(c))
+            if (columns.length === 0) continue
             const ids = yield* sql.unsafe<{ id: string }>(
               `SELECT DISTINCT id FROM (${columns.map((c) => `SELECT ${c.column} AS id FROM ${c.table}`).join(" UNION ALL ")}) ids WHERE id IS NOT NULL`
             )
             if (ids.length === 0) continue
-            rekeyed += ids.length
+            for (const { id } of ids) rekeyed.add(id)
             const map = `rekey_${kind}`
             yield* sql`CREATE TEMP TABLE ${sql(map)} (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`
             yield* sql`INSERT INTO ${sql(map)} SELECT * FROM unnest(${ids.map((r) => r.id)}::text[], ${ids.map((r) => rekey(r.id))}::text[])`
@@ -114,7 +120,7 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
           yield* sql`DELETE FROM run_items`
           yield* sql`DELETE FROM run_stages`
           yield* sql`UPDATE tenant_state SET key_version = ${version}`
-          return { keyVersion: version, rekeyed }
+          return { keyVersion: version, rekeyed: rekeyed.size }
         })
       ).pipe(Effect.orDie)
     })

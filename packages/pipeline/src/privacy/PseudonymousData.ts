@@ -5,12 +5,14 @@
  * not about the person, unlinking them (an LLM call's cost stays in the ledger; a colleague's record
  * keeps its other fields when its manager is forgotten). A manager column holds a `u_` pseudonym or
  * an `e_` hash, so it is listed once, with the users. A test checks that this list covers every
- * such column of the schema, so a new table cannot be forgotten here.
+ * such column of the schema, so a new table cannot be forgotten here. Columns of the event
+ * warehouse (`warehouse: true`) are forgotten and re-keyed by the warehouse adapter
+ * (`EventWarehouse.forget`, `rekey`), the rest by `Privacy` in the tenant's PostgreSQL schema.
  */
 export const PSEUDONYM_COLUMNS = {
   user: [
-    { table: "sso_events", column: "user_id", forget: "delete" },
-    { table: "user_app_daily", column: "user_id", forget: "delete" },
+    { table: "sso_events", column: "user_id", forget: "delete", warehouse: true },
+    { table: "user_app_daily", column: "user_id", forget: "delete", warehouse: true },
     { table: "hr_events", column: "user_id", forget: "delete" },
     { table: "employees", column: "user_id", forget: "delete" },
     { table: "work_categories", column: "user_id", forget: "delete" },
@@ -20,13 +22,19 @@ export const PSEUDONYM_COLUMNS = {
     { table: "hr_events", column: "manager_id", forget: "unlink" },
     { table: "employees", column: "manager_id", forget: "unlink" }
   ],
-  session: [{ table: "sso_events", column: "session_id", forget: "delete" }],
+  session: [{ table: "sso_events", column: "session_id", forget: "delete", warehouse: true }],
   employee: [
     { table: "hr_events", column: "employee_ref", forget: "delete" },
     { table: "employees", column: "employee_ref", forget: "delete" }
   ],
   record: [{ table: "dead_letters", column: "record_hash", forget: "delete" }]
 } as const
+
+export type PseudonymKind = keyof typeof PSEUDONYM_COLUMNS
+type Column = (typeof PSEUDONYM_COLUMNS)[PseudonymKind][number]
+
+/** Whether the column is the event warehouse's. */
+export const inWarehouse = (c: Column): boolean => "warehouse" in c && c.warehouse
 
 /** How forget reports a column in its counts: the table of deleted rows, `table.column` for unlinked ones. */
 export const forgetKey = (c: (typeof PSEUDONYM_COLUMNS.user)[number]) =>

@@ -47,5 +47,12 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly dropBefore: (cutoff: string) => Effect.Effect<number>
     /** Users' app profiles over a window (the rollup settled first). */
     readonly profiles: (window: ProfileWindow) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+    /** Right to forget: removes every event and rollup of the user; rows removed per table. */
+    readonly forget: (userId: UserId) => Effect.Effect<Readonly<Record<string, number>>>
+    /**
+     * Key rotation: every stored user pseudonym and session hash becomes `rekey` of itself. The
+     * distinct values re-keyed, so the caller can count them with its own.
+     */
+    readonly rekey: (rekey: (old: string) => string) => Effect.Effect<ReadonlySet<string>>
   }
 >() {}

@@ -98,4 +98,28 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         expect((yield* w.knownDays)("2026-10-02")).toBe(false)
         expect(yield* w.dropBefore("2026-10-05")).toBe(0)
       }).pipe(Effect.provide(layer())))
+
+    it.effect("forgets a user: their events and rollups go, nobody else's", () =>
+      Effect.gen(function* () {
+        const w = yield* warehouse
+        yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", "github", "2026-10-02T10:00:00Z")])
+        yield* w.settle
+        const deleted = yield* w.forget("u_1" as UserId)
+        expect(Object.values(deleted).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2)
+        expect([...(yield* w.profiles(window)).keys()]).toEqual(["u_2"])
+        // Forgotten means gone: a re-delivery of their event is new again (intake decides whether to take it).
+        expect((yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])).inserted).toBe(1)
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("re-keys every user pseudonym: profiles follow the new ids, and it says which ids it changed", () =>
+      Effect.gen(function* () {
+        const w = yield* warehouse
+        yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", "jira", "2026-10-03T10:00:00Z")])
+        yield* w.settle
+        const changed = yield* w.rekey((old) => `${old}_v1`)
+        expect([...changed].sort()).toEqual(["s_0123", "u_1", "u_2"])
+        const profiles = yield* w.profiles(window)
+        expect([...profiles.keys()].sort()).toEqual(["u_1_v1", "u_2_v1"])
+        expect(profiles.get("u_2_v1" as UserId)?.apps.map((a) => a.app)).toEqual(["jira"])
+      }).pipe(Effect.provide(layer())))
   })

@@ -1,4 +1,6 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { UserId } from "@workcat/core"
 import { Effect, Layer } from "effect"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
 import { EventStore } from "../EventStore.js"
@@ -13,19 +15,61 @@ const refusal = (e: SqlError) => {
 }
 const failure = (e: SqlError) => new WarehouseError({ cause: e })
 
-/** The event warehouse in the tenant's PostgreSQL schema: day-partitioned `sso_events` and the `user_app_daily` rollup. */
+/** The warehouse's columns holding pseudonyms: users' (`u_`) and sessions' (`s_`). */
+const PSEUDONYMS = {
+  user: [
+    { table: "sso_events", column: "user_id" },
+    { table: "user_app_daily", column: "user_id" }
+  ],
+  session: [{ table: "sso_events", column: "session_id" }]
+} as const
+
+/**
+ * The event warehouse in the tenant's PostgreSQL schema: day-partitioned `sso_events` and the `user_app_daily` rollup. */
 export const PostgresWarehouseLive = Layer.effect(
   EventWarehouse,
   Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
     const profiles = yield* Profiles
+
+    // Each is one transaction, or a savepoint of the caller's (Privacy's, under its key-version lock).
+    const forget = (userId: UserId) =>
+      Effect.gen(function* () {
+        const deleted: Record<string, number> = {}
+        for (const { column, table } of PSEUDONYMS.user) {
+          deleted[table] = (yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`).length
+        }
+        return deleted
+      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.forget"))
+
+    const rekey = (next: (old: string) => string) =>
+      Effect.gen(function* () {
+        const all = new Set<string>()
+        for (const [kind, columns] of Object.entries(PSEUDONYMS)) {
+          const ids = yield* sql.unsafe<{ id: string }>(
+            `SELECT DISTINCT id FROM (${columns.map((c) => `SELECT ${c.column} AS id FROM ${c.table}`).join(" UNION ALL ")}) ids WHERE id IS NOT NULL`
+          )
+          if (ids.length === 0) continue
+          const map = `warehouse_rekey_${kind}`
+          yield* sql`CREATE TEMP TABLE ${sql(map)} (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`
+          yield* sql`INSERT INTO ${sql(map)} SELECT * FROM unnest(${ids.map((r) => r.id)}::text[], ${ids.map((r) => next(r.id))}::text[])`
+          for (const c of columns) {
+            yield* sql`UPDATE ${sql(c.table)} t SET ${sql(c.column)} = m.new FROM ${sql(map)} m WHERE t.${sql(c.column)} = m.old`
+          }
+          for (const { id } of ids) all.add(id)
+        }
+        return all as ReadonlySet<string>
+      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.rekey"))
     return {
       append: (events) => store.insert(events).pipe(Effect.mapError(refusal)),
       knownDays: store.hasDay,
       prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
       settle: store.settle,
       dropBefore: store.dropBefore,
-      profiles: profiles.load
+      profiles: profiles.load,
+      forget,
+      rekey
     }
   })
 )
