@@ -3,7 +3,11 @@ import { AuditLog, type Permission, type TenantId, TenantNotFound } from "@workc
 import { Effect, Layer } from "effect"
 import { authorize, CurrentPrincipal, NotFound } from "./Auth.js"
 
-/** A tenant's services; a tenant removed meanwhile is a 404, failing infrastructure a defect. */
+/**
+ * A tenant's services; a tenant removed meanwhile is a 404, failing infrastructure a defect. So is
+ * a schema this build cannot use (`TenantSchemaOutdated`, `TenantSchemaAhead`), which
+ * `respondToFailures` answers with a 503 naming the fix.
+ */
 const tenantLayer = (tenant: TenantId) =>
   TenantLayers.get(tenant).pipe(
     Layer.catchAll((e) => (e instanceof TenantNotFound ? Layer.fail(new NotFound({ message: "Not found" })) : Layer.die(e)))

@@ -10,6 +10,7 @@ import {
   generateCommand,
   hrCommand,
   ingestCommand,
+  migrateCommand,
   runCommand,
   taxonomyCommand,
   tenantsCommand,
@@ -38,6 +39,7 @@ const workcat = Command.make("workcat").pipe(
     forgetCommand,
     taxonomyCommand,
     dbCommand,
+    migrateCommand,
     workerCommand,
     serveCommand
   ])

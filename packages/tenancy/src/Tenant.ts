@@ -4,6 +4,7 @@ import { Config, Context, Effect, Layer, Redacted } from "effect"
 import { assertSchema, DatabaseUrl, makeSchemaClient } from "./Database.js"
 import { type LetterBox, makeLetterBox } from "./LetterBox.js"
 import { MasterKey } from "./MasterKey.js"
+import { checkTenantSchema, runMigrations, schemaAhead, TENANT_MIGRATIONS_TABLE, TenantMigrations } from "./Migrate.js"
 import { type TenantId, tenantRole, tenantSchema } from "./TenantId.js"
 import { sealContext, TenantRegistry } from "./TenantRegistry.js"
 import type { TenantSettings } from "./TenantSettings.js"
@@ -28,42 +29,63 @@ export class CurrentTenant extends Context.Tag("workcat/CurrentTenant")<CurrentT
 
 /**
  * `tenant_state` records which key version the tenant's data is under; a key rotation moves it
- * in the same transaction that re-keys the data.
+ * in the same transaction that re-keys the data. The tenant migrations create it (and its one row).
  */
 const keyVersion = (sql: SqlClient.SqlClient) =>
+  sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state`.pipe(
+    Effect.flatMap(([row]) => (row === undefined ? Effect.dieMessage("tenant_state has no row: the schema was not created by workcat's migrations") : Effect.succeed(row.keyVersion)))
+  )
+
+/**
+ * A pool that logs in as the tenant's own database role, whose only schema is the tenant's;
+ * nothing in the schema is read yet (it may not even be migrated).
+ */
+const connect = (id: TenantId, maxConnections?: number) =>
   Effect.gen(function* () {
-    yield* sql`
-      CREATE TABLE IF NOT EXISTS tenant_state (
-        singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        key_version integer NOT NULL
-      )`
-    yield* sql`INSERT INTO tenant_state (key_version) VALUES (0) ON CONFLICT DO NOTHING`
-    const [row] = yield* sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state`
-    return row!.keyVersion
+    const registry = yield* TenantRegistry
+    const box = yield* MasterKey
+    const { url } = yield* DatabaseUrl
+    const record = yield* registry.get(id)
+    const password = yield* box.open(record.sealedDbPassword, sealContext.dbPassword(id))
+    const schema = tenantSchema(id)
+    const sql = yield* makeSchemaClient({
+      url,
+      schema,
+      maxConnections: maxConnections ?? (yield* Config.integer("WORKCAT_TENANT_POOL_SIZE").pipe(Config.withDefault(6))),
+      applicationName: `workcat-${id}`,
+      login: { user: tenantRole(id), password: Redacted.make(Buffer.from(Redacted.value(password)).toString("utf8")) }
+    })
+    yield* assertSchema(sql, schema)
+    return { sql, record, schema }
   })
 
 /**
+ * Brings the tenant's schema to this build's latest migration, as the tenant's role (which owns
+ * what the migrations create). Concurrent runs are safe: the second waits, then finds it done. A
+ * schema a newer workcat migrated further is left as it is, and refused.
+ */
+export const migrate = (id: TenantId) =>
+  Effect.gen(function* () {
+    const { loader, latest } = yield* TenantMigrations
+    const { sql } = yield* connect(id, 1)
+    const result = yield* runMigrations(loader, TENANT_MIGRATIONS_TABLE).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+    if (result.after > latest) return yield* schemaAhead(id, result.after, latest)
+    return result
+  }).pipe(Effect.scoped, Effect.withSpan("Tenant.migrate", { attributes: { tenant: id } }))
+
+/**
  * Everything tenant-specific, as layers: the tenant's settings and pseudonyms, and a `SqlClient`
- * that logs in as the tenant's own database role, whose only schema is the tenant's.
+ * that logs in as the tenant's own database role, whose only schema is the tenant's. The schema
+ * must be at this build's latest migration (`TenantSchemaOutdated`, `TenantSchemaAhead`): opening a
+ * tenant never migrates it, `migrate` (at creation, and `workcat migrate`) does.
  */
 export const layer = (id: TenantId) =>
   Layer.scopedContext(
     Effect.gen(function* () {
-      const registry = yield* TenantRegistry
       const box = yield* MasterKey
-      const { url } = yield* DatabaseUrl
-      const record = yield* registry.get(id)
-      const password = yield* box.open(record.sealedDbPassword, sealContext.dbPassword(id))
-      const maxConnections = yield* Config.integer("WORKCAT_TENANT_POOL_SIZE").pipe(Config.withDefault(6))
-      const schema = tenantSchema(id)
-      const sql = yield* makeSchemaClient({
-        url,
-        schema,
-        maxConnections,
-        applicationName: `workcat-${id}`,
-        login: { user: tenantRole(id), password: Redacted.make(Buffer.from(Redacted.value(password)).toString("utf8")) }
-      })
-      yield* assertSchema(sql, schema)
+      const { record, schema, sql } = yield* connect(id)
+      // Checked before anything else is read: a schema this build does not know fails clearly.
+      yield* checkTenantSchema(id, sql)
       const version = yield* keyVersion(sql)
       const keys = yield* Effect.forEach(record.sealedKeys.slice(0, version + 1), (sealed, v) =>
         box.open(sealed, sealContext.key(id, v))

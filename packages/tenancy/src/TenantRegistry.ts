@@ -1,3 +1,4 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { DefaultTaxonomy, rekeyIdentifier, type Taxonomy } from "@workcat/core"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
@@ -5,6 +6,7 @@ import Pg from "pg"
 import { CONTROL_SCHEMA, ControlSql } from "./Database.js"
 import { makeLetterBox } from "./LetterBox.js"
 import { MasterKey } from "./MasterKey.js"
+import { runMigrations, TENANT_MIGRATIONS_TABLE, TenantMigrations } from "./Migrate.js"
 import { scramSha256Verifier } from "./Scram.js"
 import { TenantExists, type TenantId, TenantNotFound, tenantRole, tenantSchema } from "./TenantId.js"
 import { applyPatch, defaultSettings, type SettingsPatch, TenantSettings } from "./TenantSettings.js"
@@ -33,12 +35,13 @@ const encodeSettings = Schema.encodeSync(TenantSettings)
 /**
  * The tenant registry (`workcat.tenants`). Creating a tenant also creates its database role and
  * its schema, owned by that role: tenant data is isolated by PostgreSQL privileges, not only by
- * the queries we write.
+ * the queries we write. The schema gets its tables (`TenantMigrations`) in the same transaction.
  */
 export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/TenantRegistry", {
   effect: Effect.gen(function* () {
     const sql = yield* ControlSql
     const box = yield* MasterKey
+    const migrations = yield* TenantMigrations
 
     type Row = {
       id: TenantId
@@ -58,6 +61,13 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       updatedAt: r.updatedAt,
       revision: r.revision
     })
+
+    /**
+     * Creating and removing a tenant both change the database's own catalog row (its grants):
+     * PostgreSQL fails the second of two such changes at once ("tuple concurrently updated"), and a
+     * creation's transaction lasts as long as its migrations. One at a time, then.
+     */
+    const lockRoleChanges = sql`SELECT pg_advisory_xact_lock(hashtext('workcat:tenant-roles'))`
 
     const find = (id: TenantId) =>
       sql<Row>`
@@ -97,6 +107,7 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       const schema = tenantSchema(id)
       const created = yield* sql.withTransaction(
         Effect.gen(function* () {
+          yield* lockRoleChanges
           const rows = yield* sql<{ id: string }>`
             INSERT INTO tenants (id, settings, keys, db_password)
             VALUES (${id}, ${JSON.stringify(encodeSettings(settings))}, ${JSON.stringify([box.seal(randomBytes(32), sealContext.key(id, 0))])},
@@ -123,6 +134,13 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
                 `REVOKE CREATE ON SCHEMA ${names} FROM PUBLIC (PostgreSQL 14 and older grant it on public), then add the tenant again`
             )
           }
+          // The tables, as the tenant's role (which then owns them) and in the tenant's schema: a
+          // tenant exists migrated, or not at all. Reset after, for a caller's own transaction.
+          yield* sql.unsafe(`SET LOCAL ROLE ${Pg.escapeIdentifier(role)}`)
+          yield* sql.unsafe(`SET LOCAL search_path TO ${Pg.escapeIdentifier(schema)}`)
+          yield* runMigrations(migrations.loader, TENANT_MIGRATIONS_TABLE).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+          yield* sql`RESET ROLE`
+          yield* sql`RESET search_path`
           return true
         })
       ).pipe(Effect.orDie)
@@ -178,6 +196,7 @@ export class TenantRegistry extends Effect.Service<TenantRegistry>()("workcat/Te
       const role = Pg.escapeIdentifier(tenantRole(id))
       yield* sql.withTransaction(
         Effect.gen(function* () {
+          yield* lockRoleChanges
           yield* sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${tenantRole(id)}`
           yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${Pg.escapeIdentifier(tenantSchema(id))} CASCADE`)
           const roles = yield* sql`SELECT 1 FROM pg_roles WHERE rolname = ${tenantRole(id)}`

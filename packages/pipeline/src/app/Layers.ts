@@ -4,7 +4,7 @@ import { ApiTokens, AuditLog, ControlSqlLive, CurrentTenant, MasterKeyLive, Tena
 import { Config, Effect, Layer } from "effect"
 import { OfflineCategorizerLive } from "../categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "../db/Database.js"
-import { migratePipelineControl, migrateTenant } from "../db/Migrations.js"
+import { migratePipelineControl, TenantMigrationsLive } from "../db/Migrations.js"
 import { Evaluator } from "../eval/Evaluate.js"
 import { DeadLetters } from "../ingest/DeadLetters.js"
 import { HrIngest } from "../ingest/HrIngest.js"
@@ -28,7 +28,8 @@ export const ControlLive = Layer.effectDiscard(migratePipelineControl).pipe(Laye
 
 /**
  * What every process needs once: the database (embedded unless `DATABASE_URL` is set), the
- * master key, the control plane, the tenant registry, tokens, the audit log and tracing.
+ * master key, the control plane (migrated), the tenant registry (which migrates the tenants it
+ * creates), this build's tenant migrations, tokens, the audit log and tracing.
  */
 export const BaseLive = Layer.mergeAll(
   RunLedger.Default,
@@ -37,13 +38,16 @@ export const BaseLive = Layer.mergeAll(
   AuditLog.Default,
   Layer.unwrapEffect(Effect.promise(() => import("./Tracing.js")).pipe(Effect.map((m) => m.TracingLive)))
 ).pipe(
-  Layer.provideMerge(Layer.mergeAll(ControlLive, MasterKeyLive)),
+  Layer.provideMerge(Layer.mergeAll(ControlLive, MasterKeyLive, TenantMigrationsLive)),
   Layer.provideMerge(DatabaseLive),
   Layer.provideMerge(NodeContext.layer)
 )
 
-/** One tenant's identity, key and schema-bound `SqlClient`, with its tables migrated. */
-export const TenantLive = (id: TenantId) => Layer.effectDiscard(migrateTenant).pipe(Layer.provideMerge(Tenant.layer(id)))
+/**
+ * One tenant's identity, key and schema-bound `SqlClient`. The schema is checked, never migrated
+ * here: a schema behind this build fails with `TenantSchemaOutdated` (`workcat migrate` fixes it).
+ */
+export const TenantLive = (id: TenantId) => Tenant.layer(id)
 
 /**
  * The categorizer the nightly run uses: `WORKCAT_CATEGORIZER=offline` (the default: no key, no

@@ -1,5 +1,5 @@
 import * as Migrator from "@effect/sql/Migrator"
-import { migrateControl, runMigrations } from "@workcat/tenancy"
+import { migrateControl, TenantMigrations } from "@workcat/tenancy"
 import control0001 from "./migrations/control/0001_runs.js"
 import control0002 from "./migrations/control/0002_run_liveness.js"
 import control0003 from "./migrations/control/0003_fast_start.js"
@@ -10,18 +10,21 @@ import tenant0004 from "./migrations/tenant/0004_llm.js"
 import tenant0005 from "./migrations/tenant/0005_partitions.js"
 import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
 
-/** The tables of one tenant, in the tenant's schema (run as the tenant's role, which owns them). */
-export const migrateTenant = runMigrations(
-  Migrator.fromRecord({
-    "0001_ingest": tenant0001,
-    "0002_results": tenant0002,
-    "0003_checkpoints": tenant0003,
-    "0004_llm": tenant0004,
-    "0005_partitions": tenant0005,
-    "0006_sealed_dead_letters": tenant0006
-  }),
-  "schema_migrations"
-)
+/**
+ * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
+ * owns them): when it creates the tenant, and when `workcat migrate` runs after an upgrade.
+ */
+export const tenantMigrations = Migrator.fromRecord({
+  "0001_ingest": tenant0001,
+  "0002_results": tenant0002,
+  "0003_checkpoints": tenant0003,
+  "0004_llm": tenant0004,
+  "0005_partitions": tenant0005,
+  "0006_sealed_dead_letters": tenant0006
+})
+
+/** This build's tenant migrations, for tenancy to apply and check against. */
+export const TenantMigrationsLive = TenantMigrations.layer(tenantMigrations)
 
 /** The pipeline's control-plane tables (run ledger). */
 export const migratePipelineControl = migrateControl(Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003 }), "pipeline")

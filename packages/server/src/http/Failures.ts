@@ -57,6 +57,16 @@ const unavailable = HttpServerResponse.unsafeJson(
   { status: 503, headers: { "retry-after": String(RETRY_AFTER_SECONDS) } }
 )
 
+/** A tenant schema this build cannot use: the tenant's layer refused it (see `Tenant.layer`). */
+const SCHEMA_MISMATCH = new Set(["TenantSchemaOutdated", "TenantSchemaAhead"])
+
+/** The refusal, however it surfaced (a failure, or a defect after the tenant's layer died with it). */
+const schemaMismatch = (cause: Cause.Cause<unknown>): { readonly message: string } | undefined =>
+  [...Cause.failures(cause), ...Cause.defects(cause)].find(
+    (error): error is { readonly _tag: string; readonly message: string } =>
+      typeof error === "object" && error !== null && SCHEMA_MISMATCH.has(String((error as { readonly _tag?: unknown })._tag)) && typeof (error as { readonly message?: unknown }).message === "string"
+  )
+
 /** Long enough to say what was wrong, short enough never to echo a large input. */
 const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text)
 
@@ -77,7 +87,9 @@ const subject = (path: ReadonlyArray<PropertyKey>) => (path.length === 0 ? "requ
 
 /**
  * An HttpApi-level middleware: the database out of reach answers 503 with `Retry-After` on any
- * route, whichever service noticed (token verification, a tenant's layer, a handler); a schema
+ * route, whichever service noticed (token verification, a tenant's layer, a handler); so does a
+ * tenant whose schema this build cannot use (not migrated yet after an upgrade), with a message
+ * naming the fix, for the operator the client reports it to; a schema
  * error names the parameter in its message instead of printing the whole schema. Everything else
  * is left to the API's error encoding (and, for defects, to `fallbackBodies`).
  */
@@ -89,6 +101,12 @@ export const respondToFailures = <E, R>(app: Effect.Effect<HttpServerResponse.Ht
         return Effect.logWarning("The database cannot be reached").pipe(
           Effect.annotateLogs("error", clip(String(Cause.squash(cause)))),
           Effect.as(unavailable)
+        )
+      }
+      const mismatch = schemaMismatch(cause)
+      if (mismatch !== undefined) {
+        return Effect.logError(mismatch.message).pipe(
+          Effect.as(HttpServerResponse.unsafeJson({ _tag: "Unavailable", message: mismatch.message }, { status: 503 }))
         )
       }
       const failure = Cause.failureOption(cause)

@@ -13,6 +13,15 @@ import { Effect } from "effect"
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  // The key version the tenant's data is under (a key rotation moves it). Made here, by the first
+  // migration that reads it, and only if missing: builds before migrations ran at deploy time made
+  // it when opening the tenant, before migrating, so a schema migrated by one has it already.
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS tenant_state (
+      singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+      key_version integer NOT NULL
+    )`
+  yield* sql`INSERT INTO tenant_state (key_version) VALUES (0) ON CONFLICT DO NOTHING`
   yield* sql`ALTER TABLE dead_letters RENAME TO dead_letters_redacted`
   yield* sql`DROP INDEX dead_letters_once`
   yield* sql`
