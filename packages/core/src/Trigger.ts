@@ -7,14 +7,14 @@ import type { UserId } from "./Pseudonym.js"
 export const TriggerReason = Schema.Literal("uncategorized", "new_hire", "periodic", "hr_change", "anomaly")
 export type TriggerReason = typeof TriggerReason.Type
 
-/** Every user is refreshed once per this many days, a rotating slice a night. */
+/** Every user is refreshed once per this many days, a rotating slice a night (the default of a tenant's `periodicDays`). */
 export const PERIODIC_DAYS = 60
 
-/** The night (mod 60) on which a user is refreshed: derived from the pseudonym, so stable and uniform. */
-export const periodicSlot = (userId: UserId): number => Number.parseInt(userId.slice(2, 10), 16) % PERIODIC_DAYS
+/** The night (mod `days`) on which a user is refreshed: derived from the pseudonym, so stable and uniform. */
+export const periodicSlot = (userId: UserId, days: number = PERIODIC_DAYS): number => Number.parseInt(userId.slice(2, 10), 16) % days
 
-export const isPeriodicDue = (userId: UserId, date: string): boolean =>
-  periodicSlot(userId) === dayNumber(date) % PERIODIC_DAYS
+export const isPeriodicDue = (userId: UserId, date: string, days: number = PERIODIC_DAYS): boolean =>
+  periodicSlot(userId, days) === dayNumber(date) % days
 
 /** What trigger selection knows of one user. */
 export interface TriggerCandidate {
@@ -35,11 +35,14 @@ export interface TriggerOptions {
   readonly newHireDays: number
   /** A drift above this (0..1, the tenant's `anomalyThreshold`) is an anomaly. */
   readonly anomalyThreshold: number
+  /** Every categorized user is refreshed once per this many days (default `PERIODIC_DAYS`). */
+  readonly periodicDays?: number | undefined
 }
 
 /**
  * A user categorized within this many days is not re-selected for an anomaly: the drift is
- * measured on 14 days, so it persists for days after the categorization that already saw it.
+ * measured on the recent window (14 days by default), so it persists for days after the
+ * categorization that already saw it.
  */
 export const ANOMALY_COOLDOWN_DAYS = 7
 
@@ -71,14 +74,15 @@ export const triggerReasons = (c: TriggerCandidate, options: TriggerOptions): Re
   ) {
     reasons.push("anomaly")
   }
-  // Due on the user's night, or overdue: a missed night must not push a refresh out by 60 more days.
-  if (categorizedDay !== null && (isPeriodicDue(c.userId, options.date) || daysBetween(categorizedDay, options.date) > PERIODIC_DAYS)) {
+  // Due on the user's night, or overdue: a missed night must not push a refresh out by a whole period more.
+  const periodic = options.periodicDays ?? PERIODIC_DAYS
+  if (categorizedDay !== null && (isPeriodicDue(c.userId, options.date, periodic) || daysBetween(categorizedDay, options.date) > periodic)) {
     reasons.push("periodic")
   }
   return reasons
 }
 
-/** Selects tonight's users: never categorized, new hires, HR changes, anomalies and the periodic 1/60 slice. */
+/** Selects tonight's users: never categorized, new hires, HR changes, anomalies and the periodic slice (1/60 by default). */
 export const selectTriggers = (candidates: Iterable<TriggerCandidate>, options: TriggerOptions): TriggerSelection => {
   const selected: Array<SelectedUser> = []
   const deferred: Array<SelectedUser> = []

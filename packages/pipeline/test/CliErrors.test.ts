@@ -56,6 +56,18 @@ describe("the workcat CLI's answers to mistakes", () => {
     const settings = await workcat("tenants", "set", t, "--anomaly-threshold", "5")
     expect(settings.code).toBe(3)
     expect(oneLine(settings.stderr)).toBe("workcat: invalid settings: --anomaly-threshold: Expected a number between 0 and 1")
+    // The nightly's settings are named by their options, without their group; a rule with a stored setting too.
+    const window = await workcat("tenants", "set", t, "--profile-window-days", "400", "--metrics-window-days", "30")
+    expect(window.code).toBe(3)
+    expect(oneLine(window.stderr)).toMatch(
+      /^workcat: invalid settings: --profile-window-days: must be a whole number from 7 to 365: .*; --metrics-window-days: must be a multiple of 7 from 7 to 364: /
+    )
+    expect((await workcat("tenants", "set", t, "--profile-window-days", "30", "--ledger-retention-days", "30")).code).toBe(0)
+    const recent = await workcat("tenants", "set", t, "--recent-window-days", "30")
+    expect(recent.code).toBe(3)
+    expect(oneLine(recent.stderr)).toBe(
+      "workcat: invalid settings: --recent-window-days: must be shorter than the profile window: the rest of it is the baseline the recent app mix is compared with"
+    )
     // A value the command line itself refuses: named too, one line.
     const role = await workcat("tokens", "create", "--tenant", t, "--role", "owner")
     expect(role).toMatchObject({ code: 3, stderr: expect.stringMatching(/^--role: expected one of admin, analyst, ingest, hr_admin\s*$/) })

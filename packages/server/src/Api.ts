@@ -175,6 +175,8 @@ export class SettingsApi extends tenantGroup("settings")
       .setPayload(SettingsPatch.annotations({ identifier: "SettingsPatch" }))
       .addSuccess(TenantSettings)
       .addError(UnsupportedMediaType)
+      // The patch breaks a rule with a setting it leaves (a recent window no shorter than the profile window).
+      .addError(BadRequest)
       .annotate(OpenApi.Summary, "Change some settings (audited)")
   ) {}
 

@@ -1,5 +1,5 @@
 import { HrMapping, Taxonomy } from "@workcat/core"
-import { Schema } from "effect"
+import { type Either, type ParseResult, Schema } from "effect"
 
 /** What to do with metrics of groups smaller than `minGroupSize`: drop them, or merge them into one. */
 export const SmallGroupPolicy = Schema.Literal("suppress", "rollup")
@@ -24,11 +24,104 @@ export const LlmLimits = Schema.Struct({
 })
 export type LlmLimits = typeof LlmLimits.Type
 
-/** A user whose recent 14-day app mix drifted this far (0..1, see `driftScore`) is recategorized. */
+/** A user whose recent app mix drifted this far (0..1, see `driftScore`) is recategorized. */
 const AnomalyThreshold = Schema.Number.pipe(Schema.between(0, 1))
 
 /** Dead letters (refused records, sealed) are deleted after this many days. */
 const DeadLetterRetentionDays = Schema.Int.pipe(Schema.between(1, 365))
+
+/** A whole number from `min` to `max` (a multiple of `step`), refused with the reason for the range. */
+const wholeNumber = (min: number, max: number, why: string, step = 1) =>
+  (step === 1 ? Schema.Int.pipe(Schema.between(min, max)) : Schema.Int.pipe(Schema.between(min, max), Schema.multipleOf(step))).annotations({
+    message: () => ({
+      message: `must be ${step === 1 ? "a whole number" : `a multiple of ${step}`} from ${min} to ${max}: ${why}`,
+      override: true
+    })
+  })
+
+/**
+ * The checkpoints, transitions and run records of runs that ended (READY, DEGRADED, FAILED,
+ * CANCELLED, STALE) this many days ago are deleted; the latest READY run of each pipeline stays.
+ */
+const LedgerRetentionDays = wholeNumber(7, 3650, "under a week, a run that failed on a Friday could not be retried on Monday")
+
+/**
+ * The nightly job's windows and trigger thresholds. Every window ends the day before the run
+ * date. Defaults are what the nightly did before they were settings.
+ */
+const nightlyFields = {
+  /** The profile a user is categorized from covers this many days. */
+  profileWindowDays: wholeNumber(7, 365, "a week says too little of someone's work, and over a year mixes in work they no longer do"),
+  /** The anomaly trigger compares the app mix of this many recent days with the rest of the profile window. */
+  recentWindowDays: wholeNumber(3, 60, "fewer than 3 days of activity are noise, more than 60 are no longer recent"),
+  /** A hire within this many days is recategorized every night while their profile fills up (0: never). */
+  newHireDays: wholeNumber(0, 60, "0 turns the new-hire trigger off; after 60 days a hire has a profile like anyone's"),
+  /** Every categorized user is recategorized once per this many days, a rotating slice a night. */
+  periodicDays: wholeNumber(7, 365, "under a week the nightly recategorizes a seventh of the staff every night, over a year categories go stale"),
+  /** Categorized colleagues with the most similar profile, offered to the categorizer per user. */
+  neighbours: wholeNumber(1, 100, "more than 100 only lengthen what the categorizer reads"),
+  /** Drift is measured only for users with at least this many accesses in the recent window... */
+  anomalyMinAccesses: wholeNumber(1, 10_000, "too little recent activity says nothing about drift"),
+  /** ...on at least this many days. */
+  anomalyMinDays: wholeNumber(1, 60, "too few active days say nothing about drift"),
+  /** The productivity metrics materialized each night cover this many days (whole weeks). */
+  metricsWindowDays: wholeNumber(7, 364, "waste per employee-week over part of a week would count weekends unevenly", 7)
+}
+
+type NightlyFields = { readonly [K in keyof typeof nightlyFields]: number }
+
+/** The nightly settings a tenant starts with (and that settings stored before they existed read as). */
+export const defaultNightly: NightlyFields = {
+  profileWindowDays: 90,
+  recentWindowDays: 14,
+  newHireDays: 7,
+  periodicDays: 60,
+  neighbours: 20,
+  anomalyMinAccesses: 30,
+  anomalyMinDays: 3,
+  metricsWindowDays: 28
+}
+
+/**
+ * Rules between nightly settings, checked on the settings and on a patch that gives both sides
+ * (a patch against stored settings is checked once applied: `patchSettings`).
+ */
+const nightlyRules = (n: { readonly [K in keyof NightlyFields]?: number | undefined }): ReadonlyArray<Schema.FilterIssue> => {
+  const issues: Array<Schema.FilterIssue> = []
+  const rule = (ok: boolean | undefined, field: keyof NightlyFields, message: string) => {
+    if (ok === false) issues.push({ path: [field], message })
+  }
+  const both = <A extends keyof NightlyFields, B extends keyof NightlyFields>(a: A, b: B, holds: (a: number, b: number) => boolean) =>
+    n[a] === undefined || n[b] === undefined ? undefined : holds(n[a], n[b])
+  rule(
+    both("recentWindowDays", "profileWindowDays", (recent, profile) => recent < profile),
+    "recentWindowDays",
+    "must be shorter than the profile window: the rest of it is the baseline the recent app mix is compared with"
+  )
+  rule(
+    both("anomalyMinDays", "recentWindowDays", (days, recent) => days <= recent),
+    "anomalyMinDays",
+    "must not exceed the recent window: no one is active on more days than it has"
+  )
+  rule(
+    both("newHireDays", "profileWindowDays", (hire, profile) => hire <= profile),
+    "newHireDays",
+    "must not exceed the profile window: a hire's profile is complete by then"
+  )
+  rule(
+    both("metricsWindowDays", "profileWindowDays", (metrics, profile) => metrics <= profile),
+    "metricsWindowDays",
+    "must not exceed the profile window: new events mark stale only the nights whose profile window holds them"
+  )
+  return issues
+}
+
+export const NightlySettings = Schema.Struct(
+  Object.fromEntries(
+    Object.entries(nightlyFields).map(([k, schema]) => [k, Schema.optionalWith(schema, { default: () => defaultNightly[k as keyof NightlyFields] })])
+  ) as { readonly [K in keyof typeof nightlyFields]: Schema.optionalWith<(typeof nightlyFields)[K], { default: () => number }> }
+).pipe(Schema.filter((n) => nightlyRules(n)))
+export type NightlySettings = typeof NightlySettings.Type
 
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({
@@ -47,7 +140,10 @@ export const TenantSettings = Schema.Struct({
   deadLetterRetentionDays: Schema.optionalWith(DeadLetterRetentionDays, { default: () => 14 }),
   /** How the tenant's HR exports are read (see `HrMapping`); none: the generic preset. */
   hrMapping: Schema.optionalWith(Schema.NullOr(HrMapping), { default: () => null }),
-  llm: LlmLimits
+  llm: LlmLimits,
+  ledgerRetentionDays: Schema.optionalWith(LedgerRetentionDays, { default: () => 90 }),
+  // Settings stored before the nightly's windows were settings read as today's defaults.
+  nightly: Schema.optionalWith(NightlySettings, { default: () => defaultNightly })
 })
 export type TenantSettings = typeof TenantSettings.Type
 
@@ -63,7 +159,9 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   anomalyThreshold: 0.3,
   deadLetterRetentionDays: 14,
   hrMapping: null,
-  llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 }
+  llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 },
+  ledgerRetentionDays: 90,
+  nightly: defaultNightly
 })
 
 /** The path of the first string (key or value) holding a NUL character, which PostgreSQL cannot store. */
@@ -91,7 +189,9 @@ export const SettingsPatch = Schema.partial(
     anomalyThreshold: AnomalyThreshold,
     deadLetterRetentionDays: DeadLetterRetentionDays,
     hrMapping: Schema.NullOr(HrMapping),
-    llm: Schema.partial(Schema.Struct(llmLimits))
+    llm: Schema.partial(Schema.Struct(llmLimits)),
+    ledgerRetentionDays: LedgerRetentionDays,
+    nightly: Schema.partial(Schema.Struct(nightlyFields)).pipe(Schema.filter((n) => nightlyRules(n)))
   })
 ).pipe(
   Schema.filter((patch) => {
@@ -101,8 +201,28 @@ export const SettingsPatch = Schema.partial(
 )
 export type SettingsPatch = typeof SettingsPatch.Type
 
+/** The groups of settings a patch changes field by field; anything else it replaces whole. */
+const GROUPS = ["llm", "nightly"] as const
+
+const defined = (record: object) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined))
+
 export const applyPatch = (settings: TenantSettings, patch: SettingsPatch): TenantSettings => ({
   ...settings,
-  ...Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && k !== "llm")),
-  llm: { ...settings.llm, ...Object.fromEntries(Object.entries(patch.llm ?? {}).filter(([, v]) => v !== undefined)) }
+  ...Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && !(GROUPS as ReadonlyArray<string>).includes(k))),
+  llm: { ...settings.llm, ...defined(patch.llm ?? {}) },
+  nightly: { ...settings.nightly, ...defined(patch.nightly ?? {}) }
 })
+
+/** The settings a patch changes, as paths (`retentionDays`, `nightly.profileWindowDays`): what an audit records. */
+export const changedSettings = (patch: SettingsPatch): ReadonlyArray<string> =>
+  Object.entries(patch).flatMap(([k, v]) =>
+    v === undefined ? [] : (GROUPS as ReadonlyArray<string>).includes(k) ? Object.keys(defined(v as object)).map((f) => `${k}.${f}`) : [k]
+  )
+
+/**
+ * The settings once `patch` is applied to `settings`, checked whole: a patch valid on its own may
+ * still break a rule between a field it changes and one it leaves (a recent window no shorter
+ * than the stored profile window).
+ */
+export const patchSettings = (settings: TenantSettings, patch: SettingsPatch): Either.Either<TenantSettings, ParseResult.ParseError> =>
+  Schema.decodeUnknownEither(TenantSettings, { errors: "all" })(applyPatch(settings, patch))

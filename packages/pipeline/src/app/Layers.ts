@@ -14,6 +14,7 @@ import { DeadLetterReplay } from "../ingest/Replay.js"
 import { RunLedger } from "../durable/RunLedger.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
+import { CostLedgerRetentionLive } from "../categorizer/llm/CostLedger.js"
 import { LlmMeterLive } from "../categorizer/llm/Meter.js"
 import { Checkpoints } from "../durable/Checkpoints.js"
 import { Employees } from "../warehouse/Employees.js"
@@ -88,7 +89,7 @@ const InputsChangedLive = Layer.effect(
     const tenant = yield* CurrentTenant
     return {
       events: (firstDay, lastDay) =>
-        Effect.asVoid(ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay), `new events from ${firstDay} to ${lastDay}`)),
+        Effect.asVoid(ledger.markStale(tenant.id, "nightly", nightlyKeysAffected(firstDay, lastDay, tenant.settings.nightly.profileWindowDays), `new events from ${firstDay} to ${lastDay}`)),
       // A run of date D reads HR as of D: every run from the effective day on.
       hr: (from) => Effect.asVoid(ledger.markStale(tenant.id, "nightly", { after: addDays(from, -1), upTo: "9999-12-31" }, `HR changes effective from ${from}`))
     }
@@ -115,7 +116,8 @@ export const PipelineLive = (id: TenantId) =>
       Privacy.Default,
       Employees.Default,
       Checkpoints.Default,
-      LlmMeterLive
+      LlmMeterLive,
+      CostLedgerRetentionLive
     ).pipe(Layer.provideMerge(WarehouseLive), Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))
   )
 

@@ -49,5 +49,5 @@ export const json = Options.boolean("json").pipe(Options.withDescription("Print 
 
 export const date = day("date").pipe(
   Options.withDefault(isoDate(new Date())),
-  Options.withDescription("Run date YYYY-MM-DD (default: today, UTC); profiles cover the 90 days before it")
+  Options.withDescription("Run date YYYY-MM-DD (default: today, UTC); profiles cover the tenant's profile window before it (90 days unless set)")
 )

@@ -1,18 +1,25 @@
 import { Command, Options } from "@effect/cli"
 import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
-import { SettingsPatch, SmallGroupPolicy, TenantRegistry } from "@workcat/tenancy"
-import { Console, Effect, Either, Option, Schema } from "effect"
+import { changedSettings, patchSettings, SettingsPatch, SmallGroupPolicy, TenantRegistry } from "@workcat/tenancy"
+import { Console, Effect, Either, Option, type ParseResult, Schema } from "effect"
 import { BaseLive, TenantCommandLive } from "../app/Layers.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { auditCli } from "./Admin.js"
 import { readHrMapping, readJsonFile } from "./Files.js"
+import * as Opt from "./Options.js"
 import { InvalidInput, printJson } from "./Output.js"
 
-/** A settings path as the option that sets it: `llm.monthlyBudgetUsd` → `--llm-monthly-budget-usd`. */
-const optionNames = (reason: string) =>
-  reason.replace(/(^|; )([a-zA-Z.]+):/g, (_, sep: string, path: string) => `${sep}--${path.replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}:`)
-import * as Opt from "./Options.js"
+/**
+ * A settings path as the option that sets it: `llm.monthlyBudgetUsd` → `--llm-monthly-budget-usd`;
+ * the nightly's settings go without their group: `nightly.profileWindowDays` → `--profile-window-days`.
+ */
+const optionOf = (path: string) =>
+  `--${path.replace(/^nightly\./, "").replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 
+const optionNames = (reason: string) => reason.replace(/(^|; )([a-zA-Z.]+):/g, (_, sep: string, path: string) => `${sep}${optionOf(path)}:`)
+
+/** `--name N` for a whole-number setting, described with its range and default. */
+const setting = (name: string, description: string) => Opt.integer(name).pipe(Options.optional, Options.withDescription(description))
 
 const readTaxonomy = (file: string) => readJsonFile(file, Taxonomy, "a taxonomy")
 
@@ -84,6 +91,18 @@ const set = Command.make(
     llmMonthlyBudgetUsd: Opt.number("llm-monthly-budget-usd").pipe(Options.optional),
     llmBudgetWarnAt: Opt.number("llm-budget-warn-at").pipe(Options.optional),
     llmConcurrency: Opt.integer("llm-concurrency").pipe(Options.optional),
+    ledgerRetentionDays: setting("ledger-retention-days", "Days finished runs' checkpoints and history are kept (7-3650, default 90)"),
+    profileWindowDays: setting("profile-window-days", "Days of activity a user is categorized from (7-365, default 90)"),
+    recentWindowDays: setting(
+      "recent-window-days",
+      "Recent days whose app mix the anomaly trigger compares with the rest of the profile window (3-60, shorter than the profile window, default 14)"
+    ),
+    newHireDays: setting("new-hire-days", "Hires within this many days are recategorized every night (0-60, 0: never, default 7)"),
+    periodicDays: setting("periodic-days", "Everyone is recategorized once per this many days, a slice a night (7-365, default 60)"),
+    neighbours: setting("neighbours", "Similar categorized colleagues the categorizer is shown per user (1-100, default 20)"),
+    anomalyMinAccesses: setting("anomaly-min-accesses", "Recent accesses below which drift is not measured (1-10000, default 30)"),
+    anomalyMinDays: setting("anomaly-min-days", "Recent active days below which drift is not measured (1-60, default 3)"),
+    metricsWindowDays: setting("metrics-window-days", "Days the productivity metrics cover, whole weeks (7-364, at most the profile window, default 28)"),
     taxonomy: taxonomyOption
   },
   (args) =>
@@ -108,12 +127,28 @@ const set = Command.make(
           monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),
           budgetWarnAt: o(args.llmBudgetWarnAt),
           concurrency: o(args.llmConcurrency)
+        },
+        ledgerRetentionDays: o(args.ledgerRetentionDays),
+        nightly: {
+          profileWindowDays: o(args.profileWindowDays),
+          recentWindowDays: o(args.recentWindowDays),
+          newHireDays: o(args.newHireDays),
+          periodicDays: o(args.periodicDays),
+          neighbours: o(args.neighbours),
+          anomalyMinAccesses: o(args.anomalyMinAccesses),
+          anomalyMinDays: o(args.anomalyMinDays),
+          metricsWindowDays: o(args.metricsWindowDays)
         }
       })
-      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(decoded.left))}` })
+      const invalid = (error: ParseResult.ParseError) => new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(error))}` })
+      if (Either.isLeft(decoded)) return yield* invalid(decoded.left)
       const patch = decoded.right
-      const settings = yield* Effect.flatMap(TenantRegistry, (r) => r.update(args.tenant, patch))
-      yield* auditCli(args.tenant, "tenant.settings.update", { changed: Object.keys(patch).filter((k) => k !== "llm" || Object.values(patch.llm ?? {}).some((v) => v !== undefined)) })
+      const registry = yield* TenantRegistry
+      // A rule between a given option and a stored setting (a recent window no shorter than the stored profile window).
+      const patched = patchSettings((yield* registry.get(args.tenant)).settings, patch)
+      if (Either.isLeft(patched)) return yield* invalid(patched.left)
+      const settings = yield* registry.update(args.tenant, patch)
+      yield* auditCli(args.tenant, "tenant.settings.update", { changed: changedSettings(patch) })
       yield* printJson({ ...settings, taxonomy: `${settings.taxonomy.id} v${settings.taxonomy.version}` })
     }).pipe(Effect.provide(BaseLive))
 ).pipe(Command.withDescription("Change a tenant's settings"))

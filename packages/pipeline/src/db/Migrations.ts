@@ -3,12 +3,14 @@ import { migrateControl, TenantMigrations } from "@workcat/tenancy"
 import control0001 from "./migrations/control/0001_runs.js"
 import control0002 from "./migrations/control/0002_run_liveness.js"
 import control0003 from "./migrations/control/0003_fast_start.js"
+import control0004 from "./migrations/control/0004_ledger_sweeps.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
 import tenant0004 from "./migrations/tenant/0004_llm.js"
 import tenant0005 from "./migrations/tenant/0005_partitions.js"
 import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
+import tenant0007 from "./migrations/tenant/0007_ledger_retention.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -20,11 +22,15 @@ export const tenantMigrations = Migrator.fromRecord({
   "0003_checkpoints": tenant0003,
   "0004_llm": tenant0004,
   "0005_partitions": tenant0005,
-  "0006_sealed_dead_letters": tenant0006
+  "0006_sealed_dead_letters": tenant0006,
+  "0007_ledger_retention": tenant0007
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */
 export const TenantMigrationsLive = TenantMigrations.layer(tenantMigrations)
 
 /** The pipeline's control-plane tables (run ledger). */
-export const migratePipelineControl = migrateControl(Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003 }), "pipeline")
+export const migratePipelineControl = migrateControl(
+  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004 }),
+  "pipeline"
+)

@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { drain } from "./Batches.js"
 
 /** A stage checkpoint: what a stage produced, or that a worker holds it. */
 export interface StageRow {
@@ -233,6 +234,39 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
         discard: true
       })
 
+    /**
+     * Retention: deletes the checkpoints of runs the ledger no longer has (it deleted them
+     * first, so no worker can drive them), `batch` rows a statement.
+     */
+    const forget = (runIds: ReadonlyArray<string>, batch: number) =>
+      runIds.length === 0
+        ? Effect.succeed({ items: 0, stages: 0 })
+        : Effect.all({
+            items: drain(
+              sql`DELETE FROM run_items WHERE ctid = ANY(ARRAY(SELECT ctid FROM run_items WHERE run_id = ANY(${runIds}::uuid[]) LIMIT ${batch}))
+                  RETURNING 1`.pipe(Effect.map((rows) => rows.length)),
+              batch
+            ),
+            stages: drain(
+              sql`DELETE FROM run_stages WHERE ctid = ANY(ARRAY(SELECT ctid FROM run_stages WHERE run_id = ANY(${runIds}::uuid[]) LIMIT ${batch}))
+                  RETURNING 1`.pipe(Effect.map((rows) => rows.length)),
+              batch
+            )
+          })
+
+    /** The checkpoint rows of these runs: what `forget` would delete. */
+    const countOf = (runIds: ReadonlyArray<string>) =>
+      sql<{ items: number; stages: number }>`
+        SELECT (SELECT count(*) FROM run_items WHERE run_id = ANY(${runIds}::uuid[]))::int AS items,
+               (SELECT count(*) FROM run_stages WHERE run_id = ANY(${runIds}::uuid[]))::int AS stages`.pipe(Effect.map((rows) => rows[0]!))
+
+    /** Up to `limit` runs with a stage started over `days` ago: where checkpoints of runs the ledger lost are found. */
+    const runsStartedBefore = (days: number, limit: number) =>
+      sql<{ runId: string }>`
+        SELECT DISTINCT run_id::text AS "runId" FROM run_stages WHERE started_at < now() - make_interval(days => ${days}) LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map((r) => r.runId))
+      )
+
     const orDie =
       <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>
       (...args: Args) =>
@@ -256,7 +290,10 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
       failedCount: orDie(failedCount),
       progress: orDie(progress),
       resetFailed: orDie(resetFailed),
-      clear: orDie(clear)
+      clear: orDie(clear),
+      forget: orDie(forget),
+      countOf: orDie(countOf),
+      runsStartedBefore: orDie(runsStartedBefore)
     } as const
   })
 }) {}

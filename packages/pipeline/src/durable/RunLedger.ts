@@ -39,6 +39,18 @@ const RESTART_HOLD = "1 minute"
 
 const interval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`
 
+/**
+ * The runs of tenant $1 that retention deletes, ended over $2 days ago: untouched since (a STALE
+ * run marked lately may be started again), with no live driver (a cancelled body may still be
+ * finishing), and not the latest READY run of their pipeline, which the tenant's categories and
+ * metrics came from. `created_at` is implied, and lets the planner use `runs_history`.
+ */
+const EXPIRED = `r.tenant = $1 AND r.state IN ('READY', 'DEGRADED', 'FAILED', 'CANCELLED', 'STALE')
+  AND r.created_at < now() - make_interval(days => $2) AND r.updated_at < now() - make_interval(days => $2)
+  AND coalesce(r.finished_at, r.updated_at) < now() - make_interval(days => $2)
+  AND NOT EXISTS (SELECT 1 FROM run_drivers d WHERE d.run_id = r.id AND d.expires_at > now())
+  AND r.id NOT IN (SELECT DISTINCT ON (pipeline) id FROM runs WHERE tenant = $1 AND state = 'READY' ORDER BY pipeline, finished_at DESC, id)`
+
 const COLUMNS = `id, tenant, pipeline, run_key AS "runKey", state, input, result, error, cost_usd::float AS "costUsd",
   created_at AS "createdAt", queued_at AS "queuedAt", started_at AS "startedAt", finished_at AS "finishedAt"`
 
@@ -275,6 +287,61 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       return counts ?? { stale: 0, flagged: 0 }
     })
 
+    /** The runs retention would delete now (see `EXPIRED`), with their transitions: what a dry run reports. */
+    const expired = (tenant: string, days: number) =>
+      sql
+        .unsafe<{ id: string; transitions: number }>(
+          `SELECT r.id::text AS id, (SELECT count(*) FROM run_transitions t WHERE t.run_id = r.id)::int AS transitions
+           FROM runs r WHERE ${EXPIRED}`,
+          [tenant, days]
+        )
+        .pipe(Effect.orDie, Effect.withSpan("RunLedger.expired"))
+
+    /**
+     * Deletes up to `limit` expired runs of the tenant (see `EXPIRED`) with their transitions and
+     * driver records, in one statement; returns their ids, whose checkpoints the caller deletes
+     * next. Rows another statement holds are skipped (a restart moving the run), and the rows
+     * taken are checked again once locked: a run started again meanwhile stays.
+     */
+    const deleteExpired = (tenant: string, days: number, limit: number) =>
+      sql
+        .unsafe<{ id: string; transitions: number }>(
+          `WITH doomed AS (SELECT r.id FROM runs r WHERE ${EXPIRED} ORDER BY r.created_at, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED),
+           transitions AS (DELETE FROM run_transitions WHERE run_id IN (SELECT id FROM doomed) RETURNING 1),
+           gone AS (DELETE FROM runs WHERE id IN (SELECT id FROM doomed) RETURNING id)
+           SELECT id::text AS id, (SELECT count(*) FROM transitions)::int AS transitions FROM gone`,
+          [tenant, days, limit]
+        )
+        .pipe(
+          Effect.map((rows) => ({ ids: rows.map((r) => r.id), transitions: rows[0]?.transitions ?? 0 })),
+          Effect.orDie,
+          Effect.withSpan("RunLedger.deleteExpired")
+        )
+
+    /** Of these run ids, those the ledger still has (checkpoints of the others are left over). */
+    const existing = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ id: string }>`SELECT id::text AS id FROM runs WHERE id = ANY(${ids}::uuid[])`.pipe(
+            Effect.map((rows) => new Set(rows.map((r) => r.id))),
+            Effect.orDie
+          )
+
+    /**
+     * Claims the tenant's ledger sweep unless one was claimed in the last day (by any worker);
+     * true when this caller is to sweep.
+     */
+    const claimSweep = (tenant: string) =>
+      sql`
+        INSERT INTO ledger_sweeps (tenant, swept_at) VALUES (${tenant}, now())
+        ON CONFLICT (tenant) DO UPDATE SET swept_at = excluded.swept_at, removed = NULL
+          WHERE ledger_sweeps.swept_at <= now() - interval '1 day'
+        RETURNING 1`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+
+    /** Records what the tenant's last sweep removed. */
+    const recordSweep = (tenant: string, removed: unknown) =>
+      sql`UPDATE ledger_sweeps SET removed = ${JSON.stringify(removed)}::jsonb WHERE tenant = ${tenant}`.pipe(Effect.orDie, Effect.asVoid)
+
     return {
       get,
       find,
@@ -293,7 +360,12 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       history,
       transitions,
       addCost,
-      markStale
+      markStale,
+      expired,
+      deleteExpired,
+      existing,
+      claimSweep,
+      recordSweep
     } as const
   })
 }) {}

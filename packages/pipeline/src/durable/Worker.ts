@@ -1,5 +1,6 @@
 import { type Duration, Effect, Schedule } from "effect"
 import { Executor } from "./Executor.js"
+import { type LedgerSweepSchedule, sweepLedgersPeriodically } from "./Retention.js"
 import { RunLedger, type RunRecord } from "./RunLedger.js"
 
 export interface WorkerOptions {
@@ -8,11 +9,15 @@ export interface WorkerOptions {
   readonly pollInterval?: Duration.DurationInput
   /** Only runs of these tenants (default: every tenant's). */
   readonly tenants?: ReadonlyArray<string>
+  /** When to look for the tenants' ledgers due for retention (see `sweepDueLedgers`). */
+  readonly ledgerSweep?: LedgerSweepSchedule
 }
 
 /**
  * A worker: every poll it admits queued runs within their tenants' limits and joins processing
- * runs it is not driving yet, sharing their items with whoever else drives them. Runs forever.
+ * runs it is not driving yet, sharing their items with whoever else drives them. Beside that, it
+ * sweeps each tenant's run ledger of finished runs past the tenant's retention, once a day (a
+ * claim in the control plane makes that once across workers), outside any run. Runs forever.
  */
 export const runWorker = (options: WorkerOptions) =>
   Effect.gen(function* () {
@@ -33,6 +38,7 @@ export const runWorker = (options: WorkerOptions) =>
         )
       }
     })
+    yield* Effect.forkScoped(sweepLedgersPeriodically(options.tenants, options.ledgerSweep))
     yield* Effect.logInfo(`worker ${executor.worker} polling for runs`)
     return yield* poll.pipe(
       Effect.catchAllCause((cause) => Effect.logWarning("worker poll failed", cause)),

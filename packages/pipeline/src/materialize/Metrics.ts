@@ -1,13 +1,13 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { applySmallGroupPolicy, type GroupMetrics, groupMetrics, type IsoDate, type UserId, userWaste } from "@workcat/core"
-import type { TenantSettings } from "@workcat/tenancy"
+import { defaultNightly, type TenantSettings } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { Employees } from "../warehouse/Employees.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
 import { CategoryStore } from "./CategoryStore.js"
 
-/** Productivity metrics look at the last four whole weeks. */
-export const METRICS_WINDOW_DAYS = 28
+/** Productivity metrics look at the last four whole weeks, unless the tenant's `nightly.metricsWindowDays` says otherwise. */
+export const METRICS_WINDOW_DAYS = defaultNightly.metricsWindowDays
 
 export type GroupBy = GroupMetrics["groupBy"]
 
@@ -28,17 +28,17 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
     const employees = yield* Employees
     const categories = yield* CategoryStore
 
-    /** Recomputes the snapshot of `asOf` from the rollup and HR as of that day, and replaces it. */
-    const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string) {
+    /** Recomputes the snapshot of `asOf` over the `windowDays` before it from the rollup and HR as of that day, and replaces it. */
+    const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string, windowDays: number = METRICS_WINDOW_DAYS) {
       // One after the other: this runs inside the night's transaction, on one connection.
       const [users, staff, labels] = yield* Effect.all([
-        profiles.load(windowEnding(asOf, METRICS_WINDOW_DAYS)),
+        profiles.load(windowEnding(asOf, windowDays)),
         employees.asOf(asOf),
         categories.labels()
       ])
       const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))
       const by = (groupBy: GroupBy, group: (userId: UserId) => string) =>
-        groupMetrics(groupBy, wastes.map((w) => ({ group: group(w.userId), waste: w.waste })), METRICS_WINDOW_DAYS)
+        groupMetrics(groupBy, wastes.map((w) => ({ group: group(w.userId), waste: w.waste })), windowDays)
       const rows = [
         ...by("department", (u) => staff.get(u)?.department ?? "Unknown"),
         ...by("team", (u) => staff.get(u)?.team ?? "Unknown"),
@@ -53,7 +53,7 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
               as_of: asOf,
               group_by: m.groupBy,
               group_value: m.group,
-              window_days: METRICS_WINDOW_DAYS,
+              window_days: windowDays,
               employees: m.employees,
               active_days: m.activeDays,
               accesses: m.accesses,

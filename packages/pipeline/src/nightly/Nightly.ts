@@ -18,14 +18,10 @@ import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
 import * as Pipeline from "../durable/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
-import { RECENT_WINDOW_DAYS, selectForRun } from "../triggers/TriggerSelection.js"
+import { selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/EventStore.js"
 import { Profiles, windowEnding } from "../warehouse/Profiles.js"
-import { PROFILE_WINDOW_DAYS } from "./Window.js"
-
-/** Neighbours offered to the categorizer per user. */
-const NEIGHBOURS = 20
 
 /** A run date: not after tomorrow (nothing to categorize yet, and it would become the "latest" snapshot). */
 export const RunDate = IsoDate.pipe(
@@ -87,9 +83,9 @@ const retry = Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedul
 
 /**
  * The nightly job of one tenant, as three durable stages: select the triggered users; categorize
- * each (a fan-out, checkpointed per user) from their 90-day profile and nearest categorized
- * colleagues, unless their inputs are unchanged since the last time; materialize categories and
- * metrics together.
+ * each (a fan-out, checkpointed per user) from their profile (90 days by default) and nearest
+ * categorized colleagues, unless their inputs are unchanged since the last time; materialize
+ * categories and metrics together. Windows and thresholds are the tenant's `nightly` settings.
  */
 export const NightlyPipeline = Pipeline.make({
   name: "nightly",
@@ -103,13 +99,14 @@ export const NightlyPipeline = Pipeline.make({
       const employees = yield* Employees
       const categories = yield* CategoryStore
       const categorizer = yield* Categorizer
-      const window = windowEnding(date, PROFILE_WINDOW_DAYS)
+      const settings = tenant.settings.nightly
+      const window = windowEnding(date, settings.profileWindowDays)
 
       const selection = yield* Pipeline.step(
         "select",
         Selection,
         Effect.gen(function* () {
-          const recentWindow = windowEnding(date, RECENT_WINDOW_DAYS)
+          const recentWindow = windowEnding(date, settings.recentWindowDays)
           const [profs, recent, baseline, staff, labels] = yield* Effect.all(
             [
               profiles.load(window),
@@ -128,7 +125,8 @@ export const NightlyPipeline = Pipeline.make({
             employees: staff,
             labels,
             roleChanges: yield* employees.roleChanges(labels, date),
-            anomalyThreshold: tenant.settings.anomalyThreshold
+            anomalyThreshold: tenant.settings.anomalyThreshold,
+            triggers: settings
           })
           return { selected, deferred: deferred.length }
         })
@@ -177,7 +175,7 @@ export const NightlyPipeline = Pipeline.make({
             const result = yield* categorizer.categorize({
               profile,
               employee,
-              neighbours: index.nearest(profileVector(profile, idf), NEIGHBOURS, userId),
+              neighbours: index.nearest(profileVector(profile, idf), settings.neighbours, userId),
               appIdf: idf,
               taxonomy
             })
@@ -205,7 +203,7 @@ export const NightlyPipeline = Pipeline.make({
                 if (gone.size > 0) yield* sql`DELETE FROM run_items WHERE ${sql.in("item_key", [...gone])}`
                 const at = new Date()
                 yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, runId, at), { discard: true })
-                return { metricRows: yield* metrics.materialize(date, runId), successes }
+                return { metricRows: yield* metrics.materialize(date, runId, settings.metricsWindowDays), successes }
               })
             )
             .pipe(Effect.orDie)

@@ -13,22 +13,22 @@ import {
   type TriggerSelection,
   type UserId
 } from "@workcat/core"
+import { defaultNightly, type NightlySettings } from "@workcat/tenancy"
 
-/** A hire within this many days is recategorized every night while their profile fills up. */
-export const NEW_HIRE_DAYS = 7
+/** The default recent window, whose app mix is compared with the rest of the profile for the anomaly trigger. */
+export const RECENT_WINDOW_DAYS = defaultNightly.recentWindowDays
 
-/** The recent window whose app mix is compared with the 90-day profile for the anomaly trigger. */
-export const RECENT_WINDOW_DAYS = 14
+/** A tenant's trigger settings (see `NightlySettings`). */
+export type TriggerSettings = Pick<NightlySettings, "newHireDays" | "periodicDays" | "anomalyMinAccesses" | "anomalyMinDays">
 
 /** Too little recent activity says nothing about drift: at least this many accesses on this many days. */
-const ANOMALY_MIN_ACCESSES = 30
-const ANOMALY_MIN_DAYS = 3
+export type AnomalyMinimum = Pick<NightlySettings, "anomalyMinAccesses" | "anomalyMinDays">
 
 export interface TriggerInputs {
   readonly date: IsoDate
-  /** Over the profile window (90 days). */
+  /** Over the profile window (the tenant's `profileWindowDays`). */
   readonly profiles: ReadonlyMap<UserId, AppProfile>
-  /** Over the recent window (the last 14 days). */
+  /** Over the recent window (the tenant's `recentWindowDays`). */
   readonly recent: ReadonlyMap<UserId, AppProfile>
   /** Over the rest of the profile window, before the recent one: what "usual" is for the anomaly trigger. */
   readonly baseline: ReadonlyMap<UserId, AppProfile>
@@ -37,13 +37,18 @@ export interface TriggerInputs {
   /** Users whose role changed since their last categorization. */
   readonly roleChanges: ReadonlySet<UserId>
   readonly anomalyThreshold: number
+  /** The tenant's new-hire window, periodic slice and anomaly minimums. */
+  readonly triggers: TriggerSettings
 }
 
 /**
  * Each categorized user's drift: their recent app mix against their own baseline and against the
  * centroid of their category (see `driftScore`); absent with too little recent activity or no baseline.
  */
-export const drifts = (inputs: Pick<TriggerInputs, "profiles" | "recent" | "baseline" | "labels">): ReadonlyMap<UserId, number> => {
+export const drifts = (
+  inputs: Pick<TriggerInputs, "profiles" | "recent" | "baseline" | "labels">,
+  minimum: AnomalyMinimum = defaultNightly
+): ReadonlyMap<UserId, number> => {
   const idf = inverseDocumentFrequency(inputs.profiles.values())
   const vectors = new Map<UserId, SparseVector>()
   const members = new Map<CategoryId, Array<SparseVector>>()
@@ -60,7 +65,7 @@ export const drifts = (inputs: Pick<TriggerInputs, "profiles" | "recent" | "base
   const result = new Map<UserId, number>()
   for (const [userId, v] of vectors) {
     const recent = inputs.recent.get(userId)
-    if (recent === undefined || recent.accesses < ANOMALY_MIN_ACCESSES || recent.activeDays < ANOMALY_MIN_DAYS) continue
+    if (recent === undefined || recent.accesses < minimum.anomalyMinAccesses || recent.activeDays < minimum.anomalyMinDays) continue
     result.set(userId, driftScore(mixVector(recent, idf), v, centroids.get(inputs.labels.get(userId)!.category)))
   }
   return result
@@ -72,7 +77,7 @@ export const drifts = (inputs: Pick<TriggerInputs, "profiles" | "recent" | "base
  */
 export const selectForRun = (inputs: TriggerInputs): TriggerSelection => {
   const users = new Set<UserId>([...inputs.profiles.keys(), ...inputs.employees.keys()])
-  const drift = drifts(inputs)
+  const drift = drifts(inputs, inputs.triggers)
   const candidates: Array<TriggerCandidate> = []
   for (const userId of users) {
     const employee = inputs.employees.get(userId)
@@ -86,5 +91,10 @@ export const selectForRun = (inputs: TriggerInputs): TriggerSelection => {
       drift: drift.get(userId) ?? null
     })
   }
-  return selectTriggers(candidates, { date: inputs.date, newHireDays: NEW_HIRE_DAYS, anomalyThreshold: inputs.anomalyThreshold })
+  return selectTriggers(candidates, {
+    date: inputs.date,
+    newHireDays: inputs.triggers.newHireDays,
+    periodicDays: inputs.triggers.periodicDays,
+    anomalyThreshold: inputs.anomalyThreshold
+  })
 }

@@ -1,7 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { TenantRegistry } from "@workcat/tenancy"
-import { Effect } from "effect"
-import { WorkcatApi } from "../Api.js"
+import { formatParseError } from "@workcat/core"
+import { changedSettings, patchSettings, TenantRegistry } from "@workcat/tenancy"
+import { Effect, Either } from "effect"
+import { BadRequest, WorkcatApi } from "../Api.js"
 import { audit, forTenant } from "../TenantServices.js"
 
 export const SettingsLive = HttpApiBuilder.group(WorkcatApi, "settings", (handlers) =>
@@ -15,8 +16,12 @@ export const SettingsLive = HttpApiBuilder.group(WorkcatApi, "settings", (handle
     )
     .handle("update", ({ path, payload }) =>
       Effect.gen(function* () {
-        const settings = yield* Effect.flatMap(TenantRegistry, (r) => r.update(path.tenant, payload)).pipe(Effect.orDie)
-        yield* audit("tenant.settings.update", { changed: Object.keys(payload) })
+        const registry = yield* TenantRegistry
+        // The payload is valid on its own; a rule between a field it changes and one it leaves is checked here.
+        const patched = patchSettings((yield* registry.get(path.tenant).pipe(Effect.orDie)).settings, payload)
+        if (Either.isLeft(patched)) return yield* new BadRequest({ message: formatParseError(patched.left) })
+        const settings = yield* registry.update(path.tenant, payload).pipe(Effect.orDie)
+        yield* audit("tenant.settings.update", { changed: changedSettings(payload) })
         return settings
       }).pipe(forTenant(path.tenant, "settings:write"))
     )

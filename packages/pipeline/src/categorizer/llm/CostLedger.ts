@@ -1,6 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { LlmCall } from "@workcat/core"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { drain } from "../../durable/Batches.js"
+import { TenantRetention } from "../../durable/TenantRetention.js"
 
 export interface SpendRow {
   readonly period: string
@@ -9,6 +11,18 @@ export interface SpendRow {
   readonly cachedTokens: number
   readonly outputTokens: number
   readonly costUsd: number
+}
+
+/**
+ * Calls are kept this long whatever the tenant's ledger retention: the report sums them by month
+ * over the last 12 months.
+ */
+const COST_HISTORY = "13 months"
+
+/** What retention does to the cost ledger: calls unlinked from their run and person, and calls deleted. */
+export interface CostLedgerExpiry {
+  readonly unlinked: number
+  readonly deleted: number
 }
 
 /** The tenant's LLM spend (`llm_calls`): every call with its tokens and cost, summed by day and month. */
@@ -40,6 +54,55 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
     /** Spend of the last 31 days by day and of the last 12 months by month. */
     const report = Effect.all({ days: by("day", "31 days"), months: by("month", "12 months") }).pipe(Effect.withSpan("CostLedger.report"))
 
-    return { record, monthSpend, report } as const
+    /** Older than `days`: a call's run and person go; older than that and than the report's 12 months: the call goes. */
+    const unlinkable = (days: number) =>
+      sql`at < now() - make_interval(days => ${days}) AND (user_id IS NOT NULL OR run_id IS NOT NULL)`
+    const deletable = (days: number) => sql`at < least(now() - make_interval(days => ${days}), now() - ${COST_HISTORY}::interval)`
+
+    /**
+     * Retention, `batch` rows a statement: deletes the calls past both `days` and the report's
+     * history, and unlinks the others older than `days` from their run and person (as forgetting
+     * a person does). Their tokens and cost stay, so every figure of `report` and `monthSpend`
+     * stays as it was.
+     */
+    const expire = Effect.fn("CostLedger.expire")(function* (days: number, batch: number) {
+      const deleted = yield* drain(
+        sql`DELETE FROM llm_calls WHERE id = ANY(ARRAY(SELECT id FROM llm_calls WHERE ${deletable(days)} LIMIT ${batch})) RETURNING 1`.pipe(
+          Effect.map((rows) => rows.length)
+        ),
+        batch
+      )
+      const unlinked = yield* drain(
+        sql`UPDATE llm_calls SET user_id = NULL, run_id = NULL
+            WHERE id = ANY(ARRAY(SELECT id FROM llm_calls WHERE ${unlinkable(days)} LIMIT ${batch})) RETURNING 1`.pipe(
+          Effect.map((rows) => rows.length)
+        ),
+        batch
+      )
+      return { unlinked, deleted } satisfies CostLedgerExpiry
+    }, Effect.orDie)
+
+    /** What `expire` would do now. */
+    const expiring = (days: number) =>
+      sql<CostLedgerExpiry>`
+        SELECT (SELECT count(*) FROM llm_calls WHERE ${unlinkable(days)} AND NOT (${deletable(days)}))::int AS unlinked,
+               (SELECT count(*) FROM llm_calls WHERE ${deletable(days)})::int AS deleted`.pipe(
+        Effect.map((rows) => rows[0]!),
+        Effect.orDie
+      )
+
+    return { record, monthSpend, report, expire, expiring } as const
   })
 }) {}
+
+/** The cost ledger's part in the daily ledger sweep (see `CostLedger.expire`). */
+export const CostLedgerRetentionLive = Layer.effect(
+  TenantRetention,
+  Effect.map(CostLedger, (ledger) => {
+    const named = (e: CostLedgerExpiry) => ({ llmCallsUnlinked: e.unlinked, llmCallsDeleted: e.deleted })
+    return {
+      expire: (days: number, batch: number) => Effect.map(ledger.expire(days, batch), named),
+      expiring: (days: number) => Effect.map(ledger.expiring(days), named)
+    }
+  })
+).pipe(Layer.provide(CostLedger.Default))
