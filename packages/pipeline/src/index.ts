@@ -24,10 +24,10 @@ export * from "./ingest/Intake.js"
 export * from "./ingest/Replay.js"
 // The warehouse.
 export * from "./warehouse/Employees.js"
-export * from "./warehouse/EventStore.js"
+export * from "./warehouse/postgres/EventStore.js"
 export * from "./warehouse/EventWarehouse.js"
 export * from "./warehouse/postgres/PostgresWarehouse.js"
-export * from "./warehouse/Profiles.js"
+export * from "./warehouse/postgres/Profiles.js"
 // The nightly job: triggers, categorizers, materialization.
 export * from "./triggers/TriggerSelection.js"
 export * from "./categorizer/OfflineCategorizer.js"

@@ -3,7 +3,7 @@ import { applySmallGroupPolicy, type GroupMetrics, groupMetrics, type IsoDate, t
 import { defaultNightly, type TenantSettings } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { Employees } from "../warehouse/Employees.js"
-import { Profiles, windowEnding } from "../warehouse/Profiles.js"
+import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
 import { CategoryStore } from "./CategoryStore.js"
 
 /** Productivity metrics look at the last four whole weeks, unless the tenant's `nightly.metricsWindowDays` says otherwise. */
@@ -24,7 +24,7 @@ export interface MetricsSnapshot {
 export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const profiles = yield* Profiles
+    const warehouse = yield* EventWarehouse
     const employees = yield* Employees
     const categories = yield* CategoryStore
 
@@ -32,7 +32,7 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
     const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string, windowDays: number = METRICS_WINDOW_DAYS) {
       // One after the other: this runs inside the night's transaction, on one connection.
       const [users, staff, labels] = yield* Effect.all([
-        profiles.load(windowEnding(asOf, windowDays)),
+        warehouse.profiles(windowEnding(asOf, windowDays)),
         employees.asOf(asOf),
         categories.labels()
       ])
@@ -97,5 +97,5 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
 
     return { materialize, snapshot } as const
   }),
-  dependencies: [Profiles.Default, Employees.Default, CategoryStore.Default]
+  dependencies: [Employees.Default, CategoryStore.Default]
 }) {}

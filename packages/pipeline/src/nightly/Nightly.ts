@@ -20,8 +20,8 @@ import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
 import { selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
-import { EventStore } from "../warehouse/EventStore.js"
-import { Profiles, windowEnding } from "../warehouse/Profiles.js"
+import { EventStore } from "../warehouse/postgres/EventStore.js"
+import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
 
 /** A run date: not after tomorrow (nothing to categorize yet, and it would become the "latest" snapshot). */
 export const RunDate = IsoDate.pipe(
@@ -95,7 +95,7 @@ export const NightlyPipeline = Pipeline.make({
   run: ({ date }) =>
     Effect.gen(function* () {
       const tenant = yield* CurrentTenant
-      const profiles = yield* Profiles
+      const warehouse = yield* EventWarehouse
       const employees = yield* Employees
       const categories = yield* CategoryStore
       const categorizer = yield* Categorizer
@@ -109,9 +109,9 @@ export const NightlyPipeline = Pipeline.make({
           const recentWindow = windowEnding(date, settings.recentWindowDays)
           const [profs, recent, baseline, staff, labels] = yield* Effect.all(
             [
-              profiles.load(window),
-              profiles.load(recentWindow),
-              profiles.load({ start: window.start, end: recentWindow.start }),
+              warehouse.profiles(window),
+              warehouse.profiles(recentWindow),
+              warehouse.profiles({ start: window.start, end: recentWindow.start }),
               employees.asOf(date),
               categories.labels()
             ],
@@ -135,7 +135,7 @@ export const NightlyPipeline = Pipeline.make({
       // What categorizing needs, loaded once per worker (not checkpointed: it is read-only input).
       const context = yield* Effect.cached(
         Effect.gen(function* () {
-          const [profs, staff, labels] = yield* Effect.all([profiles.load(window), employees.asOf(date), categories.labels()], {
+          const [profs, staff, labels] = yield* Effect.all([warehouse.profiles(window), employees.asOf(date), categories.labels()], {
             concurrency: 3
           })
           const idf = inverseDocumentFrequency(profs.values())

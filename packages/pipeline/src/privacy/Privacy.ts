@@ -3,7 +3,7 @@ import { CurrentTenant, TenantRegistry } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { RunLedger } from "../durable/RunLedger.js"
-import { EventStore } from "../warehouse/EventStore.js"
+import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { EventWarehouse } from "../warehouse/EventWarehouse.js"
 import { forgetKey, inWarehouse, PSEUDONYM_COLUMNS } from "./PseudonymousData.js"
 

@@ -1,4 +1,4 @@
-import type { AccessEvent, AppProfile, IsoDate, UserId } from "@workcat/core"
+import { type AccessEvent, addDays, type AppProfile, type IsoDate, type UserId } from "@workcat/core"
 import { Context, Data, type Effect } from "effect"
 
 /** What an append really added (duplicates of earlier deliveries add nothing), and the days of it (ISO dates). */
@@ -26,6 +26,9 @@ export interface ProfileWindow {
   readonly start: IsoDate
   readonly end: IsoDate
 }
+
+/** The window of `days` days ending (exclusive) on `end`. */
+export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
 
 /**
  * A tenant's event warehouse: its raw SSO events and the daily per-user, per-app rollup the

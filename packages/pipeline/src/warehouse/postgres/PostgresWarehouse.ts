@@ -3,8 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { UserId } from "@workcat/core"
 import { Effect, Layer } from "effect"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
-import { EventStore } from "../EventStore.js"
-import { Profiles } from "../Profiles.js"
+import { EventStore } from "./EventStore.js"
+import { Profiles } from "./Profiles.js"
 
 const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
 

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { AccessEvent } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
-import { type Inserted, noneInserted } from "./EventWarehouse.js"
+import { type Inserted, noneInserted } from "../EventWarehouse.js"
 
 
 /** The day of a partition's name, `sso_events_pYYYYMMDD`. */

@@ -1,11 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type AppKey, type AppProfile, type AppUsage, addDays, type IsoDate, type UserId } from "@workcat/core"
+import type { AppKey, AppProfile, AppUsage, UserId } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
 import { EventStore } from "./EventStore.js"
-import type { ProfileWindow } from "./EventWarehouse.js"
-
-/** The window of `days` days ending (exclusive) on `end`. */
-export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
+import type { ProfileWindow } from "../EventWarehouse.js"
 
 /**
  * Users' app profiles, built from the daily rollup (settled first) in two aggregate queries for
