@@ -36,6 +36,7 @@ export * from "./nightly/Nightly.js"
 export * from "./nightly/RunNightly.js"
 export * from "./materialize/CategoryStore.js"
 export * from "./materialize/Metrics.js"
+export * from "./materialize/NightResults.js"
 export * from "./eval/Evaluate.js"
 export * from "./privacy/Privacy.js"
 // Operations.

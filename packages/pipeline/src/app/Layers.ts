@@ -14,6 +14,7 @@ import { DeadLetterReplay } from "../ingest/Replay.js"
 import { RunLedger } from "../durable/RunLedger.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
+import { NightResults } from "../materialize/NightResults.js"
 import { CostLedgerRetentionLive } from "../categorizer/llm/CostLedger.js"
 import { LlmMeterLive } from "../categorizer/llm/Meter.js"
 import { Checkpoints } from "../durable/Checkpoints.js"
@@ -112,6 +113,7 @@ export const PipelineLive = (id: TenantId) =>
       DeadLetterReplay.Default,
       CategoryStore.Default,
       Metrics.Default,
+      NightResults.Default,
       Evaluator.Default,
       Privacy.Default,
       Employees.Default,

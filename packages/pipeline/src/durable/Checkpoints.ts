@@ -254,6 +254,10 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
             )
           })
 
+    /** Fan-out items of these keys in any run (their subjects were forgotten meanwhile): none is retried or counted. */
+    const dropItemsOf = (keys: ReadonlyArray<string>) =>
+      keys.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM run_items WHERE item_key = ANY(${keys}::text[])`)
+
     /** The checkpoint rows of these runs: what `forget` would delete. */
     const countOf = (runIds: ReadonlyArray<string>) =>
       sql<{ items: number; stages: number }>`
@@ -292,6 +296,7 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
       resetFailed: orDie(resetFailed),
       clear: orDie(clear),
       forget: orDie(forget),
+      dropItemsOf: orDie(dropItemsOf),
       countOf: orDie(countOf),
       runsStartedBefore: orDie(runsStartedBefore)
     } as const

@@ -1,4 +1,3 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import {
   addDays,
   CategorizationError,
@@ -13,14 +12,13 @@ import {
   UserId
 } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Array as Arr, Effect, Option, Schedule, Schema } from "effect"
+import { Effect, Option, Schedule, Schema } from "effect"
 import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
 import * as Pipeline from "../durable/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
-import { Metrics } from "../materialize/Metrics.js"
+import { NightResults } from "../materialize/NightResults.js"
 import { selectForRun } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
-import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
 
 /** A run date: not after tomorrow (nothing to categorize yet, and it would become the "latest" snapshot). */
@@ -64,19 +62,6 @@ const countBy = <A>(items: Iterable<A>, key: (a: A) => Iterable<string>): Record
   for (const item of items) for (const k of key(item)) counts[k] = (counts[k] ?? 0) + 1
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)))
 }
-
-/** Of these users, those with no activity left at all: forgotten meanwhile. */
-const forgottenAmong = (users: ReadonlyArray<UserId>) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const present = new Set<string>()
-    for (const chunk of Arr.chunksOf(users, 5_000)) {
-      const rows = yield* sql<{ userId: string }>`
-        SELECT DISTINCT user_id AS "userId" FROM user_app_daily WHERE ${sql.in("user_id", chunk)}`
-      for (const r of rows) present.add(r.userId)
-    }
-    return new Set(users.filter((u) => !present.has(u)))
-  })
 
 /** Categorization attempts retried on transient errors: 3 attempts, exponential with jitter. */
 const retry = Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(2)))
@@ -188,25 +173,10 @@ export const NightlyPipeline = Pipeline.make({
         NightlySummary,
         Effect.gen(function* () {
           const { runId } = yield* Pipeline.RunContext
-          const sql = yield* SqlClient.SqlClient
-          const metrics = yield* Metrics
-          const store = yield* EventStore
           const done = outcomes.done.map(({ item, output }) => ({ ...output, reasons: item.reasons }))
-          // The night's results land together, or not at all; under the key version this run used.
-          const { metricRows, successes } = yield* sql
-            .withTransaction(
-              Effect.gen(function* () {
-                yield* store.holdKeyVersion
-                // A person forgotten while the run was categorizing is not brought back.
-                const gone = yield* forgottenAmong(done.map((d) => d.result.userId))
-                const successes = done.filter((d) => !gone.has(d.result.userId))
-                if (gone.size > 0) yield* sql`DELETE FROM run_items WHERE ${sql.in("item_key", [...gone])}`
-                const at = new Date()
-                yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, runId, at), { discard: true })
-                return { metricRows: yield* metrics.materialize(date, runId, settings.metricsWindowDays), successes }
-              })
-            )
-            .pipe(Effect.orDie)
+          const { metricRows, successes } = yield* Effect.flatMap(NightResults, (results) =>
+            results.commit({ runId, date, metricsWindowDays: settings.metricsWindowDays, done })
+          )
           // Readers see today's HR state: a change that became effective today shows from now on.
           yield* employees.refresh()
           return {

@@ -50,6 +50,8 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly dropBefore: (cutoff: string) => Effect.Effect<number>
     /** Users' app profiles over a window (the rollup settled first). */
     readonly profiles: (window: ProfileWindow) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+    /** Of these users, those with any activity left in the rollup (the others were forgotten). */
+    readonly usersWithActivity: (users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlySet<UserId>>
     /** Right to forget: removes every event and rollup of the user; rows removed per table. */
     readonly forget: (userId: UserId) => Effect.Effect<Readonly<Record<string, number>>>
     /**

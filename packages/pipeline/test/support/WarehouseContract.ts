@@ -111,6 +111,15 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         expect((yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])).inserted).toBe(1)
       }).pipe(Effect.provide(layer())))
 
+    it.effect("tells which of some users still have activity", () =>
+      Effect.gen(function* () {
+        const w = yield* warehouse
+        yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", null, "2026-10-02T10:00:00Z")])
+        yield* w.settle
+        expect([...(yield* w.usersWithActivity(["u_1", "u_2", "u_3"] as Array<UserId>))]).toEqual(["u_1"])
+        expect((yield* w.usersWithActivity([])).size).toBe(0)
+      }).pipe(Effect.provide(layer())))
+
     it.effect("re-keys every user pseudonym: profiles follow the new ids, and it says which ids it changed", () =>
       Effect.gen(function* () {
         const w = yield* warehouse

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { UserId } from "@workcat/core"
-import { Effect, Layer } from "effect"
+import { Array as Arr, Effect, Layer } from "effect"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
 import { EventStore } from "./EventStore.js"
 import { Profiles } from "./Profiles.js"
@@ -32,6 +32,16 @@ export const PostgresWarehouseLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
     const profiles = yield* Profiles
+
+    const usersWithActivity = (users: ReadonlyArray<UserId>) =>
+      Effect.gen(function* () {
+        const present = new Set<UserId>()
+        for (const chunk of Arr.chunksOf(users, 5_000)) {
+          const rows = yield* sql<{ userId: UserId }>`SELECT DISTINCT user_id AS "userId" FROM user_app_daily WHERE user_id = ANY(${chunk}::text[])`
+          for (const r of rows) present.add(r.userId)
+        }
+        return present as ReadonlySet<UserId>
+      }).pipe(Effect.orDie, Effect.withSpan("PostgresWarehouse.usersWithActivity"))
 
     // Each is one transaction, or a savepoint of the caller's (Privacy's, under its key-version lock).
     const forget = (userId: UserId) =>
@@ -68,6 +78,7 @@ export const PostgresWarehouseLive = Layer.effect(
       settle: store.settle,
       dropBefore: store.dropBefore,
       profiles: profiles.load,
+      usersWithActivity,
       forget,
       rekey
     }
