@@ -1,4 +1,3 @@
-import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
 import {
   describeHrColumns,
@@ -19,6 +18,7 @@ import {
 import { CurrentTenant } from "@workcat/tenancy"
 import { Chunk, Clock, Effect, Either, Stream } from "effect"
 import { randomUUID } from "node:crypto"
+import { refusesData, sqlState } from "../db/SqlErrors.js"
 import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
@@ -70,9 +70,6 @@ const cellsOf = (text: string): ReadonlyArray<string> => {
     return []
   }
 }
-
-const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
-const refusesData = (e: SqlError) => /^(22|23|54)/.test(sqlState(e) ?? "")
 
 /**
  * HR intake: each record, whatever its export's field names (through the tenant's mapping, see

@@ -2,21 +2,17 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { UserId } from "@workcat/core"
 import { Array as Arr, Effect, Layer } from "effect"
+import { refusesData, sqlState } from "../../db/SqlErrors.js"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
 import { EventStore } from "./EventStore.js"
 import { Profiles } from "./Profiles.js"
 
-const sqlState = (e: SqlError) => (e.cause as { code?: string } | undefined)?.code
-
-/** PostgreSQL refused a value: data exceptions (22), constraints (23), limits such as index row size (54). */
-const refusal = (e: SqlError) => {
-  const code = sqlState(e) ?? ""
-  return /^(22|23|54)/.test(code) ? new ValuesRefused({ code }) : new WarehouseError({ cause: e })
-}
+/** A refused value is the rows' fault; anything else is the warehouse's. */
+const refusal = (e: SqlError) => (refusesData(e) ? new ValuesRefused({ code: sqlState(e) ?? "" }) : new WarehouseError({ cause: e }))
 const failure = (e: SqlError) => new WarehouseError({ cause: e })
 
 /** The warehouse's columns holding pseudonyms: users' (`u_`) and sessions' (`s_`). */
-const PSEUDONYMS = {
+export const WAREHOUSE_PSEUDONYMS = {
   user: [
     { table: "sso_events", column: "user_id" },
     { table: "user_app_daily", column: "user_id" }
@@ -47,7 +43,7 @@ export const PostgresWarehouseLive = Layer.effect(
     const forget = (userId: UserId) =>
       Effect.gen(function* () {
         const deleted: Record<string, number> = {}
-        for (const { column, table } of PSEUDONYMS.user) {
+        for (const { column, table } of WAREHOUSE_PSEUDONYMS.user) {
           deleted[table] = (yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`).length
         }
         return deleted
@@ -56,7 +52,7 @@ export const PostgresWarehouseLive = Layer.effect(
     const rekey = (next: (old: string) => string) =>
       Effect.gen(function* () {
         const all = new Set<string>()
-        for (const [kind, columns] of Object.entries(PSEUDONYMS)) {
+        for (const [kind, columns] of Object.entries(WAREHOUSE_PSEUDONYMS)) {
           const ids = yield* sql.unsafe<{ id: string }>(
             `SELECT DISTINCT id FROM (${columns.map((c) => `SELECT ${c.column} AS id FROM ${c.table}`).join(" UNION ALL ")}) ids WHERE id IS NOT NULL`
           )
