@@ -1,3 +1,9 @@
+import { WAREHOUSE_PSEUDONYMS } from "../warehouse/postgres/PostgresWarehouse.js"
+
+/** The warehouse adapter's own pseudonym columns, which its `forget` deletes and its `rekey` re-keys. */
+const fromWarehouse = <C extends { readonly table: string; readonly column: string }>(columns: ReadonlyArray<C>) =>
+  columns.map((c) => ({ ...c, forget: "delete" as const, warehouse: true as const }))
+
 /**
  * Every column of the tenant schema that holds a pseudonym or a keyed hash, by kind (`u_` users,
  * `s_` sessions, `e_` HR employee ids, `r_` dead-letter records). Key rotation re-keys all of them;
@@ -5,14 +11,13 @@
  * not about the person, unlinking them (an LLM call's cost stays in the ledger; a colleague's record
  * keeps its other fields when its manager is forgotten). A manager column holds a `u_` pseudonym or
  * an `e_` hash, so it is listed once, with the users. A test checks that this list covers every
- * such column of the schema, so a new table cannot be forgotten here. Columns of the event
- * warehouse (`warehouse: true`) are forgotten and re-keyed by the warehouse adapter
+ * such column of the schema, so a new table cannot be forgotten here. The event warehouse's
+ * columns (`warehouse: true`, the adapter's own list) are forgotten and re-keyed by the adapter
  * (`EventWarehouse.forget`, `rekey`), the rest by `Privacy` in the tenant's PostgreSQL schema.
  */
 export const PSEUDONYM_COLUMNS = {
   user: [
-    { table: "sso_events", column: "user_id", forget: "delete", warehouse: true },
-    { table: "user_app_daily", column: "user_id", forget: "delete", warehouse: true },
+    ...fromWarehouse(WAREHOUSE_PSEUDONYMS.user),
     { table: "hr_events", column: "user_id", forget: "delete" },
     { table: "employees", column: "user_id", forget: "delete" },
     { table: "work_categories", column: "user_id", forget: "delete" },
@@ -22,7 +27,7 @@ export const PSEUDONYM_COLUMNS = {
     { table: "hr_events", column: "manager_id", forget: "unlink" },
     { table: "employees", column: "manager_id", forget: "unlink" }
   ],
-  session: [{ table: "sso_events", column: "session_id", forget: "delete", warehouse: true }],
+  session: fromWarehouse(WAREHOUSE_PSEUDONYMS.session),
   employee: [
     { table: "hr_events", column: "employee_ref", forget: "delete" },
     { table: "employees", column: "employee_ref", forget: "delete" }
@@ -30,7 +35,7 @@ export const PSEUDONYM_COLUMNS = {
   record: [{ table: "dead_letters", column: "record_hash", forget: "delete" }]
 } as const
 
-export type PseudonymKind = keyof typeof PSEUDONYM_COLUMNS
+type PseudonymKind = keyof typeof PSEUDONYM_COLUMNS
 type Column = (typeof PSEUDONYM_COLUMNS)[PseudonymKind][number]
 
 /** Whether the column is the event warehouse's. */
