@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ControlSql, type TenantId, tenantRole } from "@workcat/tenancy"
-import { Effect, Fiber, Layer, Schema, type Scope } from "effect"
-import * as TestServices from "effect/TestServices"
+import { Effect, Fiber, Layer, Schema } from "effect"
 import Pg from "pg"
 import { Executor } from "../src/durable/Executor.js"
 import * as Pipeline from "../src/durable/Pipeline.js"
@@ -10,7 +9,7 @@ import { Runs } from "../src/durable/Runs.js"
 import { BaseLive, CategorizerLive } from "../src/app/Layers.js"
 import { runsFor } from "../src/app/Runtime.js"
 import { flakyProxy } from "./support/FlakyProxy.js"
-import { freshTenant, provision, testConfig, testDatabaseUrl } from "./support/TestLayers.js"
+import { freshTenant, liveTests, provision, testConfig, testDatabaseUrl } from "./support/TestLayers.js"
 
 /** Leases of 6 s, renewed every 2 s: a blip shorter than a lease must not cost them. */
 const LEASE_SECONDS = 6
@@ -66,8 +65,7 @@ const cutTenant = (tenant: TenantId) =>
 
 describe("leases and heartbeats", () => {
   it.layer(Runtime, { timeout: 90_000 })((it) => {
-    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof Runtime> | Scope.Scope>) =>
-      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+    const live = liveTests(it)
 
     live("heartbeats survive a blip in the tenant's connections: no item runs in two workers", () =>
       Effect.gen(function* () {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { ControlSql } from "@workcat/tenancy"
-import { Effect, Exit, Fiber, Layer, Option, Schema, type Scope, Stream } from "effect"
-import * as TestServices from "effect/TestServices"
+import { Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { jsonValues } from "../src/ingest/Framing.js"
 import { Executor } from "../src/durable/Executor.js"
@@ -12,7 +11,7 @@ import { RunLedger } from "../src/durable/RunLedger.js"
 import { Runs } from "../src/durable/Runs.js"
 import { CategorizerLive } from "../src/app/Layers.js"
 import { runsFor } from "../src/app/Runtime.js"
-import { freshTenant, provision, TestBase, testTenantLayer } from "./support/TestLayers.js"
+import { freshTenant, liveTests, provision, TestBase, testTenantLayer } from "./support/TestLayers.js"
 
 /** Every call of the test pipelines' work, per `run id:item` or step name, from every worker. */
 const calls = new Map<string, number>()
@@ -115,8 +114,7 @@ const until = (condition: () => boolean) => Effect.sleep("20 millis").pipe(Effec
 describe("the run ledger", () => {
   it.layer(Runtime, { timeout: 60_000 })((it) => {
     /** These tests wait for real: leases, polls and sleeps run on the live clock. */
-    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof Runtime> | Scope.Scope>) =>
-      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+    const live = liveTests(it)
 
     live("a malformed run id is an unknown run, not an error", () =>
       Effect.gen(function* () {

@@ -1,14 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { ControlSql, type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Effect, Fiber, Layer, type Scope } from "effect"
-import * as TestServices from "effect/TestServices"
+import { Effect, Fiber, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { CostLedger } from "../src/categorizer/llm/CostLedger.js"
 import { sweepLedger } from "../src/durable/Retention.js"
 import { TenantRuntimes } from "../src/durable/TenantRuntimes.js"
 import { runWorker } from "../src/durable/Worker.js"
-import { freshTenant, provision, TestRuntime } from "./support/TestLayers.js"
+import { freshTenant, liveTests, provision, TestRuntime } from "./support/TestLayers.js"
 
 const tenants = { swept: freshTenant("ret"), other: freshTenant("ret"), costs: freshTenant("ret"), scheduled: freshTenant("ret") }
 
@@ -94,8 +93,7 @@ const costs = Effect.flatMap(CostLedger, (c) => Effect.all({ report: c.report, m
 describe("ledger retention", () => {
   it.layer(TestLayer, { timeout: 120_000 })((it) => {
     /** On the live clock: the worker's schedule and the database's `now()` agree. */
-    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof TestLayer> | Scope.Scope>) =>
-      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+    const live = liveTests(it)
 
     live("deletes old finished runs with their transitions and checkpoints; keeps recent, unfinished, latest-READY and other tenants' runs", () =>
       Effect.gen(function* () {

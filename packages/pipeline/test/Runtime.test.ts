@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { IllegalTransition } from "@workcat/core"
 import { TenantRegistry } from "@workcat/tenancy"
-import { Effect, Fiber, Layer, Schema, type Scope } from "effect"
-import * as TestServices from "effect/TestServices"
+import { Effect, Fiber, Layer, Schema } from "effect"
 import { Executor } from "../src/durable/Executor.js"
 import * as Pipeline from "../src/durable/Pipeline.js"
 import { Pipelines } from "../src/durable/Pipelines.js"
@@ -11,7 +10,7 @@ import { Runs } from "../src/durable/Runs.js"
 import { runWorker } from "../src/durable/Worker.js"
 import { CategorizerLive } from "../src/app/Layers.js"
 import { runsFor } from "../src/app/Runtime.js"
-import { freshTenant, provision, TestBase } from "./support/TestLayers.js"
+import { freshTenant, liveTests, provision, TestBase } from "./support/TestLayers.js"
 
 /** What the test pipelines did, per item key: every call, from every worker. */
 const calls = new Map<string, number>()
@@ -86,8 +85,7 @@ const count = (prefix: string) => [...calls].filter(([k]) => k.startsWith(prefix
 describe("the durable run runtime", () => {
   it.layer(Runtime, { timeout: 60_000 })((it) => {
     /** These tests wait for real: leases, polls and sleeps run on the live clock. */
-    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof Runtime> | Scope.Scope>) =>
-      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+    const live = liveTests(it)
 
     live("runs a two-stage pipeline once; starting the key again returns its result", () =>
       Effect.gen(function* () {

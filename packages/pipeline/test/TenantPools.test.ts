@@ -4,7 +4,7 @@ import { ControlSql, CurrentTenant, type TenantId, TenantRegistry, tenantRole } 
 import { ConfigProvider, Context, Effect, Exit, Fiber, Layer, Logger, Option, Schedule, Scope, TestClock } from "effect"
 import * as TestServices from "effect/TestServices"
 import { TenantLayers } from "../src/app/TenantLayers.js"
-import { freshTenant, TestBase } from "./support/TestLayers.js"
+import { freshTenant, liveTests, TestBase } from "./support/TestLayers.js"
 
 /** A `TenantLayers` of its own, at most `max` tenant builds at once, held in the test's scope. */
 const pools = (max: number) =>
@@ -48,8 +48,7 @@ const settled = (ids: ReadonlyArray<TenantId>, expected: ReadonlyArray<TenantId>
 describe("tenant pools under a budget of WORKCAT_MAX_TENANT_POOLS", () => {
   it.layer(TestBase, { timeout: 120_000 })((it) => {
     /** These tests wait for real: on connections closing, and on a request kept waiting. */
-    const live = <A, E>(name: string, self: () => Effect.Effect<A, E, Layer.Layer.Success<typeof TestBase> | Scope.Scope>) =>
-      it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
+    const live = liveTests(it)
 
     live("with a bound of two, three tenants used one after the other never have more than two pools open", () =>
       Effect.gen(function* () {

@@ -1,5 +1,7 @@
 import { TenantId, TenantRegistry } from "@workcat/tenancy"
-import { ConfigProvider, Effect, Layer, TestClock } from "effect"
+import type { Vitest } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, type Scope, TestClock } from "effect"
+import * as TestServices from "effect/TestServices"
 import { createHash, randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -64,3 +66,12 @@ export const TestRuntime = RunsLive.pipe(Layer.provideMerge(OfflineCategorizerLi
 /** A newly provisioned tenant with every pipeline service and the run runtime, against the test database. */
 export const testTenantLayer = (tenant: TenantId) =>
   PipelineLive(tenant).pipe(Layer.provide(provision(tenant)), Layer.provideMerge(TestRuntime))
+
+/**
+ * `live(name, body)` inside `it.layer(...)((it) => …)`: a test on the real clock, scoped, for tests
+ * that wait for real (leases expiring, connections closing, a request kept waiting).
+ */
+export const liveTests =
+  <R>(it: Vitest.MethodsNonLive<R>) =>
+  <A, E>(name: string, self: () => Effect.Effect<A, E, R | Scope.Scope>) =>
+    it.effect(name, () => TestServices.provideLive(Effect.scoped(self())))
