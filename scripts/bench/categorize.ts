@@ -17,7 +17,6 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { addDays, Categorizer, type IsoDate } from "@workcat/core"
 import {
   BaseLive,
-  CategoryStore,
   CliOutput,
   CostLedger,
   Evaluator,
@@ -25,19 +24,16 @@ import {
   generate,
   HrIngest,
   Ingest,
-  drifts,
+  EventWarehouse,
   OfflineCategorizerLive,
   PipelineLive,
-  Profiles,
-  RECENT_WINDOW_DAYS,
   RunsLive,
   runNightly,
   type TruthRecord,
-  windowEnding
 } from "@workcat/pipeline"
 import { DEFAULT_PRICES, makeLlmCategorizer } from "@workcat/pipeline/llm"
 import { makeFakeOpenAi } from "@workcat/pipeline/testing/openai"
-import { CurrentTenant, type SettingsPatch, TenantId, TenantRegistry } from "@workcat/tenancy"
+import { CurrentTenant, defaultNightly, type SettingsPatch, TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Console, Effect, Layer, Redacted } from "effect"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -60,15 +56,9 @@ const logNormal = (median: number) => () => {
 const anomalyScores = (truthFile: string) =>
   Effect.gen(function* () {
     const tenant = yield* CurrentTenant
-    const profiles = yield* Profiles
-    const window = windowEnding(END, 90)
-    const recent = windowEnding(END, RECENT_WINDOW_DAYS)
-    const scores = drifts({
-      profiles: yield* profiles.load(window),
-      recent: yield* profiles.load(recent),
-      baseline: yield* profiles.load({ start: window.start, end: recent.start }),
-      labels: yield* Effect.flatMap(CategoryStore, (c) => c.labels())
-    })
+    // Every drift the warehouse measures: no threshold (drifts are at least 0).
+    const found = yield* Effect.flatMap(EventWarehouse, (w) => w.candidates({ ...defaultNightly, date: END, anomalyThreshold: -1 }))
+    const scores = new Map(found.flatMap((c) => (c.drift === null ? [] : [[c.userId, c.drift] as const])))
     const truth = readFileSync(truthFile, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as TruthRecord)
     const switchers: Array<number> = []
     const others: Array<number> = []

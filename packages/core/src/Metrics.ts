@@ -47,40 +47,56 @@ export interface GroupMetrics {
   readonly wasteHoursPerEmployeeWeek: number
 }
 
-/** Aggregates users' waste into one row per group value. */
+/** What the users of one group add up to over a window (the sums of their `UserWaste`). */
+export interface GroupTotals {
+  readonly groupBy: GroupMetrics["groupBy"]
+  readonly group: string
+  readonly employees: number
+  readonly activeDays: number
+  readonly appDays: number
+  readonly accesses: number
+  readonly authSteps: number
+  readonly authWasteHours: number
+  readonly contextSwitchWasteHours: number
+}
+
+/** A group's metrics from its totals over a window of `windowDays`. */
+export const groupMetricsOf = (t: GroupTotals, windowDays: number): GroupMetrics => {
+  const weeks = windowDays / 7
+  return {
+    groupBy: t.groupBy,
+    group: t.group,
+    employees: t.employees,
+    activeDays: t.activeDays,
+    accesses: t.accesses,
+    avgAuthStep: avgAuthStep(t),
+    distinctAppsPerDay: distinctAppsPerDay(t),
+    authWasteHours: t.authWasteHours,
+    contextSwitchWasteHours: t.contextSwitchWasteHours,
+    wasteHoursPerEmployeeWeek: weeks > 0 && t.employees > 0 ? (t.authWasteHours + t.contextSwitchWasteHours) / t.employees / weeks : 0
+  }
+}
+
+/** Aggregates users' waste into one row per group value, ordered by group. */
 export const groupMetrics = (
   groupBy: GroupMetrics["groupBy"],
   users: Iterable<{ readonly group: string; readonly waste: UserWaste }>,
   windowDays: number
 ): ReadonlyArray<GroupMetrics> => {
-  const groups = new Map<string, Array<UserWaste>>()
-  for (const u of users) {
-    const list = groups.get(u.group)
-    if (list) list.push(u.waste)
-    else groups.set(u.group, [u.waste])
+  const totals = new Map<string, { -readonly [K in keyof GroupTotals]: GroupTotals[K] }>()
+  for (const { group, waste: w } of users) {
+    const t = totals.get(group) ??
+      { groupBy, group, employees: 0, activeDays: 0, appDays: 0, accesses: 0, authSteps: 0, authWasteHours: 0, contextSwitchWasteHours: 0 }
+    t.employees++
+    t.activeDays += w.activeDays
+    t.appDays += w.appDays
+    t.accesses += w.accesses
+    t.authSteps += w.authSteps
+    t.authWasteHours += w.authWasteHours
+    t.contextSwitchWasteHours += w.contextSwitchWasteHours
+    totals.set(group, t)
   }
-  const weeks = windowDays / 7
-  return [...groups.entries()]
-    .map(([group, list]): GroupMetrics => {
-      const sum = (f: (w: UserWaste) => number) => list.reduce((acc, w) => acc + f(w), 0)
-      const accesses = sum((w) => w.accesses)
-      const activeDays = sum((w) => w.activeDays)
-      const auth = sum((w) => w.authWasteHours)
-      const ctx = sum((w) => w.contextSwitchWasteHours)
-      return {
-        groupBy,
-        group,
-        employees: list.length,
-        activeDays,
-        accesses,
-        avgAuthStep: avgAuthStep({ accesses, authSteps: sum((w) => w.authSteps) }),
-        distinctAppsPerDay: distinctAppsPerDay({ activeDays, appDays: sum((w) => w.appDays) }),
-        authWasteHours: auth,
-        contextSwitchWasteHours: ctx,
-        wasteHoursPerEmployeeWeek: weeks > 0 ? (auth + ctx) / list.length / weeks : 0
-      }
-    })
-    .sort((a, b) => a.group.localeCompare(b.group))
+  return [...totals.values()].map((t) => groupMetricsOf(t, windowDays)).sort((a, b) => a.group.localeCompare(b.group))
 }
 
 /** The group that small groups are rolled up into. */

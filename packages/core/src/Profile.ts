@@ -49,8 +49,13 @@ export const inverseDocumentFrequency = (profiles: Iterable<AppProfile>): Readon
     n++
     for (const a of p.apps) df.set(a.app, (df.get(a.app) ?? 0) + 1)
   }
+  return idfOf(n, df)
+}
+
+/** Inverse document frequency from counts: of `population` users, `users.get(app)` use the app. */
+export const idfOf = (population: number, users: ReadonlyMap<string, number>): ReadonlyMap<string, number> => {
   const idf = new Map<string, number>()
-  for (const [app, count] of df) idf.set(app, Math.log((1 + n) / (1 + count)) + 1)
+  for (const [app, count] of users) idf.set(app, Math.log((1 + population) / (1 + count)) + 1)
   return idf
 }
 
@@ -66,7 +71,7 @@ export const normalize = (v: Map<string, number>): SparseVector => {
 }
 
 /** The profile as a unit vector: log-damped active days per app, weighted by IDF. */
-export const profileVector = (p: AppProfile, idf: ReadonlyMap<string, number> = new Map()): SparseVector => {
+export const profileVector = (p: { readonly apps: ReadonlyArray<Pick<AppUsage, "app" | "activeDays">> }, idf: ReadonlyMap<string, number> = new Map()): SparseVector => {
   const v = new Map<string, number>()
   for (const a of p.apps) v.set(a.app, Math.log1p(a.activeDays) * (idf.get(a.app) ?? DEFAULT_IDF))
   return normalize(v)

@@ -26,6 +26,7 @@ export * from "./ingest/Replay.js"
 export * from "./warehouse/Employees.js"
 export * from "./warehouse/postgres/EventStore.js"
 export * from "./warehouse/EventWarehouse.js"
+export * from "./warehouse/postgres/Night.js"
 export * from "./warehouse/postgres/PostgresWarehouse.js"
 export * from "./warehouse/postgres/Profiles.js"
 // The nightly job: triggers, categorizers, materialization.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { addDays, type AppProfile, type CategoryId, type Employee, type IsoDate, isoDate, periodicSlot, type UserId } from "@workcat/core"
+import { addDays, type CategoryId, type HrEvent, type IsoDate, isoDate, periodicSlot, type UserId } from "@workcat/core"
 import { defaultNightly, TenantRegistry } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -13,59 +13,44 @@ import { Metrics } from "../src/materialize/Metrics.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { nightlyKeysAffected } from "../src/nightly/Window.js"
 import { generate } from "../src/synthetic/Generate.js"
-import { selectForRun, type TriggerInputs } from "../src/triggers/TriggerSelection.js"
+import { type CandidateFacts, selectCandidates, type TriggerSettings } from "../src/triggers/TriggerSelection.js"
 import { freshTenant, provision, TestRuntime } from "./support/TestLayers.js"
 
 const date = "2026-11-23" as IsoDate
 const user = (hex: string) => `u_${hex.padEnd(32, "0")}` as UserId
 
-/** A profile of one app's use. */
-const profile = (userId: UserId, app = "okta:github", accesses = 50, activeDays = 10): AppProfile => ({
+const hire = (userId: UserId, effectiveDate: IsoDate): HrEvent => ({
+  eventId: `hire:${userId}`,
   userId,
-  windowStart: addDays(date, -90),
-  windowEnd: date,
-  activeDays,
-  accesses,
-  authSteps: accesses,
-  appDays: activeDays,
-  apps: [{ app: app as AppProfile["apps"][number]["app"], accesses, activeDays, authSteps: accesses }]
-})
-
-const employee = (userId: UserId, hireDate: IsoDate | null): Employee => ({
-  userId,
+  type: "hire",
+  effectiveDate,
   title: "Engineer",
   department: "Engineering",
   team: "Core",
   managerId: null,
-  employeeRef: null,
-  hireDate,
-  status: "active"
+  employeeRef: null
 })
 
-/** Tonight's inputs for categorized, active users: by default nobody is due. */
-const inputs = (users: ReadonlyArray<{ userId: UserId; hireDate?: IsoDate; categorizedDaysAgo: number }>, triggers = defaultNightly): TriggerInputs => ({
-  date,
-  profiles: new Map(users.map((u) => [u.userId, profile(u.userId)])),
-  recent: new Map(),
-  baseline: new Map(),
-  employees: new Map(users.map((u) => [u.userId, employee(u.userId, u.hireDate ?? null)])),
-  labels: new Map(users.map((u) => [u.userId, { category: "engineer" as CategoryId, categorizedAt: new Date(`${addDays(date, -u.categorizedDaysAgo)}T02:00:00Z`) }])),
-  roleChanges: new Set(),
-  anomalyThreshold: 0.3,
-  triggers
-})
+/** Tonight's facts of categorized, active users with a hire date: by default nobody is due. */
+const facts = (users: ReadonlyArray<{ userId: UserId; hireDate?: IsoDate; categorizedDaysAgo: number }>): ReadonlyArray<CandidateFacts> =>
+  users.map((u) => ({
+    candidate: { userId: u.userId, active: true, drift: null },
+    hrEvents: [hire(u.userId, u.hireDate ?? ("2020-01-06" as IsoDate))],
+    label: { category: "engineer" as CategoryId, categorizedAt: new Date(`${addDays(date, -u.categorizedDaysAgo)}T02:00:00Z`), inputsHash: null }
+  }))
 
-const selected = (i: TriggerInputs) => selectForRun(i).selected.map((s) => [s.userId, s.reasons])
+const selected = (users: ReadonlyArray<CandidateFacts>, triggers: TriggerSettings = defaultNightly) =>
+  selectCandidates({ date, anomalyThreshold: 0.3, triggers }, users).selected.map((s) => [s.userId, s.reasons])
 
 describe("the nightly's trigger settings", () => {
   // 2026-11-23 is day 20780: slot 20 of 60, slot 0 of 20. 0x...f1 is slot 1 of 60 and of 20: not due on either.
   const notDue = user("000000f1")
 
   it("a shorter new-hire window stops recategorizing a hire every night sooner", () => {
-    const hire = { userId: notDue, hireDate: addDays(date, -5), categorizedDaysAgo: 1 }
-    expect(selected(inputs([hire]))).toEqual([[notDue, ["new_hire"]]])
-    expect(selected(inputs([hire], { ...defaultNightly, newHireDays: 3 }))).toEqual([])
-    expect(selected(inputs([hire], { ...defaultNightly, newHireDays: 0 }))).toEqual([])
+    const hired = facts([{ userId: notDue, hireDate: addDays(date, -5), categorizedDaysAgo: 1 }])
+    expect(selected(hired)).toEqual([[notDue, ["new_hire"]]])
+    expect(selected(hired, { ...defaultNightly, newHireDays: 3 })).toEqual([])
+    expect(selected(hired, { ...defaultNightly, newHireDays: 0 })).toEqual([])
   })
 
   it("a shorter periodic slice refreshes everyone sooner: on their night of the period, or once overdue", () => {
@@ -74,31 +59,19 @@ describe("the nightly's trigger settings", () => {
     const tonightOfTwenty = user("00000028") // 40: slot 40 of 60, tonight's (0) of 20
     const other = user("00000005") // slot 5 of both
     expect([slotOf(notDue), slotOf(tonight), slotOf(tonightOfTwenty), slotOf(other)]).toEqual([[1, 1], [20, 0], [40, 0], [5, 5]])
-    const users = [
+    const users = facts([
       { userId: notDue, categorizedDaysAgo: 30 },
       { userId: tonight, categorizedDaysAgo: 10 },
       { userId: tonightOfTwenty, categorizedDaysAgo: 5 },
       { userId: other, categorizedDaysAgo: 10 }
-    ]
-    expect(selected(inputs(users))).toEqual([[tonight, ["periodic"]]])
+    ])
+    expect(selected(users)).toEqual([[tonight, ["periodic"]]])
     // Every 20 days: tonight is another slice's night, and 30 days since the last categorization is overdue.
-    expect(selected(inputs(users, { ...defaultNightly, periodicDays: 20 }))).toEqual([
+    expect(selected(users, { ...defaultNightly, periodicDays: 20 })).toEqual([
       [notDue, ["periodic"]],
       [tonight, ["periodic"]],
       [tonightOfTwenty, ["periodic"]]
     ])
-  })
-
-  it("lower anomaly minimums measure the drift of a user with little recent activity", () => {
-    const drifter = notDue
-    const base: TriggerInputs = {
-      ...inputs([{ userId: drifter, categorizedDaysAgo: 20 }]),
-      // Two days of another app entirely, 12 accesses: too little to say anything by default.
-      recent: new Map([[drifter, profile(drifter, "okta:salesforce", 12, 2)]]),
-      baseline: new Map([[drifter, profile(drifter)]])
-    }
-    expect(selected(base)).toEqual([])
-    expect(selected({ ...base, triggers: { ...defaultNightly, anomalyMinAccesses: 10, anomalyMinDays: 2 } })).toEqual([[drifter, ["anomaly"]]])
   })
 
   it("new events make stale the nights whose profile window holds them, as long as that window is", () => {

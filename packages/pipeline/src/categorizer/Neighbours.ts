@@ -1,4 +1,6 @@
-import type { CategoryId, Neighbour, SparseVector, UserId } from "@workcat/core"
+import { type CategoryId, idfOf, type Neighbour, profileVector, type SparseVector, type UserId } from "@workcat/core"
+import { Effect, Stream } from "effect"
+import type { UserApps } from "../warehouse/EventWarehouse.js"
 
 export interface LabeledVector {
   readonly userId: UserId
@@ -40,3 +42,24 @@ export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
 
   return { size: labeled.length, nearest } as const
 }
+
+/**
+ * The neighbour index of a night, and the apps' IDF, from every active user's apps (see
+ * `EventWarehouse.appActivity`), read once as a stream: each app's user count for the IDF, and the
+ * categorized users' active days per app, from which their `profileVector`s are built at the end.
+ */
+export const neighbourIndexFrom = <E, R>(users: Stream.Stream<UserApps, E, R>) =>
+  Effect.gen(function* () {
+    const appUsers = new Map<string, number>()
+    const labeled: Array<{ readonly userId: UserId; readonly category: CategoryId; readonly apps: UserApps["apps"] }> = []
+    const population = yield* Stream.runFold(users, 0, (n, u) => {
+      for (const a of u.apps) appUsers.set(a.app, (appUsers.get(a.app) ?? 0) + 1)
+      if (u.category !== null) labeled.push({ userId: u.userId, category: u.category, apps: u.apps })
+      return n + 1
+    })
+    const idf = idfOf(population, appUsers)
+    const index = makeNeighbourIndex(
+      labeled.map((l) => ({ userId: l.userId, category: l.category, vector: profileVector({ apps: l.apps }, idf) }))
+    )
+    return { idf, index } as const
+  })

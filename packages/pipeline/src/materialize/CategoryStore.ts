@@ -51,6 +51,14 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
       return new Map(rows.map((r) => [r.userId, r])) as ReadonlyMap<UserId, Label>
     }, Effect.orDie)
 
+    /** What is known of these users' labels (the uncategorized are absent). */
+    const labelsOf = Effect.fn("CategoryStore.labelsOf")(function* (users: ReadonlyArray<UserId>) {
+      const rows = users.length === 0 ? [] : yield* sql<Label & { userId: UserId }>`
+        SELECT user_id AS "userId", category, categorized_at AS "categorizedAt", inputs_hash AS "inputsHash"
+        FROM work_categories WHERE user_id = ANY(${users}::text[])`
+      return new Map(rows.map((r) => [r.userId, r])) as ReadonlyMap<UserId, Label>
+    }, Effect.orDie)
+
     /** A user's stored result, as the categorizer returned it. */
     const result = Effect.fn("CategoryStore.result")(function* (userId: UserId) {
       const rows = yield* sql`
@@ -107,6 +115,6 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
       return { items, total: count[0]?.total ?? 0 }
     }, Effect.orDie)
 
-    return { labels, result, upsert, page } as const
+    return { labels, labelsOf, result, upsert, page } as const
   })
 }) {}

@@ -1,10 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { applySmallGroupPolicy, type GroupMetrics, groupMetrics, type IsoDate, type UserId, userWaste } from "@workcat/core"
+import { applySmallGroupPolicy, type GroupMetrics, groupMetricsOf, type IsoDate } from "@workcat/core"
 import { defaultNightly, type TenantSettings } from "@workcat/tenancy"
 import { Effect } from "effect"
-import { Employees } from "../warehouse/Employees.js"
 import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
-import { CategoryStore } from "./CategoryStore.js"
 
 /** Productivity metrics look at the last four whole weeks, unless the tenant's `nightly.metricsWindowDays` says otherwise. */
 export const METRICS_WINDOW_DAYS = defaultNightly.metricsWindowDays
@@ -25,25 +23,14 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const warehouse = yield* EventWarehouse
-    const employees = yield* Employees
-    const categories = yield* CategoryStore
 
-    /** Recomputes the snapshot of `asOf` over the `windowDays` before it from the rollup and HR as of that day, and replaces it. */
+    /**
+     * Recomputes the snapshot of `asOf` over the `windowDays` before it and replaces it: the
+     * warehouse sums the users per group (HR as of that day), and only the groups come back.
+     */
     const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string, windowDays: number = METRICS_WINDOW_DAYS) {
-      // One after the other: this runs inside the night's transaction, on one connection.
-      const [users, staff, labels] = yield* Effect.all([
-        warehouse.profiles(windowEnding(asOf, windowDays)),
-        employees.asOf(asOf),
-        categories.labels()
-      ])
-      const wastes = [...users.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))
-      const by = (groupBy: GroupBy, group: (userId: UserId) => string) =>
-        groupMetrics(groupBy, wastes.map((w) => ({ group: group(w.userId), waste: w.waste })), windowDays)
-      const rows = [
-        ...by("department", (u) => staff.get(u)?.department ?? "Unknown"),
-        ...by("team", (u) => staff.get(u)?.team ?? "Unknown"),
-        ...by("category", (u) => labels.get(u)?.category ?? "uncategorized")
-      ]
+      const totals = yield* warehouse.groupTotals(windowEnding(asOf, windowDays))
+      const rows = totals.map((t) => groupMetricsOf(t, windowDays))
       yield* sql.withTransaction(
         Effect.gen(function* () {
           yield* sql`DELETE FROM productivity_metrics WHERE as_of = ${asOf}`
@@ -97,5 +84,4 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
 
     return { materialize, snapshot } as const
   }),
-  dependencies: [Employees.Default, CategoryStore.Default]
 }) {}

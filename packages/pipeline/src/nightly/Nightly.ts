@@ -4,7 +4,6 @@ import {
   CategorizationResult,
   Categorizer,
   inputsHash,
-  inverseDocumentFrequency,
   IsoDate,
   isoDate,
   profileVector,
@@ -12,12 +11,12 @@ import {
   UserId
 } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Option, Schedule, Schema } from "effect"
-import { makeNeighbourIndex } from "../categorizer/Neighbours.js"
+import { Array as Arr, Effect, Option, Schedule, Schema } from "effect"
+import { neighbourIndexFrom } from "../categorizer/Neighbours.js"
 import * as Pipeline from "../durable/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { NightResults } from "../materialize/NightResults.js"
-import { selectForRun } from "../triggers/TriggerSelection.js"
+import { selectCandidates } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
 import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
 
@@ -91,48 +90,26 @@ export const NightlyPipeline = Pipeline.make({
         "select",
         Selection,
         Effect.gen(function* () {
-          const recentWindow = windowEnding(date, settings.recentWindowDays)
-          const [profs, recent, baseline, staff, labels] = yield* Effect.all(
-            [
-              warehouse.profiles(window),
-              warehouse.profiles(recentWindow),
-              warehouse.profiles({ start: window.start, end: recentWindow.start }),
-              employees.asOf(date),
-              categories.labels()
-            ],
-            { concurrency: 5 }
-          )
-          const { deferred, selected } = selectForRun({
-            date,
-            profiles: profs,
-            recent,
-            baseline,
-            employees: staff,
-            labels,
-            roleChanges: yield* employees.roleChanges(labels, date),
-            anomalyThreshold: tenant.settings.anomalyThreshold,
-            triggers: settings
-          })
-          return { selected, deferred: deferred.length }
+          const found = yield* warehouse.candidates({ ...settings, date, anomalyThreshold: tenant.settings.anomalyThreshold })
+          // The facts of the candidates page by page: HR events and labels of a few thousand at a time.
+          const selected: Array<typeof SelectedUser.Type> = []
+          let deferred = 0
+          for (const page of Arr.chunksOf(found, 2_000)) {
+            const users = page.map((c) => c.userId)
+            const [hr, labels] = yield* Effect.all([employees.eventsOf(users), categories.labelsOf(users)])
+            const tonight = selectCandidates(
+              { date, anomalyThreshold: tenant.settings.anomalyThreshold, triggers: settings },
+              page.map((candidate) => ({ candidate, hrEvents: hr.get(candidate.userId) ?? [], label: labels.get(candidate.userId) }))
+            )
+            selected.push(...tonight.selected)
+            deferred += tonight.deferred.length
+          }
+          return { selected, deferred }
         })
       )
 
-      // What categorizing needs, loaded once per worker (not checkpointed: it is read-only input).
-      const context = yield* Effect.cached(
-        Effect.gen(function* () {
-          const [profs, staff, labels] = yield* Effect.all([warehouse.profiles(window), employees.asOf(date), categories.labels()], {
-            concurrency: 3
-          })
-          const idf = inverseDocumentFrequency(profs.values())
-          const index = makeNeighbourIndex(
-            [...labels].flatMap(([userId, l]) => {
-              const p = profs.get(userId)
-              return p ? [{ userId, category: l.category, vector: profileVector(p, idf) }] : []
-            })
-          )
-          return { profs, staff, labels, idf, index }
-        })
-      )
+      // The neighbour index and IDF, built once per worker from one pass over the window (read-only input, not checkpointed).
+      const context = yield* Effect.cached(neighbourIndexFrom(warehouse.appActivity(window)))
 
       const outcomes = yield* Pipeline.fanOut(
         "categorize",
@@ -146,8 +123,13 @@ export const NightlyPipeline = Pipeline.make({
         },
         ({ userId }) =>
           Effect.gen(function* () {
-            const { idf, index, labels, profs, staff } = yield* context
-            const profile = profs.get(userId)
+            const { idf, index } = yield* context
+            const [profiles, staff, labels] = yield* Effect.all([
+              warehouse.profiles(window, [userId]),
+              employees.asOf(date, [userId]),
+              categories.labelsOf([userId])
+            ])
+            const profile = profiles.get(userId)
             if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
             const employee = staff.get(userId) ?? null
             const taxonomy = tenant.settings.taxonomy
@@ -178,7 +160,7 @@ export const NightlyPipeline = Pipeline.make({
             results.commit({ runId, date, metricsWindowDays: settings.metricsWindowDays, done })
           )
           // Readers see today's HR state: a change that became effective today shows from now on.
-          yield* employees.refresh()
+          yield* employees.refreshDue(isoDate(new Date()))
           return {
             tenant: tenant.id,
             date,

@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type Employee, foldHrEvents, type HrEvent, type IsoDate, isoDate, roleChanged, type UserId } from "@workcat/core"
+import { type Employee, foldHrEvents, type HrEvent, type IsoDate, isoDate, type UserId } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
 
 /**
@@ -59,23 +59,9 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
         return employee === undefined ? [] : [[employee.userId, employee] as const]
       })
 
-    /** Everyone with an HR event effective on `asOf`, as they were on that day. */
-    const asOf = Effect.fn("Employees.asOf")(function* (date: IsoDate) {
-      return new Map(fold(yield* events(), date)) as ReadonlyMap<UserId, Employee>
-    }, Effect.orDie)
-
-    /** The users, among those categorized (with when), whose role changed since then, up to `asOf`. */
-    const roleChanges = Effect.fn("Employees.roleChanges")(function* (
-      categorizedAt: ReadonlyMap<UserId, { readonly categorizedAt: Date }>,
-      date: IsoDate
-    ) {
-      const byUser = Arr.groupBy(yield* events(), (r) => r.userId)
-      const changed = new Set<UserId>()
-      for (const [userId, { categorizedAt: at }] of categorizedAt) {
-        const list = byUser[userId]
-        if (list !== undefined && roleChanged(userId, list, isoDate(at), date)) changed.add(userId)
-      }
-      return changed as ReadonlySet<UserId>
+    /** Everyone (or these users) with an HR event effective on `asOf`, as they were on that day. */
+    const asOf = Effect.fn("Employees.asOf")(function* (date: IsoDate, users?: ReadonlyArray<UserId>) {
+      return new Map(fold(yield* events(users), date)) as ReadonlyMap<UserId, Employee>
     }, Effect.orDie)
 
     /**
@@ -103,6 +89,20 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
           hire_date = excluded.hire_date, status = excluded.status, updated_at = now()`
     }, Effect.orDie)
 
-    return { asOf, roleChanges, refresh, eventsOf, insert, lock } as const
+    /**
+     * Rewrites today's state (`today`, an ISO date) of the users it may have changed for: an HR
+     * event effective after their row was written, or no row yet. The nightly calls it, so a
+     * change dated in advance shows from its day on; page by page, so its memory is a page's.
+     */
+    const refreshDue = Effect.fn("Employees.refreshDue")(function* (today: IsoDate) {
+      const due = yield* sql<{ userId: UserId }>`
+        SELECT DISTINCT h.user_id AS "userId" FROM hr_events h LEFT JOIN employees e USING (user_id)
+        WHERE h.effective_date <= ${today}
+          AND (e.user_id IS NULL OR h.effective_date > (e.updated_at AT TIME ZONE 'UTC')::date)`
+      for (const page of Arr.chunksOf(due.map((r) => r.userId), 2_000)) yield* refresh(page)
+      return due.length
+    }, Effect.orDie)
+
+    return { asOf, refresh, refreshDue, eventsOf, insert, lock } as const
   })
 }) {}

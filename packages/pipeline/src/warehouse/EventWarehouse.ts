@@ -1,5 +1,5 @@
-import { type AccessEvent, addDays, type AppProfile, type IsoDate, type UserId } from "@workcat/core"
-import { Context, Data, type Effect } from "effect"
+import { type AccessEvent, addDays, type AppKey, type AppProfile, type CategoryId, type GroupTotals, type IsoDate, type UserId } from "@workcat/core"
+import { Context, Data, type Effect, type Stream } from "effect"
 
 /** What an append really added (duplicates of earlier deliveries add nothing), and the days of it (ISO dates). */
 export interface Inserted {
@@ -30,6 +30,37 @@ export interface ProfileWindow {
 /** The window of `days` days ending (exclusive) on `end`. */
 export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
 
+/** What tonight's trigger selection asks of the warehouse: the tenant's `nightly` settings for a run date. */
+export interface NightQuery {
+  readonly date: IsoDate
+  readonly profileWindowDays: number
+  readonly recentWindowDays: number
+  readonly newHireDays: number
+  readonly periodicDays: number
+  readonly anomalyMinAccesses: number
+  readonly anomalyMinDays: number
+  /** A drift above this is an anomaly (the tenant's `anomalyThreshold`). */
+  readonly anomalyThreshold: number
+}
+
+/**
+ * A user some trigger may fire for tonight, as the warehouse sees them: whether they have
+ * activity in the profile window, and their drift when it is above the anomaly threshold. The
+ * caller decides the reasons from HR and the user's label (see `triggerReasons`).
+ */
+export interface Candidate {
+  readonly userId: UserId
+  readonly active: boolean
+  readonly drift: number | null
+}
+
+/** One user's apps over a window, with the category they were last given (null: never categorized). */
+export interface UserApps {
+  readonly userId: UserId
+  readonly category: CategoryId | null
+  readonly apps: ReadonlyArray<{ readonly app: AppKey; readonly activeDays: number }>
+}
+
 /**
  * A tenant's event warehouse: its raw SSO events and the daily per-user, per-app rollup the
  * nightly reads. What the pipeline asks of it, and nothing about how it is stored: the
@@ -48,8 +79,22 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly settle: Effect.Effect<number>
     /** Retention: removes the events and rollups of days before `cutoff` (an ISO date); the days removed. */
     readonly dropBefore: (cutoff: string) => Effect.Effect<number>
-    /** Users' app profiles over a window (the rollup settled first). */
-    readonly profiles: (window: ProfileWindow) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+    /** These users' app profiles over a window (the rollup settled first); users without activity in it are absent. */
+    readonly profiles: (window: ProfileWindow, users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+    /**
+     * A superset of tonight's users, chosen in the warehouse from the rollup, the tenant's labels
+     * and HR events: the never categorized (with activity or an HR record), recent hires, users
+     * with an HR event since their categorization, the periodic slice and the overdue, and users
+     * whose drift passes the threshold. Its cost is one pass over the profile window.
+     */
+    readonly candidates: (night: NightQuery) => Effect.Effect<ReadonlyArray<Candidate>>
+    /** Every user with activity in the window and their apps, ordered by user: the neighbour index is built from it. */
+    readonly appActivity: (window: ProfileWindow) => Stream.Stream<UserApps>
+    /**
+     * Productivity totals of the users active in the window by department and team (HR as of the
+     * window's end, "Unknown" without) and by category ("uncategorized" without), grouped in the warehouse.
+     */
+    readonly groupTotals: (window: ProfileWindow) => Effect.Effect<ReadonlyArray<GroupTotals>>
     /** Of these users, those with any activity left in the rollup (the others were forgotten). */
     readonly usersWithActivity: (users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlySet<UserId>>
     /** Right to forget: removes every event and rollup of the user; rows removed per table. */

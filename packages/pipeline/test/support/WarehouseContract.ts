@@ -18,6 +18,7 @@ const event = (eventId: string, userId: string, app: string | null, at: string, 
 })
 
 const window = { start: "2026-10-01" as IsoDate, end: "2026-11-01" as IsoDate }
+const users = ["u_1", "u_2", "u_3"] as ReadonlyArray<string> as ReadonlyArray<UserId>
 const warehouse = EventWarehouse
 
 /**
@@ -49,7 +50,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
           event("g", "u_2", "jira", "2026-11-01T00:00:00Z", 1) // the window's end is exclusive
         ])
         yield* w.settle
-        const profiles = yield* w.profiles(window)
+        const profiles = yield* w.profiles(window, users)
         expect([...profiles.keys()].sort()).toEqual(["u_1", "u_2"])
         const one = profiles.get("u_1" as UserId)!
         expect(one).toMatchObject({ userId: "u_1", windowStart: "2026-10-01", windowEnd: "2026-11-01", activeDays: 2, appDays: 3, accesses: 4, authSteps: 7 })
@@ -66,7 +67,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])
         yield* w.settle
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_1", "github", "2026-10-02T12:00:00Z")])
-        const profiles = yield* w.profiles(window) // settles by itself
+        const profiles = yield* w.profiles(window, users) // settles by itself
         expect(profiles.get("u_1" as UserId)?.accesses).toBe(2)
         expect(yield* w.settle).toBe(0)
       }).pipe(Effect.provide(layer())))
@@ -76,7 +77,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         const w = yield* warehouse
         const exit = yield* Effect.exit(w.append([event("ok", "u_1", "github", "2026-10-02T09:00:00Z"), event("bad", "u_1", "github", "2026-10-02T10:00:00Z", 40_000)]))
         expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : exit).toBe("ValuesRefused")
-        expect((yield* w.profiles(window)).size).toBe(0)
+        expect((yield* w.profiles(window, users)).size).toBe(0)
       }).pipe(Effect.provide(layer())))
 
     it.effect("knows the days it holds and makes room for new ones ahead of their events", () =>
@@ -94,7 +95,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", "github", "2026-10-10T09:00:00Z")])
         yield* w.settle
         expect(yield* w.dropBefore("2026-10-05")).toBe(1)
-        expect([...(yield* w.profiles(window)).keys()]).toEqual(["u_2"])
+        expect([...(yield* w.profiles(window, users)).keys()]).toEqual(["u_2"])
         expect((yield* w.knownDays)("2026-10-02")).toBe(false)
         expect(yield* w.dropBefore("2026-10-05")).toBe(0)
       }).pipe(Effect.provide(layer())))
@@ -106,7 +107,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.settle
         const deleted = yield* w.forget("u_1" as UserId)
         expect(Object.values(deleted).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2)
-        expect([...(yield* w.profiles(window)).keys()]).toEqual(["u_2"])
+        expect([...(yield* w.profiles(window, users)).keys()]).toEqual(["u_2"])
         // Forgotten means gone: a re-delivery of their event is new again (intake decides whether to take it).
         expect((yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])).inserted).toBe(1)
       }).pipe(Effect.provide(layer())))
@@ -127,7 +128,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.settle
         const changed = yield* w.rekey((old) => `${old}_v1`)
         expect([...changed].sort()).toEqual(["s_0123", "u_1", "u_2"])
-        const profiles = yield* w.profiles(window)
+        const profiles = yield* w.profiles(window, ["u_1_v1", "u_2_v1", "u_3_v1"] as ReadonlyArray<string> as ReadonlyArray<UserId>)
         expect([...profiles.keys()].sort()).toEqual(["u_1_v1", "u_2_v1"])
         expect(profiles.get("u_2_v1" as UserId)?.apps.map((a) => a.app)).toEqual(["jira"])
       }).pipe(Effect.provide(layer())))

@@ -5,6 +5,7 @@ import { Array as Arr, Effect, Layer } from "effect"
 import { refusesData, sqlState } from "../../db/SqlErrors.js"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
 import { EventStore } from "./EventStore.js"
+import { NightQueries } from "./Night.js"
 import { Profiles } from "./Profiles.js"
 
 /** A refused value is the rows' fault; anything else is the warehouse's. */
@@ -28,6 +29,7 @@ export const PostgresWarehouseLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
     const profiles = yield* Profiles
+    const night = yield* NightQueries
 
     const usersWithActivity = (users: ReadonlyArray<UserId>) =>
       Effect.gen(function* () {
@@ -74,6 +76,9 @@ export const PostgresWarehouseLive = Layer.effect(
       settle: store.settle,
       dropBefore: store.dropBefore,
       profiles: profiles.load,
+      candidates: night.candidates,
+      appActivity: night.appActivity,
+      groupTotals: night.groupTotals,
       usersWithActivity,
       forget,
       rekey
