@@ -10,26 +10,48 @@ export interface LabeledVector {
 
 /**
  * Nearest already-categorized users by cosine similarity, through an inverted index by app:
- * only users sharing at least one app with the query are scored.
+ * only users sharing at least one app with the query are scored. Postings are typed arrays (12
+ * bytes per user and app) and a query's scores live in one reused array, so a tenant's index
+ * costs little memory and a query allocates nothing per candidate.
  */
 export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
-  const postings = new Map<string, Array<readonly [number, number]>>()
+  const counts = new Map<string, number>()
+  for (const l of labeled) for (const app of l.vector.keys()) counts.set(app, (counts.get(app) ?? 0) + 1)
+  const postings = new Map<string, { readonly users: Int32Array; readonly weights: Float64Array; size: number }>()
+  for (const [app, count] of counts) postings.set(app, { users: new Int32Array(count), weights: new Float64Array(count), size: 0 })
   labeled.forEach((l, i) => {
     for (const [app, weight] of l.vector) {
-      const list = postings.get(app)
-      if (list) list.push([i, weight])
-      else postings.set(app, [[i, weight]])
+      const list = postings.get(app)!
+      list.users[list.size] = i
+      list.weights[list.size++] = weight
     }
   })
+  const scores = new Float64Array(labeled.length)
+  const seen = new Uint8Array(labeled.length)
+  const touched = new Int32Array(labeled.length)
 
   const nearest = (vector: SparseVector, k: number, exclude?: UserId): ReadonlyArray<Neighbour> => {
-    const scores = new Map<number, number>()
+    // Candidates in the order they were first reached, as ties are broken by it.
+    let reached = 0
     for (const [app, weight] of vector) {
-      for (const [i, w] of postings.get(app) ?? []) scores.set(i, (scores.get(i) ?? 0) + weight * w)
+      const list = postings.get(app)
+      if (list === undefined) continue
+      for (let j = 0; j < list.size; j++) {
+        const i = list.users[j]!
+        if (seen[i] === 0) {
+          seen[i] = 1
+          scores[i] = 0
+          touched[reached++] = i
+        }
+        scores[i] = scores[i]! + weight * list.weights[j]!
+      }
     }
     const top: Array<Neighbour> = []
-    for (const [i, similarity] of scores) {
+    for (let t = 0; t < reached; t++) {
+      const i = touched[t]!
+      seen[i] = 0
       const l = labeled[i]!
+      const similarity = scores[i]!
       if (l.userId === exclude) continue
       if (top.length < k || similarity > top[top.length - 1]!.similarity) {
         top.push({ userId: l.userId, category: l.category, similarity })
