@@ -19,7 +19,7 @@ import { Command, Options } from "@effect/cli"
 import * as Shell from "@effect/platform/Command"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { addDays, DefaultArchetypes, isoDate } from "@workcat/core"
+import { addDays, DefaultArchetypes, type IsoDate, isoDate } from "@workcat/core"
 import { BaseLive, CliOutput, Employees, TenantCommandLive } from "@workcat/pipeline"
 import { TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Console, Data, Effect, Layer, Schema, Stream } from "effect"
@@ -89,7 +89,7 @@ const seed = (employees: number, appsPerDay: number, date: string) =>
       JOIN bench_roles r ON r.role = CASE WHEN p.i % ${SWITCHER_EVERY} = 1 AND d <= 14 THEN (p.role + 3) % ${roles.length} ELSE p.role END
       WHERE k < array_length(r.apps, 1) AND (NOT p.new_hire OR d <= 3)`
     yield* sql`ANALYZE`
-    yield* Effect.flatMap(Employees, (e) => e.refresh())
+    yield* Effect.flatMap(Employees, (e) => e.refreshDue(date as IsoDate))
     const [rows] = yield* sql<{ n: string }>`SELECT count(*) AS n FROM user_app_daily`
     return { rollupRows: Number(rows!.n) }
   }).pipe(

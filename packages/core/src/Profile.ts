@@ -39,20 +39,9 @@ export const appShares = (p: AppProfile): ReadonlyArray<readonly [AppKey, number
 export type SparseVector = ReadonlyMap<string, number>
 
 /**
- * Inverse document frequency of each app over a population of profiles: apps everybody uses
- * (mail, chat) say little about what somebody does.
+ * Inverse document frequency of each app, from counts: of `population` users, `users.get(app)`
+ * use the app. Apps everybody uses (mail, chat) say little about what somebody does.
  */
-export const inverseDocumentFrequency = (profiles: Iterable<AppProfile>): ReadonlyMap<string, number> => {
-  const df = new Map<string, number>()
-  let n = 0
-  for (const p of profiles) {
-    n++
-    for (const a of p.apps) df.set(a.app, (df.get(a.app) ?? 0) + 1)
-  }
-  return idfOf(n, df)
-}
-
-/** Inverse document frequency from counts: of `population` users, `users.get(app)` use the app. */
 export const idfOf = (population: number, users: ReadonlyMap<string, number>): ReadonlyMap<string, number> => {
   const idf = new Map<string, number>()
   for (const [app, count] of users) idf.set(app, Math.log((1 + population) / (1 + count)) + 1)

@@ -8,12 +8,9 @@ import {
   type TriggerCandidate,
   type TriggerSelection
 } from "@workcat/core"
-import { defaultNightly, type NightlySettings } from "@workcat/tenancy"
+import type { NightlySettings } from "@workcat/tenancy"
 import type { Label } from "../materialize/CategoryStore.js"
 import type { Candidate } from "../warehouse/EventWarehouse.js"
-
-/** The default recent window, whose app mix is compared with the rest of the profile for the anomaly trigger. */
-export const RECENT_WINDOW_DAYS = defaultNightly.recentWindowDays
 
 /** A tenant's trigger settings (see `NightlySettings`). */
 export type TriggerSettings = Pick<NightlySettings, "newHireDays" | "periodicDays">

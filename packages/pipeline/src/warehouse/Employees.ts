@@ -65,14 +65,14 @@ export class Employees extends Effect.Service<Employees>()("workcat/Employees", 
     }, Effect.orDie)
 
     /**
-     * Rewrites today's state of `users` (all when omitted). Intake calls it inside its
+     * Rewrites today's state of `users`. Intake calls it inside its
      * transaction, after locking those users, so concurrent intakes cannot lose an update.
      */
-    const refresh = Effect.fn("Employees.refresh")(function* (users?: ReadonlyArray<UserId>) {
-      if (users !== undefined && users.length === 0) return
+    const refresh = Effect.fn("Employees.refresh")(function* (users: ReadonlyArray<UserId>) {
+      if (users.length === 0) return
       const current = fold(yield* events(users), isoDate(new Date())).map(([, e]) => e)
       const present = new Set(current.map((e) => e.userId))
-      const absent = (users ?? []).filter((u) => !present.has(u))
+      const absent = users.filter((u) => !present.has(u))
       if (absent.length > 0) yield* sql`DELETE FROM employees WHERE ${sql.in("user_id", absent)}`
       if (current.length === 0) return
       const sorted = [...current].sort((a, b) => a.userId.localeCompare(b.userId))
