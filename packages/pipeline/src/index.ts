@@ -28,7 +28,7 @@ export * from "./warehouse/postgres/EventStore.js"
 export * from "./warehouse/EventWarehouse.js"
 export * from "./warehouse/postgres/Night.js"
 export * from "./warehouse/postgres/PostgresWarehouse.js"
-export * from "./warehouse/postgres/Profiles.js"
+export * from "./warehouse/postgres/WindowSums.js"
 // The nightly job: triggers, categorizers, materialization.
 export * from "./triggers/TriggerSelection.js"
 export * from "./categorizer/OfflineCategorizer.js"

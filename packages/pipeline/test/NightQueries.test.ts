@@ -15,7 +15,7 @@ import { Effect, Layer } from "effect"
 import { PipelineLive } from "../src/app/Layers.js"
 import { CategoryStore } from "../src/materialize/CategoryStore.js"
 import { Employees } from "../src/warehouse/Employees.js"
-import { EventWarehouse, type NightQuery, windowEnding } from "../src/warehouse/EventWarehouse.js"
+import { EventWarehouse, type NightQuery } from "../src/warehouse/EventWarehouse.js"
 import { freshTenant, provision, TestRuntime } from "./support/TestLayers.js"
 
 // 2026-11-23 is day 20780: slot 20 of 60, slot 0 of 20.
@@ -127,9 +127,10 @@ describe("the night's queries in the warehouse", () => {
         })))
       )
       yield* label(people.slice(0, 5), 3)
-      const window = windowEnding(date, 28)
-      const totals = yield* w.groupTotals(window)
-      const profiles = yield* w.profiles(window, people)
+      // Profiles over the metrics window: what `groupMetrics` sums.
+      const metricsNight = { ...night, profileWindowDays: 28, metricsWindowDays: 28 }
+      const totals = yield* w.groupTotals(metricsNight)
+      const profiles = yield* w.profiles(metricsNight, people)
       const staff = yield* Effect.flatMap(Employees, (e) => e.asOf(date))
       const labels = yield* Effect.flatMap(CategoryStore, (c) => c.labelsOf(people))
       const wastes = [...profiles.values()].map((p) => ({ userId: p.userId, waste: userWaste(p) }))

@@ -41,7 +41,10 @@ describe("the night's results", () => {
         }
       ])
       yield* warehouse.settle
-      const night = { runId: "00000000-0000-4000-8000-000000000001", date: "2026-11-23" as IsoDate, metricsWindowDays: 28 }
+      const night = {
+        runId: "00000000-0000-4000-8000-000000000001",
+        windows: { date: "2026-11-23" as IsoDate, profileWindowDays: 90, recentWindowDays: 14, metricsWindowDays: 28 }
+      }
       const { successes } = yield* Effect.flatMap(NightResults, (r) => r.commit({ ...night, done: [result("u_present"), result("u_forgotten")] }))
       expect(successes.map((s) => s.result.userId)).toEqual(["u_present"])
       const sql = yield* SqlClient.SqlClient

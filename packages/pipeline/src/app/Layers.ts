@@ -22,7 +22,7 @@ import { Employees } from "../warehouse/Employees.js"
 import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { NightQueries } from "../warehouse/postgres/Night.js"
-import { Profiles } from "../warehouse/postgres/Profiles.js"
+import { WindowSums } from "../warehouse/postgres/WindowSums.js"
 import { PostgresWarehouseLive } from "../warehouse/postgres/PostgresWarehouse.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 
@@ -99,7 +99,7 @@ const InputsChangedLive = Layer.effect(
 )
 
 /** The tenant's event warehouse: PostgreSQL, in the tenant's schema. */
-const WarehouseLive = PostgresWarehouseLive.pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, Profiles.Default, NightQueries.Default)))
+const WarehouseLive = PostgresWarehouseLive.pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, NightQueries.Default, WindowSums.Default)))
 
 /**
  * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`

@@ -11,6 +11,7 @@ import tenant0004 from "./migrations/tenant/0004_llm.js"
 import tenant0005 from "./migrations/tenant/0005_partitions.js"
 import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
 import tenant0007 from "./migrations/tenant/0007_ledger_retention.js"
+import tenant0008 from "./migrations/tenant/0008_window_sums.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -23,7 +24,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0004_llm": tenant0004,
   "0005_partitions": tenant0005,
   "0006_sealed_dead_letters": tenant0006,
-  "0007_ledger_retention": tenant0007
+  "0007_ledger_retention": tenant0007,
+  "0008_window_sums": tenant0008
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

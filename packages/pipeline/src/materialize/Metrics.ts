@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { applySmallGroupPolicy, type GroupMetrics, groupMetricsOf, type IsoDate } from "@workcat/core"
 import { defaultNightly, type TenantSettings } from "@workcat/tenancy"
 import { Effect } from "effect"
-import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
+import { EventWarehouse, type NightWindows } from "../warehouse/EventWarehouse.js"
 
 /** Productivity metrics look at the last four whole weeks, unless the tenant's `nightly.metricsWindowDays` says otherwise. */
 export const METRICS_WINDOW_DAYS = defaultNightly.metricsWindowDays
@@ -25,11 +25,12 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
     const warehouse = yield* EventWarehouse
 
     /**
-     * Recomputes the snapshot of `asOf` over the `windowDays` before it and replaces it: the
+     * Recomputes the snapshot of a night's date over its metrics window and replaces it: the
      * warehouse sums the users per group (HR as of that day), and only the groups come back.
      */
-    const materialize = Effect.fn("Metrics.materialize")(function* (asOf: IsoDate, runId: string, windowDays: number = METRICS_WINDOW_DAYS) {
-      const totals = yield* warehouse.groupTotals(windowEnding(asOf, windowDays))
+    const materialize = Effect.fn("Metrics.materialize")(function* (night: NightWindows, runId: string) {
+      const { date: asOf, metricsWindowDays: windowDays } = night
+      const totals = yield* warehouse.groupTotals(night)
       const rows = totals.map((t) => groupMetricsOf(t, windowDays))
       yield* sql.withTransaction(
         Effect.gen(function* () {

@@ -1,8 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { IsoDate } from "@workcat/core"
 import { Array as Arr, Effect } from "effect"
 import { Checkpoints } from "../durable/Checkpoints.js"
-import { EventWarehouse } from "../warehouse/EventWarehouse.js"
+import { EventWarehouse, type NightWindows } from "../warehouse/EventWarehouse.js"
 import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { type Categorized, CategoryStore } from "./CategoryStore.js"
 import { Metrics } from "./Metrics.js"
@@ -10,8 +9,8 @@ import { Metrics } from "./Metrics.js"
 /** What a night writes: its categorized users, and the metrics of its date. */
 export interface Night<A extends Categorized> {
   readonly runId: string
-  readonly date: IsoDate
-  readonly metricsWindowDays: number
+  /** The night's date and windows: the metrics are those of its metrics window. */
+  readonly windows: NightWindows
   readonly done: ReadonlyArray<A>
 }
 
@@ -38,8 +37,8 @@ export class NightResults extends Effect.Service<NightResults>()("workcat/NightR
         yield* checkpoints.dropItemsOf(users.filter((u) => !present.has(u)))
         const at = new Date()
         yield* Effect.forEach(Arr.chunksOf(successes, 1_000), (chunk) => categories.upsert(chunk, night.runId, at), { discard: true })
-        return { successes, metricRows: yield* metrics.materialize(night.date, night.runId, night.metricsWindowDays) }
-      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("NightResults.commit", { attributes: { date: night.date, users: night.done.length } }))
+        return { successes, metricRows: yield* metrics.materialize(night.windows, night.runId) }
+      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("NightResults.commit", { attributes: { date: night.windows.date, users: night.done.length } }))
 
     return { commit } as const
   }),

@@ -18,7 +18,7 @@ import { CategoryStore } from "../materialize/CategoryStore.js"
 import { NightResults } from "../materialize/NightResults.js"
 import { selectCandidates } from "../triggers/TriggerSelection.js"
 import { Employees } from "../warehouse/Employees.js"
-import { EventWarehouse, windowEnding } from "../warehouse/EventWarehouse.js"
+import { EventWarehouse } from "../warehouse/EventWarehouse.js"
 
 /** A run date: not after tomorrow (nothing to categorize yet, and it would become the "latest" snapshot). */
 export const RunDate = IsoDate.pipe(
@@ -84,13 +84,13 @@ export const NightlyPipeline = Pipeline.make({
       const categories = yield* CategoryStore
       const categorizer = yield* Categorizer
       const settings = tenant.settings.nightly
-      const window = windowEnding(date, settings.profileWindowDays)
+      const night = { ...settings, date, anomalyThreshold: tenant.settings.anomalyThreshold }
 
       const selection = yield* Pipeline.step(
         "select",
         Selection,
         Effect.gen(function* () {
-          const found = yield* warehouse.candidates({ ...settings, date, anomalyThreshold: tenant.settings.anomalyThreshold })
+          const found = yield* warehouse.candidates(night)
           // The facts of the candidates page by page: HR events and labels of a few thousand at a time.
           const selected: Array<typeof SelectedUser.Type> = []
           let deferred = 0
@@ -109,7 +109,7 @@ export const NightlyPipeline = Pipeline.make({
       )
 
       // The neighbour index and IDF, built once per worker from one pass over the window (read-only input, not checkpointed).
-      const context = yield* Effect.cached(neighbourIndexFrom(warehouse.appActivity(window)))
+      const context = yield* Effect.cached(neighbourIndexFrom(warehouse.appActivity(night)))
 
       const outcomes = yield* Pipeline.fanOut(
         "categorize",
@@ -125,7 +125,7 @@ export const NightlyPipeline = Pipeline.make({
           Effect.gen(function* () {
             const { idf, index } = yield* context
             const [profiles, staff, labels] = yield* Effect.all([
-              warehouse.profiles(window, [userId]),
+              warehouse.profiles(night, [userId]),
               employees.asOf(date, [userId]),
               categories.labelsOf([userId])
             ])
@@ -157,7 +157,7 @@ export const NightlyPipeline = Pipeline.make({
           const { runId } = yield* Pipeline.RunContext
           const done = outcomes.done.map(({ item, output }) => ({ ...output, reasons: item.reasons }))
           const { metricRows, successes } = yield* Effect.flatMap(NightResults, (results) =>
-            results.commit({ runId, date, metricsWindowDays: settings.metricsWindowDays, done })
+            results.commit({ runId, windows: night, done })
           )
           // Readers see today's HR state: a change that became effective today shows from now on.
           yield* employees.refreshDue(isoDate(new Date()))

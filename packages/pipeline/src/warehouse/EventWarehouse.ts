@@ -30,11 +30,16 @@ export interface ProfileWindow {
 /** The window of `days` days ending (exclusive) on `end`. */
 export const windowEnding = (end: IsoDate, days: number): ProfileWindow => ({ start: addDays(end, -days), end })
 
-/** What tonight's trigger selection asks of the warehouse: the tenant's `nightly` settings for a run date. */
-export interface NightQuery {
+/** The windows a night reads, ending (exclusive) on its date: the tenant's `nightly` settings. */
+export interface NightWindows {
   readonly date: IsoDate
   readonly profileWindowDays: number
   readonly recentWindowDays: number
+  readonly metricsWindowDays: number
+}
+
+/** What tonight's trigger selection asks of the warehouse: the tenant's `nightly` settings for a run date. */
+export interface NightQuery extends NightWindows {
   readonly newHireDays: number
   readonly periodicDays: number
   readonly anomalyMinAccesses: number
@@ -79,22 +84,22 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly settle: Effect.Effect<number>
     /** Retention: removes the events and rollups of days before `cutoff` (an ISO date); the days removed. */
     readonly dropBefore: (cutoff: string) => Effect.Effect<number>
-    /** These users' app profiles over a window (the rollup settled first); users without activity in it are absent. */
-    readonly profiles: (window: ProfileWindow, users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
+    /** These users' app profiles over the night's profile window (the rollup settled first); users without activity in it are absent. */
+    readonly profiles: (night: NightWindows, users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlyMap<UserId, AppProfile>>
     /**
      * A superset of tonight's users, chosen in the warehouse from the rollup, the tenant's labels
      * and HR events: the never categorized (with activity or an HR record), recent hires, users
      * with an HR event since their categorization, the periodic slice and the overdue, and users
-     * whose drift passes the threshold. Its cost is one pass over the profile window.
+     * whose drift passes the threshold.
      */
     readonly candidates: (night: NightQuery) => Effect.Effect<ReadonlyArray<Candidate>>
-    /** Every user with activity in the window and their apps, ordered by user: the neighbour index is built from it. */
-    readonly appActivity: (window: ProfileWindow) => Stream.Stream<UserApps>
+    /** Every user with activity in the night's profile window and their apps, ordered by user: the neighbour index is built from it. */
+    readonly appActivity: (night: NightWindows) => Stream.Stream<UserApps>
     /**
-     * Productivity totals of the users active in the window by department and team (HR as of the
-     * window's end, "Unknown" without) and by category ("uncategorized" without), grouped in the warehouse.
+     * Productivity totals of the users active in the night's metrics window by department and team
+     * (HR as of the night's date, "Unknown" without) and by category ("uncategorized" without), grouped in the warehouse.
      */
-    readonly groupTotals: (window: ProfileWindow) => Effect.Effect<ReadonlyArray<GroupTotals>>
+    readonly groupTotals: (night: NightWindows) => Effect.Effect<ReadonlyArray<GroupTotals>>
     /** Of these users, those with any activity left in the rollup (the others were forgotten). */
     readonly usersWithActivity: (users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlySet<UserId>>
     /** Right to forget: removes every event and rollup of the user; rows removed per table. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { AccessEvent, AppKey, IsoDate, UserId } from "@workcat/core"
 import { Effect, Exit, type Layer } from "effect"
-import { EventWarehouse } from "../../src/warehouse/EventWarehouse.js"
+import { EventWarehouse, type NightWindows } from "../../src/warehouse/EventWarehouse.js"
 
 const event = (eventId: string, userId: string, app: string | null, at: string, authSteps = 1): AccessEvent => ({
   eventId,
@@ -17,7 +17,8 @@ const event = (eventId: string, userId: string, app: string | null, at: string, 
   country: "DE"
 })
 
-const window = { start: "2026-10-01" as IsoDate, end: "2026-11-01" as IsoDate }
+/** A night whose profile window is October 2026. */
+const night: NightWindows = { date: "2026-11-01" as IsoDate, profileWindowDays: 31, recentWindowDays: 14, metricsWindowDays: 28 }
 const users = ["u_1", "u_2", "u_3"] as ReadonlyArray<string> as ReadonlyArray<UserId>
 const warehouse = EventWarehouse
 
@@ -50,7 +51,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
           event("g", "u_2", "jira", "2026-11-01T00:00:00Z", 1) // the window's end is exclusive
         ])
         yield* w.settle
-        const profiles = yield* w.profiles(window, users)
+        const profiles = yield* w.profiles(night, users)
         expect([...profiles.keys()].sort()).toEqual(["u_1", "u_2"])
         const one = profiles.get("u_1" as UserId)!
         expect(one).toMatchObject({ userId: "u_1", windowStart: "2026-10-01", windowEnd: "2026-11-01", activeDays: 2, appDays: 3, accesses: 4, authSteps: 7 })
@@ -67,7 +68,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])
         yield* w.settle
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_1", "github", "2026-10-02T12:00:00Z")])
-        const profiles = yield* w.profiles(window, users) // settles by itself
+        const profiles = yield* w.profiles(night, users) // settles by itself
         expect(profiles.get("u_1" as UserId)?.accesses).toBe(2)
         expect(yield* w.settle).toBe(0)
       }).pipe(Effect.provide(layer())))
@@ -77,7 +78,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         const w = yield* warehouse
         const exit = yield* Effect.exit(w.append([event("ok", "u_1", "github", "2026-10-02T09:00:00Z"), event("bad", "u_1", "github", "2026-10-02T10:00:00Z", 40_000)]))
         expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : exit).toBe("ValuesRefused")
-        expect((yield* w.profiles(window, users)).size).toBe(0)
+        expect((yield* w.profiles(night, users)).size).toBe(0)
       }).pipe(Effect.provide(layer())))
 
     it.effect("knows the days it holds and makes room for new ones ahead of their events", () =>
@@ -95,7 +96,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", "github", "2026-10-10T09:00:00Z")])
         yield* w.settle
         expect(yield* w.dropBefore("2026-10-05")).toBe(1)
-        expect([...(yield* w.profiles(window, users)).keys()]).toEqual(["u_2"])
+        expect([...(yield* w.profiles(night, users)).keys()]).toEqual(["u_2"])
         expect((yield* w.knownDays)("2026-10-02")).toBe(false)
         expect(yield* w.dropBefore("2026-10-05")).toBe(0)
       }).pipe(Effect.provide(layer())))
@@ -107,7 +108,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.settle
         const deleted = yield* w.forget("u_1" as UserId)
         expect(Object.values(deleted).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2)
-        expect([...(yield* w.profiles(window, users)).keys()]).toEqual(["u_2"])
+        expect([...(yield* w.profiles(night, users)).keys()]).toEqual(["u_2"])
         // Forgotten means gone: a re-delivery of their event is new again (intake decides whether to take it).
         expect((yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z")])).inserted).toBe(1)
       }).pipe(Effect.provide(layer())))
@@ -128,7 +129,7 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         yield* w.settle
         const changed = yield* w.rekey((old) => `${old}_v1`)
         expect([...changed].sort()).toEqual(["s_0123", "u_1", "u_2"])
-        const profiles = yield* w.profiles(window, ["u_1_v1", "u_2_v1", "u_3_v1"] as ReadonlyArray<string> as ReadonlyArray<UserId>)
+        const profiles = yield* w.profiles(night, ["u_1_v1", "u_2_v1", "u_3_v1"] as ReadonlyArray<string> as ReadonlyArray<UserId>)
         expect([...profiles.keys()].sort()).toEqual(["u_1_v1", "u_2_v1"])
         expect(profiles.get("u_2_v1" as UserId)?.apps.map((a) => a.app)).toEqual(["jira"])
       }).pipe(Effect.provide(layer())))

@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
 import type { AccessEvent } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
@@ -128,6 +129,16 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       return { inserted: row.inserted, firstDay: row.firstDay, lastDay: row.lastDay } satisfies Inserted
     })
 
+    /** Serializes the builders of window sums with the settles and forgets that invalidate them (until commit). */
+    const lockWindowSums = sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.window_sums'))`.pipe(Effect.asVoid)
+    /** Removes the window sums (see `WindowSums`) the condition on `window_sums` selects: their catalog rows and tables. */
+    const dropWindowSums = (where: Fragment) =>
+      Effect.gen(function* () {
+        const gone = yield* sql<{ name: string }>`DELETE FROM window_sums WHERE ${where} RETURNING name`
+        for (const { name } of gone) yield* sql`DROP TABLE IF EXISTS ${sql(`${name}_apps`)}, ${sql(`${name}_users`)}`
+        return gone.length
+      })
+
     /**
      * Retention: drops the raw events' day partitions before `cutoff` (an ISO day), and the
      * rollup's rows of those days. Returns the days dropped.
@@ -142,8 +153,12 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         yield* sql`DROP TABLE IF EXISTS ${sql(name)}`
         partitions.delete(partitionDay(name))
       }
-      yield* sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`
-      yield* sql`DELETE FROM rollup_dirty WHERE day < ${cutoff}::date`
+      yield* Effect.all([
+        lockWindowSums,
+        dropWindowSums(sql`as_of - profile_days < ${cutoff}::date`),
+        sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`,
+        sql`DELETE FROM rollup_dirty WHERE day < ${cutoff}::date`
+      ]).pipe(sql.withTransaction)
       return old.length
     }, Effect.orDie)
 
@@ -159,6 +174,10 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       const days = yield* sql<{ day: string }>`SELECT day::text AS day FROM rollup_dirty ORDER BY day FOR UPDATE`
       if (days.length === 0) return 0
       yield* holdKeyVersion
+      // The window sums holding these days no longer match the rollup: they go, under the lock
+      // their builders take, so none is being built from the days as they were.
+      yield* lockWindowSums
+      yield* dropWindowSums(sql`EXISTS (SELECT 1 FROM unnest(${days.map((d) => d.day)}::date[]) AS d WHERE d >= as_of - profile_days AND d < as_of)`)
       for (const { day } of days) {
         yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
         yield* sql`
@@ -174,6 +193,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       return days.length
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
 
-    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion } as const
+    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion, lockWindowSums, dropWindowSums } as const
   })
 }) {}

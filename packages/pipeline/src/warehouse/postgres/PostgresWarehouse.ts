@@ -6,7 +6,7 @@ import { refusesData, sqlState } from "../../db/SqlErrors.js"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
 import { EventStore } from "./EventStore.js"
 import { NightQueries } from "./Night.js"
-import { Profiles } from "./Profiles.js"
+import { WindowSums } from "./WindowSums.js"
 
 /** A refused value is the rows' fault; anything else is the warehouse's. */
 const refusal = (e: SqlError) => (refusesData(e) ? new ValuesRefused({ code: sqlState(e) ?? "" }) : new WarehouseError({ cause: e }))
@@ -28,8 +28,8 @@ export const PostgresWarehouseLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
-    const profiles = yield* Profiles
     const night = yield* NightQueries
+    const sums = yield* WindowSums
 
     const usersWithActivity = (users: ReadonlyArray<UserId>) =>
       Effect.gen(function* () {
@@ -48,11 +48,13 @@ export const PostgresWarehouseLive = Layer.effect(
         for (const { column, table } of WAREHOUSE_PSEUDONYMS.user) {
           deleted[table] = (yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`).length
         }
+        yield* sums.forget(userId)
         return deleted
       }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.forget"))
 
     const rekey = (next: (old: string) => string) =>
       Effect.gen(function* () {
+        yield* sums.dropAll
         const all = new Set<string>()
         for (const [kind, columns] of Object.entries(WAREHOUSE_PSEUDONYMS)) {
           const ids = yield* sql.unsafe<{ id: string }>(
@@ -75,7 +77,7 @@ export const PostgresWarehouseLive = Layer.effect(
       prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
       settle: store.settle,
       dropBefore: store.dropBefore,
-      profiles: profiles.load,
+      profiles: night.profiles,
       candidates: night.candidates,
       appActivity: night.appActivity,
       groupTotals: night.groupTotals,
