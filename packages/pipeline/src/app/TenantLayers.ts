@@ -1,4 +1,3 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { CurrentTenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
 import {
   Clock,
@@ -19,6 +18,7 @@ import {
   Schedule,
   Scope
 } from "effect"
+import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { PipelineLive } from "./Layers.js"
 
 /** A cached build of a tenant's services; a new generation replaces one found out of date, evicted or expired. */
@@ -201,12 +201,9 @@ export class TenantLayers extends Effect.Service<TenantLayers>()("workcat/Tenant
     type Services = Layer.Layer.Success<ReturnType<typeof PipelineLive>>
     const isCurrent = (runtime: Runtime.Runtime<Services>) => {
       const tenant = Context.get(runtime.context, CurrentTenant)
-      const sql = Context.get(runtime.context, SqlClient.SqlClient)
-      return Effect.all(
-        [registry.revision(tenant.id), sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state`],
-        { concurrency: 2 }
-      ).pipe(
-        Effect.map(([revision, [state]]) => Option.contains(revision, tenant.revision) && state?.keyVersion === tenant.keyVersion),
+      const store = Context.get(runtime.context, EventStore)
+      return Effect.all([registry.revision(tenant.id), store.storedKeyVersion], { concurrency: 2 }).pipe(
+        Effect.map(([revision, keyVersion]) => Option.contains(revision, tenant.revision) && keyVersion === tenant.keyVersion),
         // A pool whose role was dropped (the tenant removed) cannot even ask: out of date too.
         Effect.orElseSucceed(() => false)
       )

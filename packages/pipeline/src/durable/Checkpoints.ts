@@ -258,6 +258,19 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
     const dropItemsOf = (keys: ReadonlyArray<string>) =>
       keys.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM run_items WHERE item_key = ANY(${keys}::text[])`)
 
+    /**
+     * Right to forget: a person's fan-out items in any run, and every stage output naming their
+     * pseudonym (a retry recomputes it). Rows deleted per table.
+     */
+    const forgetPerson = (userId: string) =>
+      Effect.all({
+        run_items: sql`DELETE FROM run_items WHERE item_key = ${userId} RETURNING 1`.pipe(Effect.map((rows) => rows.length)),
+        run_stages: sql`DELETE FROM run_stages WHERE strpos(result::text, ${userId}) > 0 RETURNING 1`.pipe(Effect.map((rows) => rows.length))
+      })
+
+    /** Key rotation: every checkpoint holds pseudonyms under the old key; they all go (a run retried afterwards starts over). */
+    const clearAll = Effect.all([sql`DELETE FROM run_items`, sql`DELETE FROM run_stages`], { discard: true })
+
     /** The checkpoint rows of these runs: what `forget` would delete. */
     const countOf = (runIds: ReadonlyArray<string>) =>
       sql<{ items: number; stages: number }>`
@@ -297,6 +310,8 @@ export class Checkpoints extends Effect.Service<Checkpoints>()("workcat/Checkpoi
       clear: orDie(clear),
       forget: orDie(forget),
       dropItemsOf: orDie(dropItemsOf),
+      forgetPerson: orDie(forgetPerson),
+      clearAll: Effect.orDie(clearAll),
       countOf: orDie(countOf),
       runsStartedBefore: orDie(runsStartedBefore)
     } as const

@@ -13,7 +13,7 @@ const fromWarehouse = <C extends { readonly table: string; readonly column: stri
  * an `e_` hash, so it is listed once, with the users. A test checks that this list covers every
  * such column of the schema, so a new table cannot be forgotten here. The event warehouse's
  * columns (`warehouse: true`, the adapter's own list) are forgotten and re-keyed by the adapter
- * (`EventWarehouse.forget`, `rekey`), the rest by `Privacy` in the tenant's PostgreSQL schema.
+ * (`EventWarehouse.forget`, `rekey`), the rest by `PersonalData` in the tenant's PostgreSQL schema.
  */
 export const PSEUDONYM_COLUMNS = {
   user: [

@@ -49,6 +49,11 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
     /** The same, exclusive: no other writer of per-person data runs until the transaction ends. */
     const lockKeyVersion = checkVersion(sql`SELECT key_version AS "keyVersion" FROM tenant_state FOR UPDATE`)
 
+    /** The tenant's key version as stored now: a process holding an older one is out of date. */
+    const storedKeyVersion = sql<{ keyVersion: number }>`SELECT key_version AS "keyVersion" FROM tenant_state`.pipe(
+      Effect.map(([row]) => row?.keyVersion)
+    )
+
     /** The day partitions this process knows exist; a new day is created before its first insert. */
     const partitions = new Set<string>()
     let loaded = false
@@ -193,6 +198,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       return days.length
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
 
-    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion, lockWindowSums, dropWindowSums } as const
+    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion, storedKeyVersion, lockWindowSums, dropWindowSums } as const
   })
 }) {}
