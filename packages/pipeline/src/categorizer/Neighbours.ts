@@ -17,9 +17,9 @@ export interface LabeledVector {
  * Exact, with max-score pruning: the query's apps are taken by how much they can add at most
  * (the query's weight times the list's largest), and once what the remaining ones can add is
  * below the k-th best score so far, nobody not reached yet can enter the top k: the remaining
- * apps (the ones everybody uses, typically) only complete the scores of those reached, by
- * looking their weight up instead of walking a list of the whole tenant. Ties go to the user
- * earlier in the index (the stream's order).
+ * apps (the ones everybody uses, typically) only complete the scores of those reached, and the
+ * top k is chosen among them rather than among the whole tenant. Ties go to the user earlier in
+ * the index (the stream's order).
  */
 export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
   const counts = new Map<string, number>()
@@ -57,16 +57,16 @@ export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
   }
 
   const nearest = (vector: SparseVector, k: number, exclude?: UserId): ReadonlyArray<Neighbour> => {
-    const terms: Array<{ readonly app: string; readonly weight: number; readonly bound: number; readonly list: NonNullable<ReturnType<typeof postings.get>> }> = []
+    const terms: Array<{ readonly weight: number; readonly bound: number; readonly list: NonNullable<ReturnType<typeof postings.get>> }> = []
     for (const [app, weight] of vector) {
       const list = postings.get(app)
-      if (list !== undefined) terms.push({ app, weight, bound: weight * list.max, list })
+      if (list !== undefined) terms.push({ weight, bound: weight * list.max, list })
     }
     terms.sort((a, b) => b.bound - a.bound)
     let rest = terms.reduce((acc, t) => acc + t.bound, 0)
     let reached = 0
     let open = true
-    for (const { app, bound, list, weight } of terms) {
+    for (const { bound, list, weight } of terms) {
       // Before a list longer than the users reached: can anyone not reached still make the top k?
       if (open && k > 0 && list.size > reached) {
         const top = best(reached, k, exclude)
@@ -84,10 +84,9 @@ export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
           scores[i] = scores[i]! + weight * list.weights[j]!
         }
       } else {
-        for (let t = 0; t < reached; t++) {
-          const i = touched[t]!
-          const w = labeled[i]!.vector.get(app)
-          if (w !== undefined) scores[i] = scores[i]! + weight * w
+        for (let j = 0; j < list.size; j++) {
+          const i = list.users[j]!
+          if (seen[i] === 1) scores[i] = scores[i]! + weight * list.weights[j]!
         }
       }
     }
