@@ -1,8 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
-  type AccessEvent,
   addDays,
-  type AppKey,
   CategorizationResult,
   type CategoryId,
   groupMetrics,
@@ -16,6 +14,7 @@ import { PipelineLive } from "../src/app/Layers.js"
 import { CategoryStore } from "../src/materialize/CategoryStore.js"
 import { Employees } from "../src/warehouse/Employees.js"
 import { EventWarehouse, type NightQuery } from "../src/warehouse/EventWarehouse.js"
+import { accessesBefore, range } from "./support/Accesses.js"
 import { freshTenant, provision, TestRuntime } from "./support/TestLayers.js"
 
 // 2026-11-23 is day 20780: slot 20 of 60, slot 0 of 20.
@@ -23,26 +22,7 @@ const date = "2026-11-23" as IsoDate
 const user = (hex: string) => `u_${hex.padEnd(32, "0")}` as UserId
 const night: NightQuery = { ...defaultNightly, date, anomalyThreshold: 0.3 }
 
-let n = 0
-/** `count` accesses of `app` by `userId` on each of `days` (days before the run date). */
-const uses = (userId: UserId, app: string, days: ReadonlyArray<number>, count = 1, authSteps = 1): Array<AccessEvent> =>
-  days.flatMap((d) =>
-    Array.from({ length: count }, (): AccessEvent => ({
-      eventId: `e${n++}`,
-      provider: "okta",
-      eventType: "user.authentication.sso",
-      occurredAt: new Date(`${addDays(date, -d)}T10:00:00Z`),
-      userId,
-      app: app as AppKey,
-      appName: app,
-      outcome: "SUCCESS",
-      authSteps,
-      sessionId: null,
-      country: null
-    }))
-  )
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+const uses = accessesBefore(date, "e")
 
 /** Labels users as categorized `daysAgo` days before the run date. */
 const label = (users: ReadonlyArray<UserId>, daysAgo: number, category = "software_engineer") =>

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type AccessEvent, addDays, type AppKey, type IsoDate, type UserId } from "@workcat/core"
+import { addDays, type IsoDate, type UserId } from "@workcat/core"
 import { defaultNightly } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { PipelineLive } from "../src/app/Layers.js"
 import { EventWarehouse, type NightWindows } from "../src/warehouse/EventWarehouse.js"
 import { dayWeights, type WindowTables, WindowSums } from "../src/warehouse/postgres/WindowSums.js"
+import { accessesBefore, range } from "./support/Accesses.js"
 import { freshTenant, provision, TestRuntime } from "./support/TestLayers.js"
 
 const date = "2026-11-23" as IsoDate
@@ -14,25 +15,7 @@ const yesterday: NightWindows = { ...tonight, date: addDays(date, -1) }
 const user = (hex: string) => `u_${hex.padEnd(32, "0")}` as UserId
 const [steady, leaving, arriving, sparse] = ["000000b1", "000000b2", "000000b3", "000000b4"].map(user) as [UserId, UserId, UserId, UserId]
 
-let n = 0
-/** `count` accesses of `app` by `userId` on each of `days` (days before the run date), with `authSteps` each. */
-const uses = (userId: UserId, app: string, days: ReadonlyArray<number>, count = 1, authSteps = 1): Array<AccessEvent> =>
-  days.flatMap((d) =>
-    Array.from({ length: count }, (): AccessEvent => ({
-      eventId: `w${n++}`,
-      provider: "okta",
-      eventType: "user.authentication.sso",
-      occurredAt: new Date(`${addDays(date, -d)}T10:00:00Z`),
-      userId,
-      app: app as AppKey,
-      appName: app,
-      outcome: "SUCCESS",
-      authSteps,
-      sessionId: null,
-      country: null
-    }))
-  )
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+const uses = accessesBefore(date, "w")
 
 /**
  * A tenant whose windows move tonight at every edge: a user active every day, one whose only day

@@ -151,6 +151,8 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
         else yield* fromBase(tablesOf(base!.name), weights!, t)
         yield* sql`ALTER TABLE ${sql(t.apps)} ADD PRIMARY KEY (user_id, app)`
         yield* sql`ALTER TABLE ${sql(t.users)} ADD PRIMARY KEY (user_id)`
+        // Fresh tables have no statistics: without them the readers' joins are planned blind.
+        yield* sql`ANALYZE ${sql(t.apps)}, ${sql(t.users)}`
         yield* sql`
           INSERT INTO window_sums (name, as_of, profile_days, recent_days, metrics_days)
           VALUES (${name}, ${w.date}, ${w.profileWindowDays}, ${w.recentWindowDays}, ${w.metricsWindowDays})`
