@@ -10,7 +10,7 @@ import {
   MINUTES_PER_EXTRA_AUTH_STEP,
   type UserId
 } from "@workcat/core"
-import { Array as Arr, Chunk, Effect, Schedule, Stream } from "effect"
+import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import { type Candidate, type NightQuery, type NightWindows, type UserApps, windowEnding } from "../EventWarehouse.js"
 import { WindowSums } from "./WindowSums.js"
 
@@ -22,6 +22,9 @@ import { WindowSums } from "./WindowSums.js"
  * one row per group. The tenant's labels (`work_categories`) and HR events are read here too:
  * they live in the same schema.
  */
+/** Users per page of `appActivity`. */
+const APP_ACTIVITY_PAGE = 2_000
+
 export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQueries", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -130,26 +133,30 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
       return found as ReadonlyMap<UserId, AppProfile>
     }, Effect.orDie)
 
+    /**
+     * Pages of users in id order, one row each with their apps as arrays: a few dozen queries
+     * for a tenant rather than a cursor's round trip per 128 rows of one row per user and app.
+     * Every user in the users' sums has a row in the apps' sums (both count the same days), so
+     * a page of users is never empty before the last.
+     */
     const appActivity = (night: NightWindows): Stream.Stream<UserApps> =>
-      Stream.unwrap(
+      Stream.paginateChunkEffect("" as string, (after) =>
         sums.use(night, (t) =>
-          Effect.succeed(sql<{ userId: UserId; category: CategoryId | null; app: AppKey; activeDays: number }>`
-            SELECT a.user_id AS "userId", w.category, a.app, a.days AS "activeDays"
-            FROM ${sql(t.apps)} a LEFT JOIN work_categories w USING (user_id)
-            ORDER BY a.user_id, a.app`.stream)
+          sql<{ userId: UserId; category: CategoryId | null; apps: Array<AppKey>; days: Array<number> }>`
+            WITH page AS (SELECT user_id FROM ${sql(t.users)} WHERE user_id > ${after} ORDER BY user_id LIMIT ${APP_ACTIVITY_PAGE})
+            SELECT a.user_id AS "userId", w.category, array_agg(a.app ORDER BY a.app) AS apps, array_agg(a.days ORDER BY a.app) AS days
+            FROM page JOIN ${sql(t.apps)} a USING (user_id) LEFT JOIN work_categories w USING (user_id)
+            GROUP BY a.user_id, w.category
+            ORDER BY a.user_id`
+        ).pipe(
+          Effect.map((rows) => [
+            Chunk.fromIterable(
+              rows.map((r): UserApps => ({ userId: r.userId, category: r.category, apps: r.apps.map((app, i) => ({ app, activeDays: r.days[i]! })) }))
+            ),
+            rows.length === 0 ? Option.none() : Option.some(rows.at(-1)!.userId as string)
+          ] as const)
         )
-      ).pipe(
-        // Dropped between the lookup and the read (see `WindowSums.use`): looked up again. Nothing was emitted yet.
-        Stream.retry(Schedule.recurs(3)),
-        Stream.groupAdjacentBy((r) => r.userId),
-        Stream.map(([userId, rows]) => ({
-          userId,
-          category: Chunk.unsafeHead(rows).category,
-          apps: Chunk.toReadonlyArray(rows).map((r) => ({ app: r.app, activeDays: r.activeDays }))
-        })),
-        Stream.orDie,
-        Stream.withSpan("NightQueries.appActivity")
-      )
+      ).pipe(Stream.orDie, Stream.withSpan("NightQueries.appActivity"))
 
     /**
      * `userWaste` per user over the metrics window, then summed per group (`GROUPING SETS`). HR as
