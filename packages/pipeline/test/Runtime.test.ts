@@ -52,6 +52,37 @@ const Squares = Pipeline.make({
     })
 })
 
+/** Each prefetch's items, in order; a prefetch fails when its batch holds `prefetchFailsOn`. */
+const prefetched: Array<ReadonlyArray<number>> = []
+const prefetchFailsOn = { n: 0 }
+const Prefetched = Pipeline.make({
+  name: "prefetched",
+  input: Schema.Struct({ upTo: Schema.Int }),
+  output: Schema.Struct({ outputs: Schema.Array(Schema.Int), failed: Schema.Array(Schema.String) }),
+  key: ({ upTo }) => `prefetched-${upTo}`,
+  run: ({ upTo }) =>
+    Effect.gen(function* () {
+      const out = yield* Pipeline.fanOut(
+        "tenfold",
+        {
+          items: Array.from({ length: upTo }, (_, i) => i + 1),
+          key: (n) => String(n).padStart(4, "0"),
+          item: Schema.Int,
+          output: Schema.Int,
+          prefetch: (batch) =>
+            Effect.suspend(() => {
+              prefetched.push(batch)
+              return batch.includes(prefetchFailsOn.n)
+                ? Effect.fail(new Error(`the batch of ${prefetchFailsOn.n} could not be loaded`))
+                : Effect.succeed(new Map(batch.map((n) => [n, n * 10])))
+            })
+        },
+        (n, tenfold) => Effect.succeed(tenfold.get(n)!)
+      )
+      return { outputs: out.done.map((d) => d.output), failed: out.failed.map((f) => `${f.key}: ${f.reason}`) }
+    })
+})
+
 /** A pipeline whose only step fails while `brokenStep.on` is set. */
 const brokenStep = { on: true }
 const Flaky = Pipeline.make({
@@ -74,7 +105,7 @@ const tenant = freshTenant("runtime")
  * tests that need the default limit of one (`tenant`) must never share a tenant with it.
  */
 const roomy = freshTenant("runtime")
-const Runtime = runsFor(Pipelines.layer(Squares, Flaky)).pipe(
+const Runtime = runsFor(Pipelines.layer(Squares, Flaky, Prefetched)).pipe(
   Layer.provide(provision(tenant, roomy)),
   Layer.provideMerge(CategorizerLive),
   Layer.provideMerge(TestBase)
@@ -124,6 +155,33 @@ describe("the durable run runtime", () => {
         // Illegal moves are refused: a READY run cannot be retried or cancelled.
         expect((yield* Effect.flip(runs.retry(run.id)))._tag).toBe("IllegalTransition")
         expect(yield* Effect.flip(runs.cancel(run.id, "test"))).toBeInstanceOf(IllegalTransition)
+      }))
+
+    live("a fan-out's prefetch loads each claimed batch once and hands each item its batch", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        prefetched.length = 0
+        const { run } = yield* runs.start("prefetched", tenant, { upTo: 20 })
+        // Concurrency 2: claims of 4 items.
+        const done = yield* runs.await(run.id, { concurrency: 2 })
+        expect(done).toMatchObject({ state: "READY", result: { outputs: Array.from({ length: 20 }, (_, i) => (i + 1) * 10), failed: [] } })
+        expect(prefetched.map((b) => b.length)).toEqual([4, 4, 4, 4, 4])
+        expect(prefetched.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      }))
+
+    live("a prefetch that fails fails the items of its batch, not the run", () =>
+      Effect.gen(function* () {
+        const runs = yield* Runs
+        prefetched.length = 0
+        prefetchFailsOn.n = 6
+        const { run } = yield* runs.start("prefetched", tenant, { upTo: 8 })
+        const done = yield* runs.await(run.id, { concurrency: 2 })
+        prefetchFailsOn.n = 0
+        expect(done.state).toBe("DEGRADED")
+        expect(done.result).toEqual({
+          outputs: [10, 20, 30, 40],
+          failed: ["0005", "0006", "0007", "0008"].map((k) => `${k}: the batch of 6 could not be loaded`)
+        })
       }))
 
     live("cancels a processing run: the driver stops, unprocessed items stay unprocessed", () =>

@@ -125,7 +125,7 @@ export const step = <A, I, E, R>(name: string, schema: Schema.Schema<A, I>, effe
     }
   }).pipe(Effect.withSpan(`stage.${name}`))
 
-export interface FanOutOptions<Item, ItemI, Out, OutI, E> {
+export interface FanOutOptions<Item, ItemI, Out, OutI, E, B = void, R = never> {
   readonly items: ReadonlyArray<Item>
   /** A stable, unique key per item (it identifies the item's checkpoint). */
   readonly key: (item: Item) => string
@@ -137,6 +137,13 @@ export interface FanOutOptions<Item, ItemI, Out, OutI, E> {
   readonly retryWhile?: (error: E) => boolean
   /** At most `limit` item starts per `interval`, in this worker. */
   readonly rateLimit?: { readonly limit: number; readonly interval: Duration.DurationInput }
+  /**
+   * What the items of one claimed batch need, loaded once for the batch (a query for a batch of
+   * users rather than one per user); `process` gets it beside each item. Retried like an item;
+   * when it gives up, every item of the batch fails with its error. Not checkpointed: a worker
+   * that claims an item loads it again.
+   */
+  readonly prefetch?: (items: ReadonlyArray<Item>) => Effect.Effect<B, E, R>
 }
 
 export interface FanOutResult<Item, Out> {
@@ -150,10 +157,10 @@ export interface FanOutResult<Item, Out> {
  * failed item does not fail the run (it ends DEGRADED). Returns every item's outcome once none
  * is open, whichever worker processed it.
  */
-export const fanOut = <Item, ItemI, Out, OutI, E, R>(
+export const fanOut = <Item, ItemI, Out, OutI, E, R, B = void>(
   name: string,
-  options: FanOutOptions<Item, ItemI, Out, OutI, E>,
-  process: (item: Item) => Effect.Effect<Out, E, R>
+  options: FanOutOptions<Item, ItemI, Out, OutI, E, B, R>,
+  process: (item: Item, batch: B) => Effect.Effect<Out, E, R>
 ) =>
   Effect.gen(function* () {
     const ctx = yield* RunContext
@@ -167,19 +174,20 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
       )
       yield* checkpoints.seedItems(ctx.runId, name, seeds)
       const limiter = options.rateLimit ? yield* RateLimiter.make({ ...options.rateLimit, algorithm: "token-bucket" }) : Effect.void
-      const attempt = (item: Item) => {
-        const once = options.rateLimit ? (limiter as RateLimiter.RateLimiter)(process(item)) : process(item)
-        return options.retry === undefined
+      const retried = <A>(once: Effect.Effect<A, E, R>) =>
+        options.retry === undefined
           ? once
           : Effect.retry(once, { schedule: options.retry, ...(options.retryWhile ? { while: options.retryWhile } : {}) })
-      }
+      const attempt = (item: Item, batch: B) =>
+        retried(options.rateLimit ? (limiter as RateLimiter.RateLimiter)(process(item, batch)) : process(item, batch))
       const total = seeds.length
       let done = total - (yield* checkpoints.itemCounts(ctx.runId, name)).open
       const encodeOut = Schema.encode(options.output)
 
-      // Items are claimed a batch at a time into a local queue (one claim query per batch);
-      // one lane per unit of concurrency takes from it, processes and checkpoints each item.
-      const queue: Array<{ readonly key: string; readonly payload: unknown }> = []
+      // Items are claimed a batch at a time into a local queue (one claim query per batch, and
+      // the batch's prefetch); one lane per unit of concurrency takes from it, processes and
+      // checkpoints each item.
+      const queue: Array<{ readonly key: string; readonly item: Item; readonly batch: Exit.Exit<B, E> }> = []
       const refill = yield* Effect.makeSemaphore(1)
       let cursor = ""
       const take = refill.withPermits(1)(
@@ -191,7 +199,10 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
               claimed = yield* checkpoints.claimItems(ctx.runId, name, ctx.worker, ctx.concurrency * 2, ctx.leaseMs, cursor)
             }
             if (claimed.length > 0) cursor = claimed[claimed.length - 1]!.key
-            queue.push(...claimed)
+            const items = yield* Effect.forEach(claimed, (c) => Effect.orDie(decodeItem(c.payload)))
+            const batch =
+              options.prefetch === undefined || items.length === 0 ? Exit.succeed(undefined as B) : yield* Effect.exit(retried(options.prefetch(items)))
+            claimed.forEach((c, i) => queue.push({ key: c.key, item: items[i]!, batch }))
           }
           return queue.shift()
         })
@@ -200,8 +211,9 @@ export const fanOut = <Item, ItemI, Out, OutI, E, R>(
         while (true) {
           const claimed = yield* take
           if (claimed === undefined) return
-          const item = yield* Effect.orDie(decodeItem(claimed.payload))
-          const exit = yield* Effect.exit(attempt(item).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
+          const exit: Exit.Exit<OutI, E> = Exit.isFailure(claimed.batch)
+            ? Exit.failCause(claimed.batch.cause)
+            : yield* Effect.exit(attempt(claimed.item, claimed.batch.value).pipe(Effect.flatMap((out) => Effect.orDie(encodeOut(out)))))
           if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
           const recorded = yield* checkpoints.finishItem(
             ctx.runId,

@@ -119,16 +119,18 @@ export const NightlyPipeline = Pipeline.make({
           item: SelectedUser,
           output: Outcome,
           retry,
-          retryWhile: (e: CategorizationError) => e.retryable === true
+          retryWhile: (e: CategorizationError) => e.retryable === true,
+          // Each claimed batch's profiles, HR state and labels: three queries for the batch.
+          prefetch: (batch) => {
+            const users = batch.map((s) => s.userId)
+            return Effect.all([warehouse.profiles(night, users), employees.asOf(date, users), categories.labelsOf(users)], {
+              concurrency: "unbounded"
+            })
+          }
         },
-        ({ userId }) =>
+        ({ userId }, [profiles, staff, labels]) =>
           Effect.gen(function* () {
             const { idf, index } = yield* context
-            const [profiles, staff, labels] = yield* Effect.all([
-              warehouse.profiles(night, [userId]),
-              employees.asOf(date, [userId]),
-              categories.labelsOf([userId])
-            ])
             const profile = profiles.get(userId)
             if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
             const employee = staff.get(userId) ?? null
