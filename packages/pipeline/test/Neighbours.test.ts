@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type CategoryId, cosine, normalize, type SparseVector, type UserId } from "@workcat/core"
-import { type LabeledVector, makeNeighbourIndex } from "../src/categorizer/Neighbours.js"
+import { type AppKey, type CategoryId, cosine, idfOf, normalize, profileVector, type SparseVector, type UserId } from "@workcat/core"
+import { Effect, Stream } from "effect"
+import { type LabeledVector, makeNeighbourIndex, neighbourIndexFrom } from "../src/categorizer/Neighbours.js"
+import type { UserApps } from "../src/warehouse/EventWarehouse.js"
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 const random = (seed: number) => () => {
@@ -80,4 +82,26 @@ describe("the neighbour index", () => {
     expect(makeNeighbourIndex(labeled).nearest(v, 2).map((n) => n.userId)).toEqual(["u_a", "u_b"])
     expect(makeNeighbourIndex(labeled).nearest(v, 2, "u_a" as UserId).map((n) => n.userId)).toEqual(["u_b", "u_c"])
   })
+
+  it.effect("built from a night's app activity: the IDF of every active user, the index of the categorized ones", () =>
+    Effect.gen(function* () {
+      const next = random(11)
+      const activity: Array<UserApps> = Array.from({ length: 400 }, (_, p) => ({
+        userId: `u_${p}` as UserId,
+        category: next() < 0.2 ? null : (`c${p % 5}` as CategoryId),
+        apps: ["slack", "zoom", `team_${p % 5}`, `team_${(p * 7) % 13}`]
+          .filter((_, a) => a === 0 || next() < 0.7)
+          .map((app) => ({ app: app as AppKey, activeDays: 1 + Math.floor(next() * 60) }))
+      }))
+      const { idf, index } = yield* neighbourIndexFrom(Stream.fromIterable(activity))
+      const users = new Map<string, number>()
+      for (const u of activity) for (const a of u.apps) users.set(a.app, (users.get(a.app) ?? 0) + 1)
+      expect(idf).toEqual(idfOf(activity.length, users))
+      const labeled = activity.flatMap((u) => (u.category === null ? [] : [{ userId: u.userId, category: u.category, vector: profileVector(u, idf) }]))
+      expect(index.size).toBe(labeled.length)
+      for (const u of activity.slice(0, 50)) {
+        const query = profileVector(u, idf)
+        expect(index.nearest(query, 5, u.userId)).toEqual(makeNeighbourIndex(labeled).nearest(query, 5, u.userId))
+      }
+    }))
 })

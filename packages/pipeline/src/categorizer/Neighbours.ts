@@ -1,4 +1,4 @@
-import { type CategoryId, idfOf, type Neighbour, profileVector, type SparseVector, type UserId } from "@workcat/core"
+import { type AppKey, type CategoryId, idfOf, type Neighbour, profileVector, type SparseVector, type UserId } from "@workcat/core"
 import { Effect, Stream } from "effect"
 import type { UserApps } from "../warehouse/EventWarehouse.js"
 
@@ -10,42 +10,105 @@ export interface LabeledVector {
 
 /**
  * Nearest already-categorized users by cosine similarity, through an inverted index by app:
- * only users sharing at least one app with the query are scored. Postings are typed arrays (12
- * bytes per user and app) and a query's scores live in one reused array, so a tenant's index
- * costs little memory and a query allocates nothing per candidate.
+ * only users sharing at least one app with the query are scored. Postings are typed arrays, and
+ * so is each user's own list of apps and weights (12 bytes per user and app each); a query's
+ * scores live in one reused array, so a tenant's index costs little memory and a query
+ * allocates nothing per candidate.
  *
  * Exact, with max-score pruning: the query's apps are taken by how much they can add at most
  * (the query's weight times the list's largest), and once what the remaining ones can add is
- * below the k-th best score so far, nobody not reached yet can enter the top k: the remaining
- * apps (the ones everybody uses, typically) only complete the scores of those reached, and the
- * top k is chosen among them rather than among the whole tenant. Ties go to the user earlier in
- * the index (the stream's order).
+ * below the k-th best score so far, nobody not reached yet can enter the top k. Of those
+ * reached, only the ones whose score plus what the remaining apps can add still reaches that
+ * k-th score can (scores only grow): their scores are completed from their own lists of apps,
+ * and the top k is chosen among them, rather than walking the lists of the apps everybody uses
+ * (the whole tenant). Ties go to the user earlier in the index (the stream's order).
  */
-export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
-  const counts = new Map<string, number>()
-  for (const l of labeled) for (const app of l.vector.keys()) counts.set(app, (counts.get(app) ?? 0) + 1)
-  const postings = new Map<string, { readonly users: Int32Array; readonly weights: Float64Array; size: number; max: number }>()
-  for (const [app, count] of counts) postings.set(app, { users: new Int32Array(count), weights: new Float64Array(count), size: 0, max: 0 })
-  labeled.forEach((l, i) => {
-    for (const [app, weight] of l.vector) {
-      const list = postings.get(app)!
-      list.users[list.size] = i
-      list.weights[list.size++] = weight
-      list.max = Math.max(list.max, weight)
+export const makeNeighbourIndex = (labeled: Iterable<LabeledVector>) => {
+  const builder = neighbourIndexBuilder()
+  for (const l of labeled) builder.add(l.userId, l.category, l.vector)
+  return builder.build()
+}
+
+/**
+ * Builds the index one user at a time: a user's vector is copied into the postings and their own
+ * list and may be dropped at once, so building holds no more than those (in plain arrays until
+ * `build` packs them into typed ones) and the users' ids and categories.
+ */
+export const neighbourIndexBuilder = () => {
+  const userIds: Array<UserId> = []
+  const categories: Array<CategoryId> = []
+  const appNumbers = new Map<string, number>()
+  const growing: Array<{ readonly users: Array<number>; readonly weights: Array<number> }> = []
+  const ends: Array<number> = []
+  const ownApps: Array<number> = []
+  const ownWeights: Array<number> = []
+  const add = (userId: UserId, category: CategoryId, vector: SparseVector) => {
+    const i = userIds.length
+    userIds.push(userId)
+    categories.push(category)
+    for (const [app, weight] of vector) {
+      let number = appNumbers.get(app)
+      if (number === undefined) appNumbers.set(app, (number = growing.push({ users: [], weights: [] }) - 1))
+      growing[number]!.users.push(i)
+      growing[number]!.weights.push(weight)
+      ownApps.push(number)
+      ownWeights.push(weight)
     }
-  })
-  const scores = new Float64Array(labeled.length)
-  const seen = new Uint8Array(labeled.length)
-  const touched = new Int32Array(labeled.length)
+    ends.push(ownApps.length)
+  }
+  const build = () => {
+    const postings = growing.map(
+      (list): Postings => ({
+        users: Int32Array.from(list.users),
+        weights: Float64Array.from(list.weights),
+        size: list.users.length,
+        max: list.weights.reduce((m, w) => Math.max(m, w), 0)
+      })
+    )
+    const own: OwnLists = { ends: Int32Array.from(ends), apps: Int32Array.from(ownApps), weights: Float64Array.from(ownWeights) }
+    growing.length = ends.length = ownApps.length = ownWeights.length = 0
+    return indexOf(userIds, categories, appNumbers, postings, own)
+  }
+  return { add, build } as const
+}
+
+/** The users (by their place in the index) with an app, and their weights for it. */
+interface Postings {
+  readonly users: Int32Array
+  readonly weights: Float64Array
+  readonly size: number
+  readonly max: number
+}
+
+/** Each user's apps (by number) and weights: user `i`'s are at `ends[i - 1]` (0 for the first) up to `ends[i]`. */
+interface OwnLists {
+  readonly ends: Int32Array
+  readonly apps: Int32Array
+  readonly weights: Float64Array
+}
+
+const indexOf = (
+  userIds: ReadonlyArray<UserId>,
+  categories: ReadonlyArray<CategoryId>,
+  appNumbers: ReadonlyMap<string, number>,
+  postings: ReadonlyArray<Postings>,
+  own: OwnLists
+) => {
+  const scores = new Float64Array(userIds.length)
+  const seen = new Uint8Array(userIds.length)
+  const touched = new Int32Array(userIds.length)
+  const contenders = new Int32Array(userIds.length)
+  /** The query's weight of each app still to add, while completing scores. */
+  const pending = new Float64Array(postings.length)
   /** Whether `a` ranks before `b`: a higher score, or the same and earlier in the index. */
   const before = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b)
 
-  /** The k best of the `reached` users (but `exclude`), best first: a small sorted insertion list. */
-  const best = (reached: number, k: number, exclude: UserId | undefined): Array<number> => {
+  /** The k best of the first `count` users of `among` (but `exclude`), best first: a small sorted insertion list. */
+  const best = (among: Int32Array, count: number, k: number, exclude: UserId | undefined): Array<number> => {
     const top: Array<number> = []
-    for (let t = 0; t < reached; t++) {
-      const i = touched[t]!
-      if ((top.length === k && !before(i, top[k - 1]!)) || labeled[i]!.userId === exclude) continue
+    for (let t = 0; t < count; t++) {
+      const i = among[t]!
+      if ((top.length === k && !before(i, top[k - 1]!)) || userIds[i] === exclude) continue
       let at = top.length === k ? k - 1 : top.length
       while (at > 0 && before(i, top[at - 1]!)) {
         top[at] = top[at - 1]!
@@ -57,64 +120,94 @@ export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) => {
   }
 
   const nearest = (vector: SparseVector, k: number, exclude?: UserId): ReadonlyArray<Neighbour> => {
-    const terms: Array<{ readonly weight: number; readonly bound: number; readonly list: NonNullable<ReturnType<typeof postings.get>> }> = []
-    for (const [app, weight] of vector) {
-      const list = postings.get(app)
-      if (list !== undefined) terms.push({ weight, bound: weight * list.max, list })
+    const terms: Array<{ readonly app: number; readonly weight: number; readonly bound: number }> = []
+    for (const [name, weight] of vector) {
+      const app = appNumbers.get(name)
+      if (app !== undefined) terms.push({ app, weight, bound: weight * postings[app]!.max })
     }
     terms.sort((a, b) => b.bound - a.bound)
     let rest = terms.reduce((acc, t) => acc + t.bound, 0)
     let reached = 0
-    let open = true
-    for (const { bound, list, weight } of terms) {
+    let top: Array<number> | undefined
+    let next = 0
+    for (; next < terms.length; next++) {
+      const { app, bound, weight } = terms[next]!
+      const list = postings[app]!
       // Before a list longer than the users reached: can anyone not reached still make the top k?
-      if (open && k > 0 && list.size > reached) {
-        const top = best(reached, k, exclude)
-        if (top.length === k && rest < scores[top[k - 1]!]!) open = false
+      if (k > 0 && list.size > reached) {
+        const sofar = best(touched, reached, k, exclude)
+        if (sofar.length === k && rest < scores[sofar[k - 1]!]!) {
+          top = sofar
+          break
+        }
       }
       rest -= bound
-      if (open) {
-        for (let j = 0; j < list.size; j++) {
-          const i = list.users[j]!
-          if (seen[i] === 0) {
-            seen[i] = 1
-            scores[i] = 0
-            touched[reached++] = i
-          }
-          scores[i] = scores[i]! + weight * list.weights[j]!
+      for (let j = 0; j < list.size; j++) {
+        const i = list.users[j]!
+        if (seen[i] === 0) {
+          seen[i] = 1
+          scores[i] = 0
+          touched[reached++] = i
         }
-      } else {
-        for (let j = 0; j < list.size; j++) {
-          const i = list.users[j]!
-          if (seen[i] === 1) scores[i] = scores[i]! + weight * list.weights[j]!
-        }
+        scores[i] = scores[i]! + weight * list.weights[j]!
       }
     }
-    const top = best(reached, k, exclude)
+    if (top !== undefined) {
+      // Closed: only those who may still reach the k-th score (a hair below it, for rounding) are completed.
+      const floor = scores[top[k - 1]!]! - rest - 1e-12
+      let count = 0
+      for (let t = 0; t < reached; t++) if (scores[touched[t]!]! >= floor) contenders[count++] = touched[t]!
+      for (let t = next; t < terms.length; t++) pending[terms[t]!.app] = terms[t]!.weight
+      for (let c = 0; c < count; c++) {
+        const i = contenders[c]!
+        let score = scores[i]!
+        for (let u = i === 0 ? 0 : own.ends[i - 1]!; u < own.ends[i]!; u++) score += pending[own.apps[u]!]! * own.weights[u]!
+        scores[i] = score
+      }
+      for (let t = next; t < terms.length; t++) pending[terms[t]!.app] = 0
+      top = best(contenders, count, k, exclude)
+    } else top = best(touched, reached, k, exclude)
     for (let t = 0; t < reached; t++) seen[touched[t]!] = 0
-    return top.map((i) => ({ userId: labeled[i]!.userId, category: labeled[i]!.category, similarity: scores[i]! }))
+    return top.map((i) => ({ userId: userIds[i]!, category: categories[i]!, similarity: scores[i]! }))
   }
 
-  return { size: labeled.length, nearest } as const
+  return { size: userIds.length, nearest } as const
 }
 
 /**
  * The neighbour index of a night, and the apps' IDF, from every active user's apps (see
  * `EventWarehouse.appActivity`), read once as a stream: each app's user count for the IDF, and the
- * categorized users' active days per app, from which their `profileVector`s are built at the end.
+ * categorized users' active days per app, kept packed (an app number and a day count each) until
+ * the IDF is known; then each one's `profileVector` goes into the index and is dropped.
  */
 export const neighbourIndexFrom = <E, R>(users: Stream.Stream<UserApps, E, R>) =>
   Effect.gen(function* () {
     const appUsers = new Map<string, number>()
-    const labeled: Array<{ readonly userId: UserId; readonly category: CategoryId; readonly apps: UserApps["apps"] }> = []
+    const appNumbers = new Map<string, number>()
+    const apps: Array<AppKey> = []
+    const labeled: Array<{ readonly userId: UserId; readonly category: CategoryId; readonly end: number }> = []
+    const usedApps: Array<number> = []
+    const usedDays: Array<number> = []
     const population = yield* Stream.runFold(users, 0, (n, u) => {
       for (const a of u.apps) appUsers.set(a.app, (appUsers.get(a.app) ?? 0) + 1)
-      if (u.category !== null) labeled.push({ userId: u.userId, category: u.category, apps: u.apps })
+      if (u.category !== null) {
+        for (const a of u.apps) {
+          let number = appNumbers.get(a.app)
+          if (number === undefined) appNumbers.set(a.app, (number = apps.push(a.app) - 1))
+          usedApps.push(number)
+          usedDays.push(a.activeDays)
+        }
+        labeled.push({ userId: u.userId, category: u.category, end: usedApps.length })
+      }
       return n + 1
     })
     const idf = idfOf(population, appUsers)
-    const index = makeNeighbourIndex(
-      labeled.map((l) => ({ userId: l.userId, category: l.category, vector: profileVector({ apps: l.apps }, idf) }))
-    )
-    return { idf, index } as const
+    const builder = neighbourIndexBuilder()
+    let from = 0
+    for (const l of labeled) {
+      const used = Array.from({ length: l.end - from }, (_, j) => ({ app: apps[usedApps[from + j]!]!, activeDays: usedDays[from + j]! }))
+      builder.add(l.userId, l.category, profileVector({ apps: used }, idf))
+      from = l.end
+    }
+    return { idf, index: builder.build() } as const
   })
