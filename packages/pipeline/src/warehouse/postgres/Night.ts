@@ -136,17 +136,20 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
     /**
      * Pages of users in id order, one row each with their apps as arrays: a few dozen queries
      * for a tenant rather than a cursor's round trip per 128 rows of one row per user and app.
-     * Every user in the users' sums has a row in the apps' sums (both count the same days), so
-     * a page of users is never empty before the last.
+     * A page is a key range of the apps' sums (stored in key order: a range of its pages), up to
+     * the last of the next users; every user in the users' sums has rows in the apps' sums (both
+     * count the same days), so a page is never empty before the last.
      */
     const appActivity = (night: NightWindows): Stream.Stream<UserApps> =>
       Stream.paginateChunkEffect("" as string, (after) =>
         sums.use(night, (t) =>
           sql<{ userId: UserId; category: CategoryId | null; apps: Array<AppKey>; days: Array<number> }>`
-            WITH page AS (SELECT user_id FROM ${sql(t.users)} WHERE user_id > ${after} ORDER BY user_id LIMIT ${APP_ACTIVITY_PAGE})
-            SELECT a.user_id AS "userId", w.category, array_agg(a.app ORDER BY a.app) AS apps, array_agg(a.days ORDER BY a.app) AS days
-            FROM page JOIN ${sql(t.apps)} a USING (user_id) LEFT JOIN work_categories w USING (user_id)
-            GROUP BY a.user_id, w.category
+            SELECT a.user_id AS "userId", (SELECT w.category FROM work_categories w WHERE w.user_id = a.user_id) AS category,
+                   array_agg(a.app ORDER BY a.app) AS apps, array_agg(a.days ORDER BY a.app) AS days
+            FROM ${sql(t.apps)} a
+            WHERE a.user_id > ${after}
+              AND a.user_id <= (SELECT max(user_id) FROM (SELECT user_id FROM ${sql(t.users)} WHERE user_id > ${after} ORDER BY user_id LIMIT ${APP_ACTIVITY_PAGE}) p)
+            GROUP BY a.user_id
             ORDER BY a.user_id`
         ).pipe(
           Effect.map((rows) => [

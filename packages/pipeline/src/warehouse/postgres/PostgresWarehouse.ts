@@ -35,7 +35,9 @@ export const PostgresWarehouseLive = Layer.effect(
       Effect.gen(function* () {
         const present = new Set<UserId>()
         for (const chunk of Arr.chunksOf(users, 5_000)) {
-          const rows = yield* sql<{ userId: UserId }>`SELECT DISTINCT user_id AS "userId" FROM user_app_daily WHERE user_id = ANY(${chunk}::text[])`
+          // One probe of the rollup's key per user, not a read of all their days.
+          const rows = yield* sql<{ userId: UserId }>`
+            SELECT u AS "userId" FROM unnest(${chunk}::text[]) AS u WHERE EXISTS (SELECT 1 FROM user_app_daily WHERE user_id = u)`
           for (const r of rows) present.add(r.userId)
         }
         return present as ReadonlySet<UserId>

@@ -50,7 +50,9 @@ export const dayWeights = (from: NightWindows, to: NightWindows) => {
  * minus those that left (a few days of the rollup), or from the whole profile window of the
  * rollup when there is no recent base. A settle that changes a day inside a night's windows drops
  * that night's sums (see `EventStore.settle`), so what is kept always matches the rollup; tables
- * once built do not change, except that a forgotten person's rows are deleted.
+ * once built do not change, except that a forgotten person's rows are deleted. The apps' sums are
+ * written in key order, so a range of users is a range of the table's pages (the neighbour
+ * index reads them page by page, a profile is one or two pages).
  */
 export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums", {
   effect: Effect.gen(function* () {
@@ -67,9 +69,11 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
       const metrics = addDays(w.date, -w.metricsWindowDays)
       return Effect.all([
         // The planner overestimates the groups of (user, app) and would sort 90 days of rows; the hash fits (and spills if not).
+        // Planned apart (materialized), the aggregate stays a hash; only its result is sorted.
         sql`SET LOCAL enable_sort = off`,
         sql`
           CREATE UNLOGGED TABLE ${sql(t.apps)} AS
+          WITH sums AS MATERIALIZED (
           SELECT user_id, app, sum(accesses)::bigint AS accesses, sum(auth_steps)::bigint AS auth_steps, count(*)::int AS days,
                  coalesce(sum(accesses) FILTER (WHERE day >= ${recent}), 0)::bigint AS recent_accesses,
                  (count(*) FILTER (WHERE day >= ${recent}))::int AS recent_days,
@@ -77,7 +81,9 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
                  coalesce(sum(auth_steps) FILTER (WHERE day >= ${metrics}), 0)::bigint AS metric_auth_steps,
                  (count(*) FILTER (WHERE day >= ${metrics}))::int AS metric_days
           FROM user_app_daily WHERE day >= ${start} AND day < ${w.date}
-          GROUP BY user_id, app`,
+          GROUP BY user_id, app
+          )
+          SELECT * FROM sums ORDER BY user_id, app`,
         sql`SET LOCAL enable_sort = on`,
         sql`
           CREATE UNLOGGED TABLE ${sql(t.users)} AS
@@ -113,7 +119,8 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
                  (coalesce(o.metric_auth_steps, 0) + coalesce(d.metric_auth_steps, 0))::bigint AS metric_auth_steps,
                  (coalesce(o.metric_days, 0) + coalesce(d.metric_days, 0))::int AS metric_days
           FROM ${sql(base.apps)} o FULL JOIN d USING (user_id, app)
-          WHERE coalesce(o.days, 0) + coalesce(d.days, 0) > 0`,
+          WHERE coalesce(o.days, 0) + coalesce(d.days, 0) > 0
+          ORDER BY user_id, app`,
         sql`
           CREATE UNLOGGED TABLE ${sql(t.users)} AS
           WITH d AS (
