@@ -23,61 +23,58 @@ export interface LabeledVector {
  * and the top k is chosen among them, rather than walking the lists of the apps everybody uses
  * (the whole tenant). Ties go to the user earlier in the index (the stream's order).
  */
-export const makeNeighbourIndex = (labeled: Iterable<LabeledVector>) => {
-  const builder = neighbourIndexBuilder()
-  for (const l of labeled) builder.add(l.userId, l.category, l.vector)
-  return builder.build()
-}
+export const makeNeighbourIndex = (labeled: ReadonlyArray<LabeledVector>) =>
+  packIndex((visit) => labeled.forEach((l) => visit(l.userId, l.category, l.vector)))
 
 /**
- * Builds the index one user at a time: a user's vector is copied into the postings and their own
- * list and may be dropped at once, so building holds no more than those (in plain arrays until
- * `build` packs them into typed ones) and the users' ids and categories.
+ * Packs the index from its users, visited twice in the same order (`each` calls `visit` once per
+ * user): first to size every array, then to fill them. Nothing but the typed arrays and the
+ * users' ids and categories is kept, and nothing grows on the way: a caller can build each
+ * vector as it visits and drop it at once.
  */
-export const neighbourIndexBuilder = () => {
+const packIndex = (each: (visit: (userId: UserId, category: CategoryId, vector: SparseVector) => void) => void) => {
+  const appNumbers = new Map<string, number>()
+  const sizes: Array<number> = []
+  let users = 0
+  let entries = 0
+  each((_, __, vector) => {
+    users++
+    for (const app of vector.keys()) {
+      let number = appNumbers.get(app)
+      if (number === undefined) appNumbers.set(app, (number = sizes.push(0) - 1))
+      sizes[number]!++
+      entries++
+    }
+  })
+  const postings = sizes.map((size): Postings => ({ users: new Int32Array(size), weights: new Float64Array(size), size: 0, max: 0 }))
+  const own: OwnLists = { ends: new Int32Array(users), apps: new Int32Array(entries), weights: new Float64Array(entries) }
   const userIds: Array<UserId> = []
   const categories: Array<CategoryId> = []
-  const appNumbers = new Map<string, number>()
-  const growing: Array<{ readonly users: Array<number>; readonly weights: Array<number> }> = []
-  const ends: Array<number> = []
-  const ownApps: Array<number> = []
-  const ownWeights: Array<number> = []
-  const add = (userId: UserId, category: CategoryId, vector: SparseVector) => {
+  let at = 0
+  each((userId, category, vector) => {
     const i = userIds.length
     userIds.push(userId)
     categories.push(category)
     for (const [app, weight] of vector) {
-      let number = appNumbers.get(app)
-      if (number === undefined) appNumbers.set(app, (number = growing.push({ users: [], weights: [] }) - 1))
-      growing[number]!.users.push(i)
-      growing[number]!.weights.push(weight)
-      ownApps.push(number)
-      ownWeights.push(weight)
+      const number = appNumbers.get(app)!
+      const list = postings[number]!
+      list.users[list.size] = i
+      list.weights[list.size++] = weight
+      list.max = Math.max(list.max, weight)
+      own.apps[at] = number
+      own.weights[at++] = weight
     }
-    ends.push(ownApps.length)
-  }
-  const build = () => {
-    const postings = growing.map(
-      (list): Postings => ({
-        users: Int32Array.from(list.users),
-        weights: Float64Array.from(list.weights),
-        size: list.users.length,
-        max: list.weights.reduce((m, w) => Math.max(m, w), 0)
-      })
-    )
-    const own: OwnLists = { ends: Int32Array.from(ends), apps: Int32Array.from(ownApps), weights: Float64Array.from(ownWeights) }
-    growing.length = ends.length = ownApps.length = ownWeights.length = 0
-    return indexOf(userIds, categories, appNumbers, postings, own)
-  }
-  return { add, build } as const
+    own.ends[i] = at
+  })
+  return indexOf(userIds, categories, appNumbers, postings, own)
 }
 
 /** The users (by their place in the index) with an app, and their weights for it. */
 interface Postings {
   readonly users: Int32Array
   readonly weights: Float64Array
-  readonly size: number
-  readonly max: number
+  size: number
+  max: number
 }
 
 /** Each user's apps (by number) and weights: user `i`'s are at `ends[i - 1]` (0 for the first) up to `ends[i]`. */
@@ -178,7 +175,7 @@ const indexOf = (
  * The neighbour index of a night, and the apps' IDF, from every active user's apps (see
  * `EventWarehouse.appActivity`), read once as a stream: each app's user count for the IDF, and the
  * categorized users' active days per app, kept packed (an app number and a day count each) until
- * the IDF is known; then each one's `profileVector` goes into the index and is dropped.
+ * the IDF is known; then each one's `profileVector` is built as the index is packed, and dropped.
  */
 export const neighbourIndexFrom = <E, R>(users: Stream.Stream<UserApps, E, R>) =>
   Effect.gen(function* () {
@@ -202,12 +199,13 @@ export const neighbourIndexFrom = <E, R>(users: Stream.Stream<UserApps, E, R>) =
       return n + 1
     })
     const idf = idfOf(population, appUsers)
-    const builder = neighbourIndexBuilder()
-    let from = 0
-    for (const l of labeled) {
-      const used = Array.from({ length: l.end - from }, (_, j) => ({ app: apps[usedApps[from + j]!]!, activeDays: usedDays[from + j]! }))
-      builder.add(l.userId, l.category, profileVector({ apps: used }, idf))
-      from = l.end
-    }
-    return { idf, index: builder.build() } as const
+    const index = packIndex((visit) => {
+      let from = 0
+      for (const l of labeled) {
+        const used = Array.from({ length: l.end - from }, (_, j) => ({ app: apps[usedApps[from + j]!]!, activeDays: usedDays[from + j]! }))
+        visit(l.userId, l.category, profileVector({ apps: used }, idf))
+        from = l.end
+      }
+    })
+    return { idf, index } as const
   })
