@@ -23,7 +23,7 @@ import { WindowSums } from "./WindowSums.js"
  * they live in the same schema.
  */
 /** Users per page of `appActivity`. */
-const APP_ACTIVITY_PAGE = 2_000
+const APP_ACTIVITY_PAGE = 1_000
 
 export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQueries", {
   effect: Effect.gen(function* () {
@@ -134,7 +134,7 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
     }, Effect.orDie)
 
     /**
-     * Pages of users in id order, one row each with their apps as arrays: a few dozen queries
+     * Pages of users in id order, one row each with their apps in one string: a few dozen queries
      * for a tenant rather than a cursor's round trip per 128 rows of one row per user and app.
      * A page is a key range of the apps' sums (stored in key order: a range of its pages), up to
      * the last of the next users; every user in the users' sums has rows in the apps' sums (both
@@ -143,9 +143,10 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
     const appActivity = (night: NightWindows): Stream.Stream<UserApps> =>
       Stream.paginateChunkEffect("" as string, (after) =>
         sums.use(night, (t) =>
-          sql<{ userId: UserId; category: CategoryId | null; apps: Array<AppKey>; days: Array<number> }>`
+          // "app:days,app:days": app keys are [a-z0-9_] (`AppKey`); one string a user, not two arrays of values.
+          sql<{ userId: UserId; category: CategoryId | null; apps: string }>`
             SELECT a.user_id AS "userId", (SELECT w.category FROM work_categories w WHERE w.user_id = a.user_id) AS category,
-                   array_agg(a.app ORDER BY a.app) AS apps, array_agg(a.days ORDER BY a.app) AS days
+                   string_agg(a.app || ':' || a.days, ',' ORDER BY a.app) AS apps
             FROM ${sql(t.apps)} a
             WHERE a.user_id > ${after}
               AND a.user_id <= (SELECT max(user_id) FROM (SELECT user_id FROM ${sql(t.users)} WHERE user_id > ${after} ORDER BY user_id LIMIT ${APP_ACTIVITY_PAGE}) p)
@@ -154,7 +155,14 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
         ).pipe(
           Effect.map((rows) => [
             Chunk.fromIterable(
-              rows.map((r): UserApps => ({ userId: r.userId, category: r.category, apps: r.apps.map((app, i) => ({ app, activeDays: r.days[i]! })) }))
+              rows.map((r): UserApps => ({
+                userId: r.userId,
+                category: r.category,
+                apps: r.apps.split(",").map((pair) => {
+                  const colon = pair.indexOf(":")
+                  return { app: pair.slice(0, colon) as AppKey, activeDays: Number(pair.slice(colon + 1)) }
+                })
+              }))
             ),
             rows.length === 0 ? Option.none() : Option.some(rows.at(-1)!.userId as string)
           ] as const)
