@@ -158,7 +158,8 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
           .split("\n")
           .filter((l) => l !== "")
           .map((l) => JSON.parse(l) as TruthRecord)
-          .find((t) => categorized.has(pseudonyms.user(t.login)))!
+          // Someone of one role who keeps it (the generator's role switchers may trip the anomaly trigger too).
+          .find((t) => t.drift === null && t.secondary === null && categorized.has(pseudonyms.user(t.login)))!
         const promotion = { eventId: "promo-1", type: "role_change", login: person.login, effectiveDate: addDays(end, 1), title: "Chief Everything Officer" }
         yield* Effect.flatMap(HrIngest, (h) => h.records(jsonValues(Stream.make(JSON.stringify(promotion))), { source: "promotion" }))
 
@@ -171,7 +172,8 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         expect(calls).toBe(second.selected - second.reused)
         const promoted = yield* sql<{ reasons: ReadonlyArray<string> }>`
           SELECT reasons FROM work_categories WHERE user_id = ${pseudonyms.user(person.login)}`
-        expect(promoted[0]!.reasons).toEqual(["hr_change", "periodic"])
+        // The anomaly trigger may also see a quiet fortnight of one person's noise as drift; it is not what this tests.
+        expect(promoted[0]!.reasons.filter((r) => r !== "anomaly")).toEqual(["hr_change", "periodic"])
         // Kept results are stored again under tonight's run, with tonight's reasons.
         const stored = yield* sql<{ n: number }>`SELECT count(DISTINCT run_id)::int AS n FROM work_categories`
         expect(stored[0]!.n).toBe(1)
