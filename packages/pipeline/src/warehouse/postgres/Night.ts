@@ -14,17 +14,17 @@ import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import { type Candidate, type NightQuery, type NightWindows, type UserApps, windowEnding } from "../EventWarehouse.js"
 import { WindowSums } from "./WindowSums.js"
 
+/** Users per page of `appActivity`. */
+const APP_ACTIVITY_PAGE = 1_000
+
 /**
  * What a night reads of the whole tenant, computed where the rows are: tonight's candidates
  * (drift included), their profiles, the app activity the neighbour index is built from, and the
  * metrics' group totals. Each reads the night's window sums (`WindowSums`: one row per user and app, not 90 days
- * of the rollup); what reaches the process is the few candidates, one row per user and app, or
- * one row per group. The tenant's labels (`work_categories`) and HR events are read here too:
- * they live in the same schema.
+ * of the rollup); what reaches the process is the few candidates, the profiles asked for, one
+ * row per user (their apps), or one row per group. The tenant's labels (`work_categories`) and
+ * HR events are read here too: they live in the same schema.
  */
-/** Users per page of `appActivity`. */
-const APP_ACTIVITY_PAGE = 1_000
-
 export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQueries", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
