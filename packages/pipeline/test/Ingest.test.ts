@@ -132,6 +132,28 @@ describe("Okta ingest", () => {
     }).pipe(Effect.provide(testTenantLayer(freshTenant()))))
 })
 
+describe("bulk load", () => {
+  it.effect("leaves the rollup settled, also for a day it settled while it ran and an event arriving late for that day", () =>
+    Effect.gen(function* () {
+      // Enough events (in time order, over ten days) for the days behind the intake to be settled as it goes.
+      const first = Date.parse(addDays(isoDate(new Date()), -12))
+      const n = 120_000
+      const at = (i: number) => new Date(first + Math.floor((i / n) * 10 * 86_400_000)).toISOString()
+      const apps = ["GitHub", "Jira", "Slack", "Figma", "Notion"]
+      const events = Array.from({ length: n }, (_, i) => sso(`b${i}`, `user${i % 7}@example.com`, apps[i % 5]!, at(i)))
+      events.push(sso("late", "user0@example.com", "GitHub", at(0)))
+      const text = Stream.fromIterable(Array.from({ length: 121 }, (_, k) => events.slice(k * 1000, (k + 1) * 1000).join("\n") + "\n"))
+      const counts = yield* Effect.flatMap(Ingest, (ingest) => ingest.events("okta", jsonValues(text), { source: "bulk.ndjson" }))
+      expect(counts).toMatchObject({ accepted: n + 1, duplicates: 0, rejected: 0 })
+      const sql = yield* SqlClient.SqlClient
+      const [state] = yield* sql<{ dirty: number; accesses: number; firstDay: number }>`
+        SELECT (SELECT count(*)::int FROM rollup_dirty) AS dirty,
+               (SELECT sum(accesses)::int FROM user_app_daily) AS accesses,
+               (SELECT sum(accesses)::int FROM user_app_daily WHERE day = ${at(0).slice(0, 10)}::date) AS "firstDay"`
+      expect(state).toEqual({ dirty: 0, accesses: n + 1, firstDay: Math.ceil(n / 10) + 1 })
+    }).pipe(Effect.provide(testTenantLayer(freshTenant()))), 60_000)
+})
+
 describe("raw event retention", () => {
   const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString()
   const partitions = Effect.flatMap(

@@ -5,6 +5,7 @@ import * as SqlError from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
 import Pg from "pg"
+import { from as copyFrom } from "pg-copy-streams"
 import { runMigrations } from "./Migrate.js"
 import tenants0001 from "./migrations/0001_tenants.js"
 import publicSchema0002 from "./migrations/0002_public_schema.js"
@@ -49,8 +50,65 @@ const connectionString = (options: PoolOptions): string => {
   return url.toString()
 }
 
-/** A pool whose every connection resolves unqualified names in one schema only. */
-export const makeSchemaClient = (options: PoolOptions) =>
+/**
+ * A transaction on one connection of a schema's pool, for what `@effect/sql-pg` has no API for:
+ * `COPY … FROM STDIN`. Statements are plain text with `$n` parameters; errors are `SqlError`s
+ * whose cause is the driver's error (its SQLSTATE in `code`), as from the `SqlClient`.
+ */
+export interface BulkTransaction {
+  readonly query: <A extends object>(text: string, params?: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>
+  /** Streams `rows` (COPY text format, one line per row) into `statement`; returns the rows copied. */
+  readonly copyFrom: (statement: string, rows: string) => Effect.Effect<number, SqlError.SqlError>
+}
+
+/** Bulk loading over the same pool, role and `search_path` as the schema's `SqlClient`. */
+export interface BulkLoad {
+  /** Runs `body` in a transaction of its own: committed if it succeeds, rolled back otherwise. */
+  readonly transaction: <A, E, R>(body: (tx: BulkTransaction) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError.SqlError, R>
+}
+
+export class Bulk extends Context.Tag("workcat/BulkLoad")<Bulk, BulkLoad>() {}
+
+const driverError = (cause: unknown) => new SqlError.SqlError({ cause, message: (cause as Error).message })
+
+const makeBulkLoad = (pool: Pg.Pool): BulkLoad => ({
+  transaction: (body) =>
+    Effect.acquireUseRelease(
+      Effect.tryPromise({ try: () => pool.connect(), catch: driverError }).pipe(Effect.map((client) => ({ client, idle: true }))),
+      (connection) => {
+        // A statement interrupted mid-flight leaves the connection mid-protocol: see the release.
+        const run = <A>(f: () => Promise<A>) =>
+          Effect.suspend(() => {
+            connection.idle = false
+            return Effect.tryPromise({ try: f, catch: driverError }).pipe(Effect.tap(() => (connection.idle = true)))
+          })
+        const tx: BulkTransaction = {
+          query: <A extends object>(text: string, params?: ReadonlyArray<unknown>) =>
+            run(() => connection.client.query<A>(text, params as Array<unknown>).then((r) => r.rows)),
+          copyFrom: (statement, rows) =>
+            run(
+              () =>
+                new Promise<number>((resolve, reject) => {
+                  const stream = connection.client.query(copyFrom(statement))
+                  stream.on("error", reject)
+                  stream.on("finish", () => resolve(stream.rowCount))
+                  stream.end(rows)
+                })
+            )
+        }
+        return run(() => connection.client.query("BEGIN")).pipe(
+          Effect.zipRight(body(tx)),
+          Effect.tap(() => run(() => connection.client.query("COMMIT"))),
+          Effect.tapErrorCause(() => run(() => connection.client.query("ROLLBACK")).pipe(Effect.ignore))
+        )
+      },
+      // A connection that is not idle (interrupted, or its ROLLBACK failed) is closed, not reused.
+      ({ client, idle }) => Effect.sync(() => client.release(idle ? undefined : new Error("bulk transaction interrupted")))
+    )
+})
+
+/** A pool whose every connection resolves unqualified names in one schema only, and its bulk loading. */
+export const makeSchemaPool = (options: PoolOptions) =>
   Effect.gen(function* () {
     const pool = yield* Effect.acquireRelease(
       Effect.sync(
@@ -73,7 +131,8 @@ export const makeSchemaClient = (options: PoolOptions) =>
       // The message of a failed login can echo the user, never the password; say only what failed.
       catch: (cause) => new SqlError.SqlError({ cause, message: `Cannot connect for schema ${options.schema}: ${(cause as Error).message}` })
     })
-    return yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: options.applicationName })
+    const sql = yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: options.applicationName })
+    return { sql, bulk: makeBulkLoad(pool) }
   }).pipe(Effect.provide(Reactivity.layer))
 
 /**
@@ -104,7 +163,7 @@ export const ControlSqlLive = Layer.scoped(
   Effect.gen(function* () {
     const { url } = yield* DatabaseUrl
     const maxConnections = yield* Config.integer("WORKCAT_CONTROL_POOL_SIZE").pipe(Config.withDefault(4))
-    const sql = yield* makeSchemaClient({ url, schema: CONTROL_SCHEMA, maxConnections, applicationName: "workcat-control" })
+    const { sql } = yield* makeSchemaPool({ url, schema: CONTROL_SCHEMA, maxConnections, applicationName: "workcat-control" })
     yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(CONTROL_SCHEMA)}`.pipe(
       Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
     )

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { makePseudonyms, type Pseudonyms } from "@workcat/core"
 import { Config, Context, Effect, Layer, Redacted } from "effect"
-import { assertSchema, DatabaseUrl, makeSchemaClient } from "./Database.js"
+import { assertSchema, Bulk, DatabaseUrl, makeSchemaPool } from "./Database.js"
 import { type LetterBox, makeLetterBox } from "./LetterBox.js"
 import { MasterKey } from "./MasterKey.js"
 import { checkTenantSchema, runMigrations, schemaAhead, TENANT_MIGRATIONS_TABLE, TenantMigrations } from "./Migrate.js"
@@ -48,7 +48,7 @@ const connect = (id: TenantId, maxConnections?: number) =>
     const record = yield* registry.get(id)
     const password = yield* box.open(record.sealedDbPassword, sealContext.dbPassword(id))
     const schema = tenantSchema(id)
-    const sql = yield* makeSchemaClient({
+    const { bulk, sql } = yield* makeSchemaPool({
       url,
       schema,
       maxConnections: maxConnections ?? (yield* Config.integer("WORKCAT_TENANT_POOL_SIZE").pipe(Config.withDefault(6))),
@@ -56,7 +56,7 @@ const connect = (id: TenantId, maxConnections?: number) =>
       login: { user: tenantRole(id), password: Redacted.make(Buffer.from(Redacted.value(password)).toString("utf8")) }
     })
     yield* assertSchema(sql, schema)
-    return { sql, record, schema }
+    return { sql, bulk, record, schema }
   })
 
 /**
@@ -75,7 +75,8 @@ export const migrate = (id: TenantId) =>
 
 /**
  * Everything tenant-specific, as layers: the tenant's settings and pseudonyms, and a `SqlClient`
- * that logs in as the tenant's own database role, whose only schema is the tenant's. The schema
+ * that logs in as the tenant's own database role, whose only schema is the tenant's (and `Bulk`,
+ * COPY over the same pool). The schema
  * must be at this build's latest migration (`TenantSchemaOutdated`, `TenantSchemaAhead`): opening a
  * tenant never migrates it, `migrate` (at creation, and `workcat migrate`) does.
  */
@@ -83,7 +84,7 @@ export const layer = (id: TenantId) =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const box = yield* MasterKey
-      const { record, schema, sql } = yield* connect(id)
+      const { bulk, record, schema, sql } = yield* connect(id)
       // Checked before anything else is read: a schema this build does not know fails clearly.
       yield* checkTenantSchema(id, sql)
       const version = yield* keyVersion(sql)
@@ -103,6 +104,6 @@ export const layer = (id: TenantId) =>
           open: (sealed, v) => (boxes[v] === undefined ? Effect.dieMessage(`No key version ${v} for this dead letter`) : boxes[v].open(sealed))
         }
       }
-      return Context.make(CurrentTenant, tenant).pipe(Context.add(SqlClient.SqlClient, sql))
+      return Context.make(CurrentTenant, tenant).pipe(Context.add(SqlClient.SqlClient, sql), Context.add(Bulk, bulk))
     }).pipe(Effect.withSpan("Tenant.layer", { attributes: { tenant: id } }))
   )

@@ -9,7 +9,7 @@ import {
   type SsoFormat
 } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Clock, Effect, Either, type Stream } from "effect"
+import { Clock, Effect, Either, Fiber, type Scope, type Stream } from "effect"
 import { EventWarehouse, type Inserted, noneInserted } from "../warehouse/EventWarehouse.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
@@ -35,6 +35,9 @@ interface IntakeState {
   detected: SsoFormat | null
   stored: Inserted
   readonly newDays: Set<string>
+  /** Events stored since the rollup was last settled behind this intake, and that settle while it runs. */
+  unsettled: number
+  settling: Fiber.RuntimeFiber<number> | null
 }
 
 const DAY_MS = 86_400_000
@@ -58,7 +61,10 @@ const refusal = ({ record, text, ...at }: Origin, reason: string): Refusal => ({
   record: record === undefined ? text : recordText(record, text)
 })
 
-/** Events an intake must add before it settles the rollup itself (see `EventWarehouse.settle`). */
+/**
+ * Events an intake must add before it settles the rollup itself (see `EventWarehouse.settle`): at
+ * its end, and, while it goes on, the days before those it is writing now, on another connection.
+ */
 const SETTLE_AFTER = 50_000
 
 export interface EventIngestOptions extends IngestOptions {
@@ -190,7 +196,24 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       return { events, origins, rejected }
     }
 
-    const writeBatch = Effect.fn("Ingest.batch")(function* (values: ReadonlyArray<InputValue>, options: EventIngestOptions, state: IntakeState) {
+    /**
+     * A bulk load settles the days before the batch it just wrote in the background, one settle
+     * at a time: events come mostly in time order, so the days behind it are complete, and a
+     * late event marks its day again for the final settle.
+     */
+    const settleBehind = (state: IntakeState, batch: Inserted, scope: Scope.Scope) =>
+      Effect.suspend(() => {
+        state.unsettled += batch.inserted
+        if (state.unsettled < SETTLE_AFTER || batch.firstDay === null) return Effect.void
+        if (state.settling !== null && state.settling.unsafePoll() === null) return Effect.void
+        state.unsettled = 0
+        return store.settleBefore(batch.firstDay).pipe(
+          Effect.forkIn(scope),
+          Effect.map((fiber) => void (state.settling = fiber))
+        )
+      })
+
+    const writeBatch = Effect.fn("Ingest.batch")(function* (values: ReadonlyArray<InputValue>, options: EventIngestOptions, state: IntakeState, scope: Scope.Scope) {
       const { events, origins, rejected } = decodeBatch(values, options.source, state, options, yield* bounds)
       let refused = 0
       const stored = yield* store.append(events).pipe(
@@ -210,18 +233,20 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
         )
       )
       state.stored = addInserted(state.stored, stored)
+      yield* settleBehind(state, stored, scope)
       yield* deadLetters.write("sso", state.choice, rejected, { replay: options.replay })
       return batchCounts(events.length, stored.inserted, rejected, refused)
     })
 
     /**
      * Ingests input values (see `Framing.ts`) of one format, or of the format detected from the
-     * first record (`auto`), and returns the counts; two batches in flight overlap decoding and
+     * first record (`auto`), and returns the counts; three batches in flight overlap decoding and
      * writing. What was computed from the days it stored is told (`InputsChanged`).
      */
     const events = <E, R>(choice: FormatChoice, values: Stream.Stream<InputValue, E, R>, options: EventIngestOptions) =>
-      Effect.suspend(() => {
-        const state: IntakeState = { choice, detected: null, stored: noneInserted, newDays: new Set() }
+      Effect.gen(function* () {
+        const scope = yield* Effect.scope
+        const state: IntakeState = { choice, detected: null, stored: noneInserted, newDays: new Set(), unsettled: 0, settling: null }
         // Batches commit one by one: what committed is announced even if a later batch fails the intake.
         const markStale = Effect.suspend(() => {
           const { firstDay, lastDay } = state.stored
@@ -229,12 +254,14 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
             ? Effect.void
             : inputsChanged.events(firstDay, lastDay)
         })
-        return ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 2 }, (batch) => writeBatch(batch, options, state)).pipe(
+        return yield* ingestValues(values, { ...options, defaultBatchSize: 2_000, concurrency: 3 }, (batch) => writeBatch(batch, options, state, scope)).pipe(
           // A bulk load brings the rollup up to date itself; a small intake leaves that to the next reader.
-          Effect.tap((counts) => (counts.accepted >= SETTLE_AFTER ? store.settle : Effect.void)),
+          Effect.tap((counts) =>
+            counts.accepted >= SETTLE_AFTER ? Effect.zipRight(state.settling === null ? Effect.void : Fiber.join(state.settling), store.settle) : Effect.void
+          ),
           Effect.ensuring(markStale)
         )
-      }).pipe(Effect.withSpan("Ingest.events", { attributes: { format: choice } }))
+      }).pipe(Effect.scoped, Effect.withSpan("Ingest.events", { attributes: { format: choice } }))
 
     return { events } as const
   }),

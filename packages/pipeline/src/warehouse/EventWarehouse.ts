@@ -82,6 +82,8 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly prepareDays: (days: ReadonlyArray<string>) => Effect.Effect<void, WarehouseError>
     /** Brings the rollup up to date with every append so far; the number of days it recomputed. */
     readonly settle: Effect.Effect<number>
+    /** The same for the days before `day` (an ISO date) only: a bulk load settles the days it has moved past as it goes. */
+    readonly settleBefore: (day: string) => Effect.Effect<number>
     /** Retention: removes the events and rollups of days before `cutoff` (an ISO date); the days removed. */
     readonly dropBefore: (cutoff: string) => Effect.Effect<number>
     /** These users' app profiles over the night's profile window (the rollup settled first); users without activity in it are absent. */

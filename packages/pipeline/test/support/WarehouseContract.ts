@@ -3,7 +3,7 @@ import type { AccessEvent, AppKey, IsoDate, UserId } from "@workcat/core"
 import { Effect, Exit, type Layer } from "effect"
 import { EventWarehouse, type NightWindows } from "../../src/warehouse/EventWarehouse.js"
 
-const event = (eventId: string, userId: string, app: string | null, at: string, authSteps = 1): AccessEvent => ({
+export const event = (eventId: string, userId: string, app: string | null, at: string, authSteps = 1): AccessEvent => ({
   eventId,
   provider: "okta",
   eventType: "user.authentication.sso",
@@ -71,6 +71,25 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         const profiles = yield* w.profiles(night, users) // settles by itself
         expect(profiles.get("u_1" as UserId)?.accesses).toBe(2)
         expect(yield* w.settle).toBe(0)
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("stores text exactly as given, with the characters that delimit rows and columns", () =>
+      Effect.gen(function* () {
+        const w = yield* warehouse
+        const app = "tab\there, newline\nthere, return\rthere, backslash\\N and \\t"
+        expect(yield* w.append([event("x\ty\\z", "u_1", app, "2026-10-02T09:00:00Z")])).toMatchObject({ inserted: 1 })
+        expect(yield* w.append([event("x\ty\\z", "u_1", app, "2026-10-02T09:00:00Z")])).toMatchObject({ inserted: 0 })
+        const profiles = yield* w.profiles(night, users)
+        expect(profiles.get("u_1" as UserId)?.apps.map((a) => a.app)).toEqual([app])
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("settles only the days before a day when asked, and the rest later", () =>
+      Effect.gen(function* () {
+        const w = yield* warehouse
+        yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_1", "github", "2026-10-20T09:00:00Z")])
+        expect(yield* w.settleBefore("2026-10-20")).toBe(1)
+        expect(yield* w.settleBefore("2026-10-20")).toBe(0)
+        expect(yield* w.settle).toBe(1)
       }).pipe(Effect.provide(layer())))
 
     it.effect("refuses a batch with a value it cannot store, as ValuesRefused, storing none of it", () =>

@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import type { AccessEvent } from "@workcat/core"
-import { CurrentTenant } from "@workcat/tenancy"
+import { Bulk, CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
 import { type Inserted, noneInserted } from "../EventWarehouse.js"
 
@@ -15,6 +15,37 @@ const rotatedMeanwhile = Effect.dieMessage(
   "The tenant's pseudonymization key was rotated while this intake ran; run it again (intake is idempotent)"
 )
 
+const DAY_MS = 86_400_000
+const EVENT_COLUMNS = "provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country"
+export const COPY_EVENTS = `COPY sso_events (${EVENT_COLUMNS}) FROM STDIN`
+
+/** A value in COPY's text format: `\N` for null, backslash escapes for the characters that delimit rows and columns. */
+const copyValue = (value: string | null) =>
+  value === null ? "\\N" : /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" }
+
+/**
+ * The events as COPY rows of `sso_events`, the first and last of their days, and the days whose
+ * rollup they change (those of application accesses, as `upsert` marks them).
+ */
+export const copyRows = (events: ReadonlyArray<AccessEvent>) => {
+  let rows = ""
+  const rollupDays = new Set<number>()
+  let [first, last] = [Infinity, -Infinity]
+  for (const e of events) {
+    rows += `${copyValue(e.provider)}\t${copyValue(e.eventId)}\t${copyValue(e.eventType)}\t${e.occurredAt.toISOString()}\t${copyValue(e.userId)}\t${copyValue(e.app)}\t${copyValue(e.appName)}\t${copyValue(e.outcome)}\t${e.authSteps}\t${copyValue(e.sessionId)}\t${copyValue(e.country)}\n`
+    const day = Math.floor(e.occurredAt.getTime() / DAY_MS)
+    if (day < first) first = day
+    if (day > last) last = day
+    if (e.app !== null && e.userId !== null) rollupDays.add(day)
+  }
+  const iso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10)
+  return { rows, firstDay: iso(first), lastDay: iso(last), rollupDays: [...rollupDays].sort((a, b) => a - b).map(iso) }
+}
+
+/** After a COPY met an event already stored (a re-delivery, a re-ingest), this many batches take the slower, conflict-tolerant INSERT. */
+const INSERT_AFTER_CONFLICT = 20
+
 /** Deadlocks between concurrent rollup upserts are resolved by PostgreSQL aborting one: retry it. */
 const deadlockRetry = Schedule.exponential("20 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
 const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
@@ -24,16 +55,15 @@ const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
   })
 
 /**
- * Raw events (one statement per batch, idempotent on the provider's event id) and their daily
+ * Raw events (one COPY or one statement per batch, idempotent on the provider's event id) and their daily
  * rollup `user_app_daily`. The rollup is not updated row by row: a batch marks the days it
  * changed, and `settle` recomputes those days from the raw events, so a re-ingest changes
  * nothing and a bulk load costs one aggregate per day instead of an upsert per event.
- * `insert` fails with the `SqlError` when PostgreSQL rejects the batch, so the caller can find
- * the offending rows.
  */
 export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const bulk = yield* Bulk
     const { keyVersion } = yield* CurrentTenant
 
     const checkVersion = (lock: Effect.Effect<ReadonlyArray<{ keyVersion: number }>, SqlError>) =>
@@ -91,47 +121,90 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         const missing = new Set<string>()
         let known = -1 // the last day seen (events come mostly in time order): skips the lookups
         for (const e of events) {
-          const dayNumber = Math.floor(e.occurredAt.getTime() / 86_400_000)
+          const dayNumber = Math.floor(e.occurredAt.getTime() / DAY_MS)
           if (dayNumber === known) continue
           known = dayNumber
-          const day = new Date(dayNumber * 86_400_000).toISOString().slice(0, 10)
+          const day = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
           if (!partitions.has(day)) missing.add(day)
         }
         // Its own short transaction: creating a partition locks the parent table.
         return ensureDays([...missing])
       })
 
+    /**
+     * The fast path of a batch that stores only new events: one COPY into the partitioned table,
+     * under the key-version guard, with the rollup marks of its days. A batch holding an event
+     * already stored fails here as a whole (unique violation), and so does one with a value
+     * PostgreSQL refuses: both go the `INSERT` way, which skips the first and finds the second.
+     */
+    const copy = (events: ReadonlyArray<AccessEvent>) =>
+      bulk.transaction((tx) =>
+        Effect.gen(function* () {
+          yield* checkVersion(tx.query<{ keyVersion: number }>(`SELECT key_version AS "keyVersion" FROM tenant_state FOR SHARE`))
+          const { firstDay, lastDay, rollupDays, rows } = copyRows(events)
+          const inserted = yield* tx.copyFrom(COPY_EVENTS, rows)
+          if (rollupDays.length > 0) {
+            yield* tx.query(`INSERT INTO rollup_dirty (day) SELECT unnest($1::date[]) ON CONFLICT (day) DO UPDATE SET marked_at = now()`, [rollupDays])
+          }
+          return { inserted, firstDay, lastDay } satisfies Inserted
+        })
+      )
+    let insertOnly = 0
+
+    /** Writes the events not stored yet (one statement per batch, idempotent on the provider's event id). */
+    const upsert = (events: ReadonlyArray<AccessEvent>) =>
+      Effect.gen(function* () {
+        // One JSON parameter (serialized natively) rather than a text array per column.
+        const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
+          WITH guard AS (
+            SELECT key_version FROM tenant_state WHERE key_version = ${keyVersion} FOR SHARE
+          ), input AS (
+            SELECT provider, "eventId", "eventType", "occurredAt", "userId", app, "appName", outcome, "authSteps", "sessionId", country
+            FROM json_to_recordset(${JSON.stringify(events)}::json) AS t(
+              provider text, "eventId" text, "eventType" text, "occurredAt" timestamptz, "userId" text, app text,
+              "appName" text, outcome text, "authSteps" smallint, "sessionId" text, country text)
+          ), inserted AS (
+            INSERT INTO sso_events (${sql.literal(EVENT_COLUMNS)})
+            SELECT * FROM input WHERE EXISTS (SELECT 1 FROM guard)
+            ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
+            RETURNING user_id, app, occurred_at
+          ), dirty AS (
+            -- The rollup of these days is now behind: mark them, holding the marks' row locks
+            -- until commit, so a settle that recomputes a day waits for this batch (see settle).
+            INSERT INTO rollup_dirty (day)
+            SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted
+            WHERE app IS NOT NULL AND user_id IS NOT NULL ORDER BY 1
+            ON CONFLICT (day) DO UPDATE SET marked_at = now()
+          )
+          SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
+                 (SELECT min(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "firstDay",
+                 (SELECT max(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "lastDay"`.pipe(retryDeadlock)
+        const [row] = rows
+        if (row?.current !== 1) return yield* rotatedMeanwhile
+        return { inserted: row.inserted, firstDay: row.firstDay, lastDay: row.lastDay } satisfies Inserted
+      })
+
+    /**
+     * Stores a batch: by COPY when it is all new (a bulk load, the usual intake), else by the
+     * conflict-tolerant INSERT, which also fails with the `SqlError` when PostgreSQL refuses a
+     * value, so the caller can find the offending rows.
+     */
     const insert = Effect.fn("EventStore.insert")(function* (events: ReadonlyArray<AccessEvent>) {
       if (events.length === 0) return noneInserted
       yield* ensurePartitions(events)
-      // One JSON parameter (serialized natively) rather than a text array per column.
-      const rows = yield* sql<{ inserted: number; current: number; firstDay: string | null; lastDay: string | null }>`
-        WITH guard AS (
-          SELECT key_version FROM tenant_state WHERE key_version = ${keyVersion} FOR SHARE
-        ), input AS (
-          SELECT provider, "eventId", "eventType", "occurredAt", "userId", app, "appName", outcome, "authSteps", "sessionId", country
-          FROM json_to_recordset(${JSON.stringify(events)}::json) AS t(
-            provider text, "eventId" text, "eventType" text, "occurredAt" timestamptz, "userId" text, app text,
-            "appName" text, outcome text, "authSteps" smallint, "sessionId" text, country text)
-        ), inserted AS (
-          INSERT INTO sso_events (provider, event_id, event_type, occurred_at, user_id, app, app_name, outcome, auth_steps, session_id, country)
-          SELECT * FROM input WHERE EXISTS (SELECT 1 FROM guard)
-          ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
-          RETURNING user_id, app, occurred_at
-        ), dirty AS (
-          -- The rollup of these days is now behind: mark them, holding the marks' row locks
-          -- until commit, so a settle that recomputes a day waits for this batch (see settle).
-          INSERT INTO rollup_dirty (day)
-          SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted
-          WHERE app IS NOT NULL AND user_id IS NOT NULL ORDER BY 1
-          ON CONFLICT (day) DO UPDATE SET marked_at = now()
+      if (insertOnly > 0) {
+        insertOnly--
+        return yield* upsert(events)
+      }
+      return yield* copy(events).pipe(
+        Effect.catchIf(
+          (e) => e._tag === "SqlError" && /^(22|23|54|40P01)/.test((e.cause as { code?: string } | undefined)?.code ?? ""),
+          (e) => {
+            if ((e.cause as { code?: string }).code === "23505") insertOnly = INSERT_AFTER_CONFLICT
+            return upsert(events)
+          }
         )
-        SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
-               (SELECT min(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "firstDay",
-               (SELECT max(occurred_at AT TIME ZONE 'UTC')::date FROM inserted) AS "lastDay"`.pipe(retryDeadlock)
-      const [row] = rows
-      if (row?.current !== 1) return yield* rotatedMeanwhile
-      return { inserted: row.inserted, firstDay: row.firstDay, lastDay: row.lastDay } satisfies Inserted
+      )
     })
 
     /** Serializes the builders of window sums with the settles and forgets that invalidate them (until commit). */
@@ -173,10 +246,13 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
      * it first; an intake that wrote many events calls it at its end. An intake marks a day while
      * inserting, holding the mark until it commits, and this takes the marks `FOR UPDATE`: so it
      * either waits for that intake and then sees its events, or runs first and leaves the day
-     * marked again by it. A crash leaves the marks, and the next settle does the work.
+     * marked again by it. A crash leaves the marks, and the next settle does the work. With
+     * `before` (an ISO day), only the days before it: a bulk load settles the days it has moved
+     * past while it goes on writing later ones.
      */
-    const settle = Effect.gen(function* () {
-      const days = yield* sql<{ day: string }>`SELECT day::text AS day FROM rollup_dirty ORDER BY day FOR UPDATE`
+    const settleDays = (before: string | null) => Effect.gen(function* () {
+      const days = yield* sql<{ day: string }>`
+        SELECT day::text AS day FROM rollup_dirty ${before === null ? sql`` : sql`WHERE day < ${before}::date`} ORDER BY day FOR UPDATE`
       if (days.length === 0) return 0
       yield* holdKeyVersion
       // The window sums holding these days no longer match the rollup: they go, under the lock
@@ -196,8 +272,10 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       }
       yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
       return days.length
-    }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle"))
+    }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle", { attributes: { before } }))
+    const settle = settleDays(null)
+    const settleBefore = (day: string) => settleDays(day)
 
-    return { insert, ensureDays, hasDay, dropBefore, settle, holdKeyVersion, lockKeyVersion, storedKeyVersion, lockWindowSums, dropWindowSums } as const
+    return { insert, ensureDays, hasDay, dropBefore, settle, settleBefore, holdKeyVersion, lockKeyVersion, storedKeyVersion, lockWindowSums, dropWindowSums } as const
   })
 }) {}

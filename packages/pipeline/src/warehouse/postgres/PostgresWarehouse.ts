@@ -78,6 +78,7 @@ export const PostgresWarehouseLive = Layer.effect(
       knownDays: store.hasDay,
       prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
       settle: store.settle,
+      settleBefore: store.settleBefore,
       dropBefore: store.dropBefore,
       profiles: night.profiles,
       candidates: night.candidates,
