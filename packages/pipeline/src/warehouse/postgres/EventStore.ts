@@ -33,7 +33,8 @@ export const copyRows = (events: ReadonlyArray<AccessEvent>) => {
   const rollupDays = new Set<number>()
   let [first, last] = [Infinity, -Infinity]
   for (const e of events) {
-    rows += `${copyValue(e.provider)}\t${copyValue(e.eventId)}\t${copyValue(e.eventType)}\t${e.occurredAt.toISOString()}\t${copyValue(e.userId)}\t${copyValue(e.app)}\t${copyValue(e.appName)}\t${copyValue(e.outcome)}\t${e.authSteps}\t${copyValue(e.sessionId)}\t${copyValue(e.country)}\n`
+    // The provider is one of three names and pseudonyms are hex: only the rest can need escapes.
+    rows += `${e.provider}\t${copyValue(e.eventId)}\t${copyValue(e.eventType)}\t${e.occurredAt.toISOString()}\t${e.userId ?? "\\N"}\t${copyValue(e.app)}\t${copyValue(e.appName)}\t${copyValue(e.outcome)}\t${e.authSteps}\t${e.sessionId ?? "\\N"}\t${copyValue(e.country)}\n`
     const day = Math.floor(e.occurredAt.getTime() / DAY_MS)
     if (day < first) first = day
     if (day > last) last = day
