@@ -14,8 +14,8 @@ describe("PostgreSQL event store", () => {
       const odd = "tab\there, newline\nthere, return\rthere, backslash\\N and \\t"
       const events = [{ ...event(odd, "u_1", odd, "2026-10-02T09:00:00Z"), country: null, sessionId: null }, event("plain", "u_2", null, "2026-10-03T09:00:00.123Z")]
       yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT ensure_sso_partitions(${["2026-10-02", "2026-10-03"]}::date[])`)
-      const { firstDay, lastDay, rollupDays, rows } = copyRows(events)
-      expect({ firstDay, lastDay, rollupDays }).toEqual({ firstDay: "2026-10-02", lastDay: "2026-10-03", rollupDays: ["2026-10-02"] })
+      const { firstDay, lastDay, markedDays, rows } = copyRows(events)
+      expect({ firstDay, lastDay, markedDays }).toEqual({ firstDay: "2026-10-02", lastDay: "2026-10-03", markedDays: ["2026-10-02", "2026-10-03"] })
       expect(yield* Effect.flatMap(Bulk, (bulk) => bulk.transaction((tx) => tx.copyFrom(COPY_EVENTS, rows)))).toBe(2)
       const stored = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`
         SELECT provider, event_id AS "eventId", event_type AS "eventType", occurred_at AS "occurredAt", user_id AS "userId", app,

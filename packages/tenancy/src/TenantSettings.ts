@@ -123,6 +123,36 @@ export const NightlySettings = Schema.Struct(
 ).pipe(Schema.filter((n) => nightlyRules(n)))
 export type NightlySettings = typeof NightlySettings.Type
 
+/**
+ * Where a tenant's SSO events and their daily rollup live: PostgreSQL (the tenant's schema, the
+ * default), or a BigQuery dataset of the tenant's. Everything else (control plane, run ledger,
+ * labels, HR, the API's read model) stays in PostgreSQL either way.
+ */
+export const PostgresWarehouse = Schema.Struct({ kind: Schema.Literal("postgres") })
+export const BigQueryWarehouse = Schema.Struct({
+  kind: Schema.Literal("bigquery"),
+  /** The Google Cloud project the dataset and the query jobs belong to. */
+  project: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/), Schema.annotations({ message: () => "must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)" })),
+  /** The tenant's dataset (created if missing). */
+  dataset: Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/), Schema.annotations({ message: () => "must be a BigQuery dataset id (letters, digits, underscores)" })),
+  /** Where the dataset is (`EU`, `US`, `europe-west3`, …); jobs run there. */
+  location: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9-]{2,40}$/), Schema.annotations({ message: () => "must be a BigQuery location such as EU, US or europe-west3" })),
+  /** The Cloud KMS key the dataset's tables are encrypted with (CMEK); null: Google-managed keys. */
+  kmsKeyName: Schema.optionalWith(
+    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/), Schema.annotations({ message: () => "must be a key name projects/P/locations/L/keyRings/R/cryptoKeys/K" }))),
+    { default: () => null }
+  ),
+  /** No query job of this tenant may bill more bytes than this: BigQuery itself refuses it (`maximumBytesBilled`). */
+  maxBytesBilled: Schema.optionalWith(Schema.Int.pipe(Schema.between(10 * 1024 * 1024, 1024 ** 5)), { default: () => 1024 ** 4 }),
+  /** The on-demand price of a TiB scanned, in USD, to record what each query cost. */
+  usdPerTib: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.between(0, 1000)), { default: () => 6.25 }),
+  /** Days of raw events PostgreSQL keeps as the intake's duplicate check and buffer before they are only in BigQuery. */
+  bufferDays: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 90)), { default: () => 7 })
+})
+export const WarehouseSettings = Schema.Union(PostgresWarehouse, BigQueryWarehouse)
+export type WarehouseSettings = typeof WarehouseSettings.Type
+export type BigQueryWarehouse = typeof BigQueryWarehouse.Type
+
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({
   displayName: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
@@ -143,7 +173,9 @@ export const TenantSettings = Schema.Struct({
   llm: LlmLimits,
   ledgerRetentionDays: Schema.optionalWith(LedgerRetentionDays, { default: () => 90 }),
   // Settings stored before the nightly's windows were settings read as today's defaults.
-  nightly: Schema.optionalWith(NightlySettings, { default: () => defaultNightly })
+  nightly: Schema.optionalWith(NightlySettings, { default: () => defaultNightly }),
+  /** Null: the process's default (`WORKCAT_WAREHOUSE`), PostgreSQL unless set. */
+  warehouse: Schema.optionalWith(Schema.NullOr(WarehouseSettings), { default: () => null })
 })
 export type TenantSettings = typeof TenantSettings.Type
 
@@ -161,7 +193,8 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   hrMapping: null,
   llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 },
   ledgerRetentionDays: 90,
-  nightly: defaultNightly
+  nightly: defaultNightly,
+  warehouse: null
 })
 
 /** The path of the first string (key or value) holding a NUL character, which PostgreSQL cannot store. */
@@ -191,7 +224,8 @@ export const SettingsPatch = Schema.partial(
     hrMapping: Schema.NullOr(HrMapping),
     llm: Schema.partial(Schema.Struct(llmLimits)),
     ledgerRetentionDays: LedgerRetentionDays,
-    nightly: Schema.partial(Schema.Struct(nightlyFields)).pipe(Schema.filter((n) => nightlyRules(n)))
+    nightly: Schema.partial(Schema.Struct(nightlyFields)).pipe(Schema.filter((n) => nightlyRules(n))),
+    warehouse: Schema.NullOr(WarehouseSettings)
   })
 ).pipe(
   Schema.filter((patch) => {

@@ -24,6 +24,8 @@ import { Privacy } from "../privacy/Privacy.js"
 import { NightQueries } from "../warehouse/postgres/Night.js"
 import { WindowSums } from "../warehouse/postgres/WindowSums.js"
 import { PostgresWarehouseLive } from "../warehouse/postgres/PostgresWarehouse.js"
+import { BigQueryWarehouseLive } from "../warehouse/bigquery/BigQueryWarehouse.js"
+import { TenantWarehouse, TenantWarehouseLive } from "../warehouse/TenantWarehouse.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 
 /** The control plane's pool, migrated. */
@@ -50,7 +52,7 @@ export const BaseLive = Layer.mergeAll(
  * One tenant's identity, key and schema-bound `SqlClient`. The schema is checked, never migrated
  * here: a schema behind this build fails with `TenantSchemaOutdated` (`workcat migrate` fixes it).
  */
-export const TenantLive = (id: TenantId) => Tenant.layer(id)
+export const TenantLive = (id: TenantId) => TenantWarehouseLive.pipe(Layer.provideMerge(Tenant.layer(id)))
 
 /**
  * The categorizer the nightly run uses: `WORKCAT_CATEGORIZER=offline` (the default: no key, no
@@ -98,8 +100,10 @@ const InputsChangedLive = Layer.effect(
   })
 )
 
-/** The tenant's event warehouse: PostgreSQL, in the tenant's schema. */
-const WarehouseLive = PostgresWarehouseLive.pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, NightQueries.Default, WindowSums.Default)))
+/** The tenant's event warehouse: PostgreSQL, in the tenant's schema, or that and BigQuery (see `TenantWarehouse`). */
+const WarehouseLive = Layer.unwrapEffect(
+  Effect.map(TenantWarehouse, (w) => (w.kind === "bigquery" ? BigQueryWarehouseLive : PostgresWarehouseLive))
+).pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, NightQueries.Default, WindowSums.Default)))
 
 /**
  * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`

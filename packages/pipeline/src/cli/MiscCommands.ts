@@ -79,11 +79,11 @@ export const costsCommand = Command.make("costs", { tenant: Opt.tenant, json: Op
     const tenant = yield* CurrentTenant
     const ledger = yield* CostLedger
     const { budgetWarnAt, monthlyBudgetUsd } = tenant.settings.llm
-    const [report, month] = yield* Effect.all([ledger.report, ledger.monthSpend])
+    const [report, month, warehouse] = yield* Effect.all([ledger.report, ledger.monthSpend, ledger.warehouseReport])
     const used = monthlyBudgetUsd === 0 ? (month > 0 ? 1 : 0) : month / monthlyBudgetUsd
     const status = used >= 1 ? "exhausted" : used >= budgetWarnAt ? "warning" : "ok"
     if (args.json) {
-      return yield* printJson({ tenant: tenant.id, budgetUsd: monthlyBudgetUsd, warnAt: budgetWarnAt, monthUsd: month, budgetUsed: used, status, ...report })
+      return yield* printJson({ tenant: tenant.id, budgetUsd: monthlyBudgetUsd, warnAt: budgetWarnAt, monthUsd: month, budgetUsed: used, status, ...report, warehouse })
     }
     const note = status === "exhausted"
       ? "  EXHAUSTED: new LLM calls are refused until the budget is raised or the month ends"
@@ -96,8 +96,13 @@ export const costsCommand = Command.make("costs", { tenant: Opt.tenant, json: Op
         "",
         ...spendTable("month", report.months),
         "",
-        ...spendTable("day", report.days)
+        ...spendTable("day", report.days),
+        "",
+        "BigQuery query jobs (bytes billed at the tenant's on-demand rate):",
+        ...(warehouse.length === 0
+          ? ["(no BigQuery jobs)"]
+          : warehouse.map((w) => `${w.period.padEnd(10)} ${formatNumber(w.jobs).padStart(8)} jobs ${formatNumber(Math.round(w.bytesBilled / 1024 ** 2)).padStart(12)} MiB ${usd(w.costUsd).padStart(12)}`))
       ].join("\n")
     )
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
-).pipe(Command.withDescription("A tenant's LLM spend by month (last 12) and day (last 31), against its monthly budget"))
+).pipe(Command.withDescription("A tenant's LLM spend by month (last 12) and day (last 31), against its monthly budget, and its BigQuery spend by month"))

@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
-import { changedSettings, patchSettings, SettingsPatch, SmallGroupPolicy, TenantRegistry } from "@workcat/tenancy"
+import { changedSettings, patchSettings, SettingsPatch, SmallGroupPolicy, TenantRegistry, type WarehouseSettings } from "@workcat/tenancy"
 import { Console, Effect, Either, Option, type ParseResult, Schema } from "effect"
 import { BaseLive, TenantCommandLive } from "../app/Layers.js"
 import { Privacy } from "../privacy/Privacy.js"
@@ -68,6 +68,38 @@ const show = Command.make("show", { tenant: Opt.tenantArg }, (args) =>
   )
 ).pipe(Command.withDescription("Show a tenant's settings (never its keys)"))
 
+/**
+ * The warehouse the options ask for: `--warehouse` chooses the kind; the `--bq-*` options fill or
+ * change a BigQuery warehouse (the stored one, or the one `--warehouse bigquery` starts).
+ */
+const warehousePatch = (
+  args: {
+    readonly tenant: string
+    readonly warehouse: Option.Option<"postgres" | "bigquery" | "default">
+    readonly bqProject: Option.Option<string>
+    readonly bqDataset: Option.Option<string>
+    readonly bqLocation: Option.Option<string>
+    readonly bqKmsKey: Option.Option<string>
+    readonly bqMaxBytesBilled: Option.Option<number>
+    readonly bqBufferDays: Option.Option<number>
+  },
+  stored: WarehouseSettings | null
+): Either.Either<unknown, string> => {
+  const o = Option.getOrUndefined
+  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled), bufferDays: o(args.bqBufferDays) }
+  const anyBq = Object.values(bq).some((v) => v !== undefined)
+  const kind = o(args.warehouse) ?? (anyBq ? "bigquery" : undefined)
+  if (kind === undefined) return Either.right(undefined)
+  if (kind !== "bigquery") {
+    if (anyBq) return Either.left(`the --bq-* options need --warehouse bigquery, not ${kind}`)
+    return Either.right(kind === "postgres" ? { kind } : null)
+  }
+  const base = stored?.kind === "bigquery" ? stored : { kind, dataset: `workcat_${args.tenant}` }
+  const merged = { ...base, ...Object.fromEntries(Object.entries(bq).filter(([, v]) => v !== undefined)) } as Record<string, unknown>
+  if (merged.project === undefined || merged.location === undefined) return Either.left("--warehouse bigquery needs --bq-project and --bq-location")
+  return Either.right(merged)
+}
+
 const set = Command.make(
   "set",
   {
@@ -103,7 +135,17 @@ const set = Command.make(
     anomalyMinAccesses: setting("anomaly-min-accesses", "Recent accesses below which drift is not measured (1-10000, default 30)"),
     anomalyMinDays: setting("anomaly-min-days", "Recent active days below which drift is not measured (1-60, default 3)"),
     metricsWindowDays: setting("metrics-window-days", "Days the productivity metrics cover, whole weeks (7-364, at most the profile window, default 28)"),
-    taxonomy: taxonomyOption
+    taxonomy: taxonomyOption,
+    warehouse: Opt.choice("warehouse", ["postgres", "bigquery", "default"] as const).pipe(
+      Options.optional,
+      Options.withDescription("Where the tenant's events live: postgres, bigquery (with the --bq-* options), or default (WORKCAT_WAREHOUSE)")
+    ),
+    bqProject: Options.text("bq-project").pipe(Options.optional, Options.withDescription("BigQuery: the Google Cloud project")),
+    bqDataset: Options.text("bq-dataset").pipe(Options.optional, Options.withDescription("BigQuery: the tenant's dataset (default workcat_TENANT)")),
+    bqLocation: Options.text("bq-location").pipe(Options.optional, Options.withDescription("BigQuery: the dataset's location (EU, US, europe-west3, …)")),
+    bqKmsKey: Options.text("bq-kms-key").pipe(Options.optional, Options.withDescription("BigQuery: the CMEK key name of the dataset's tables")),
+    bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)")),
+    bqBufferDays: Opt.integer("bq-buffer-days").pipe(Options.optional, Options.withDescription("BigQuery: days of raw events PostgreSQL keeps for the duplicate check (1-90, default 7)"))
   },
   (args) =>
     Effect.gen(function* () {
@@ -112,7 +154,12 @@ const set = Command.make(
         return yield* new InvalidInput({ message: "give --hr-mapping FILE or --clear-hr-mapping, not both" })
       }
       const hrMapping = Option.isSome(args.hrMapping) ? yield* readHrMapping(args.hrMapping.value) : args.clearHrMapping ? null : undefined
+      const registry = yield* TenantRegistry
+      const stored = (yield* registry.get(args.tenant)).settings
+      const warehouse = warehousePatch(args, stored.warehouse)
+      if (Either.isLeft(warehouse)) return yield* new InvalidInput({ message: warehouse.left })
       const decoded = Schema.decodeUnknownEither(SettingsPatch, { errors: "all" })({
+        warehouse: warehouse.right,
         displayName: o(args.displayName),
         retentionDays: o(args.retentionDays),
         minGroupSize: o(args.minGroupSize),
@@ -143,9 +190,8 @@ const set = Command.make(
       const invalid = (error: ParseResult.ParseError) => new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(error))}` })
       if (Either.isLeft(decoded)) return yield* invalid(decoded.left)
       const patch = decoded.right
-      const registry = yield* TenantRegistry
       // A rule between a given option and a stored setting (a recent window no shorter than the stored profile window).
-      const patched = patchSettings((yield* registry.get(args.tenant)).settings, patch)
+      const patched = patchSettings(stored, patch)
       if (Either.isLeft(patched)) return yield* invalid(patched.left)
       const settings = yield* registry.update(args.tenant, patch)
       yield* auditCli(args.tenant, "tenant.settings.update", { changed: changedSettings(patch) })

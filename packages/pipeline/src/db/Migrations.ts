@@ -12,6 +12,7 @@ import tenant0005 from "./migrations/tenant/0005_partitions.js"
 import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
 import tenant0007 from "./migrations/tenant/0007_ledger_retention.js"
 import tenant0008 from "./migrations/tenant/0008_window_sums.js"
+import tenant0009 from "./migrations/tenant/0009_bigquery.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -25,7 +26,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0005_partitions": tenant0005,
   "0006_sealed_dead_letters": tenant0006,
   "0007_ledger_retention": tenant0007,
-  "0008_window_sums": tenant0008
+  "0008_window_sums": tenant0008,
+  "0009_bigquery": tenant0009
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

@@ -54,6 +54,13 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
     /** Spend of the last 31 days by day and of the last 12 months by month. */
     const report = Effect.all({ days: by("day", "31 days"), months: by("month", "12 months") }).pipe(Effect.withSpan("CostLedger.report"))
 
+    /** The BigQuery jobs' spend (`warehouse_queries`, bytes billed at the tenant's rate) of the last 12 months, by month. */
+    const warehouseReport = sql<{ period: string; jobs: number; bytesBilled: number; costUsd: number }>`
+      SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS period, count(*)::int AS jobs,
+             sum(bytes_billed)::float8 AS "bytesBilled", sum(cost_usd)::float AS "costUsd"
+      FROM warehouse_queries WHERE at >= now() - interval '12 months'
+      GROUP BY 1 ORDER BY 1 DESC`.pipe(Effect.orDie, Effect.withSpan("CostLedger.warehouseReport"))
+
     /** Older than `days`: a call's run and person go; older than that and than the report's 12 months: the call goes. */
     const unlinkable = (days: number) =>
       sql`at < now() - make_interval(days => ${days}) AND (user_id IS NOT NULL OR run_id IS NOT NULL)`
@@ -91,7 +98,7 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
         Effect.orDie
       )
 
-    return { record, monthSpend, report, expire, expiring } as const
+    return { warehouseReport, record, monthSpend, report, expire, expiring } as const
   })
 }) {}
 

@@ -4,7 +4,9 @@ import type { Fragment } from "@effect/sql/Statement"
 import type { AccessEvent } from "@workcat/core"
 import { Bulk, CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
+import { randomUUID } from "node:crypto"
 import { type Inserted, noneInserted } from "../EventWarehouse.js"
+import { jobIdFor, TenantWarehouse } from "../TenantWarehouse.js"
 
 
 /** The day of a partition's name, `sso_events_pYYYYMMDD`. */
@@ -25,12 +27,12 @@ const copyValue = (value: string | null) =>
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" }
 
 /**
- * The events as COPY rows of `sso_events`, the first and last of their days, and the days whose
- * rollup they change (those of application accesses, as `upsert` marks them).
+ * The events as COPY rows of `sso_events`, the first and last of their days, and their days (as
+ * `upsert` marks them).
  */
 export const copyRows = (events: ReadonlyArray<AccessEvent>) => {
   let rows = ""
-  const rollupDays = new Set<number>()
+  const markedDays = new Set<number>()
   let [first, last] = [Infinity, -Infinity]
   for (const e of events) {
     // The provider is one of three names and pseudonyms are hex: only the rest can need escapes.
@@ -38,10 +40,10 @@ export const copyRows = (events: ReadonlyArray<AccessEvent>) => {
     const day = Math.floor(e.occurredAt.getTime() / DAY_MS)
     if (day < first) first = day
     if (day > last) last = day
-    if (e.app !== null && e.userId !== null) rollupDays.add(day)
+    markedDays.add(day)
   }
   const iso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10)
-  return { rows, firstDay: iso(first), lastDay: iso(last), rollupDays: [...rollupDays].sort((a, b) => a - b).map(iso) }
+  return { rows, firstDay: iso(first), lastDay: iso(last), markedDays: [...markedDays].sort((a, b) => a - b).map(iso) }
 }
 
 /** After a COPY met an event already stored (a re-delivery, a re-ingest), this many batches take the slower, conflict-tolerant INSERT. */
@@ -65,7 +67,9 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const bulk = yield* Bulk
-    const { keyVersion } = yield* CurrentTenant
+    const { keyVersion, schema } = yield* CurrentTenant
+    /** Whether the tenant's events also go to BigQuery: a settle then hands each day's new events to an export job. */
+    const exporting = (yield* TenantWarehouse).kind === "bigquery"
 
     const checkVersion = (lock: Effect.Effect<ReadonlyArray<{ keyVersion: number }>, SqlError>) =>
       lock.pipe(
@@ -142,10 +146,10 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       bulk.transaction((tx) =>
         Effect.gen(function* () {
           yield* checkVersion(tx.query<{ keyVersion: number }>(`SELECT key_version AS "keyVersion" FROM tenant_state FOR SHARE`))
-          const { firstDay, lastDay, rollupDays, rows } = copyRows(events)
+          const { firstDay, lastDay, markedDays, rows } = copyRows(events)
           const inserted = yield* tx.copyFrom(COPY_EVENTS, rows)
-          if (rollupDays.length > 0) {
-            yield* tx.query(`INSERT INTO rollup_dirty (day) SELECT unnest($1::date[]) ON CONFLICT (day) DO UPDATE SET marked_at = now()`, [rollupDays])
+          if (markedDays.length > 0) {
+            yield* tx.query(`INSERT INTO rollup_dirty (day) SELECT unnest($1::date[]) ON CONFLICT (day) DO UPDATE SET marked_at = now()`, [markedDays])
           }
           return { inserted, firstDay, lastDay } satisfies Inserted
         })
@@ -170,11 +174,10 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
             RETURNING user_id, app, occurred_at
           ), dirty AS (
-            -- The rollup of these days is now behind: mark them, holding the marks' row locks
-            -- until commit, so a settle that recomputes a day waits for this batch (see settle).
+            -- The rollup (and the export, see settle) of these days is now behind: mark them, holding
+            -- the marks' row locks until commit, so a settle that recomputes a day waits for this batch.
             INSERT INTO rollup_dirty (day)
-            SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted
-            WHERE app IS NOT NULL AND user_id IS NOT NULL ORDER BY 1
+            SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted ORDER BY 1
             ON CONFLICT (day) DO UPDATE SET marked_at = now()
           )
           SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM guard) AS current,
@@ -270,6 +273,22 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
             AND app IS NOT NULL AND user_id IS NOT NULL
           GROUP BY user_id, app`
+      }
+      // Events also exported to BigQuery: the new ones of each day go to an export job, recorded
+      // with the marks' removal, so a crash after this commit leaves the job to load, not lost rows.
+      if (exporting) {
+        for (const { day } of days) {
+          const job = jobIdFor(schema, day, randomUUID())
+          yield* sql`
+            WITH claimed AS (
+              UPDATE sso_events SET exported_job = ${job}
+              WHERE occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC')
+                AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
+                AND exported_job IS NULL
+              RETURNING 1
+            )
+            INSERT INTO bq_exports (job_id, day, rows) SELECT ${job}, ${day}::date, count(*) FROM claimed HAVING count(*) > 0`
+        }
       }
       yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
       return days.length

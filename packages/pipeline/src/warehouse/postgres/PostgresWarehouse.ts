@@ -23,70 +23,69 @@ export const WAREHOUSE_PSEUDONYMS = {
 
 /**
  * The event warehouse in the tenant's PostgreSQL schema: day-partitioned `sso_events` and the `user_app_daily` rollup. */
-export const PostgresWarehouseLive = Layer.effect(
-  EventWarehouse,
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const store = yield* EventStore
-    const night = yield* NightQueries
-    const sums = yield* WindowSums
+export const makePostgresWarehouse = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const store = yield* EventStore
+  const night = yield* NightQueries
+  const sums = yield* WindowSums
 
-    const usersWithActivity = (users: ReadonlyArray<UserId>) =>
-      Effect.gen(function* () {
-        const present = new Set<UserId>()
-        for (const chunk of Arr.chunksOf(users, 5_000)) {
-          // One probe of the rollup's key per user, not a read of all their days.
-          const rows = yield* sql<{ userId: UserId }>`
-            SELECT u AS "userId" FROM unnest(${chunk}::text[]) AS u WHERE EXISTS (SELECT 1 FROM user_app_daily WHERE user_id = u)`
-          for (const r of rows) present.add(r.userId)
-        }
-        return present as ReadonlySet<UserId>
-      }).pipe(Effect.orDie, Effect.withSpan("PostgresWarehouse.usersWithActivity"))
+  const usersWithActivity = (users: ReadonlyArray<UserId>) =>
+    Effect.gen(function* () {
+      const present = new Set<UserId>()
+      for (const chunk of Arr.chunksOf(users, 5_000)) {
+        // One probe of the rollup's key per user, not a read of all their days.
+        const rows = yield* sql<{ userId: UserId }>`
+          SELECT u AS "userId" FROM unnest(${chunk}::text[]) AS u WHERE EXISTS (SELECT 1 FROM user_app_daily WHERE user_id = u)`
+        for (const r of rows) present.add(r.userId)
+      }
+      return present as ReadonlySet<UserId>
+    }).pipe(Effect.orDie, Effect.withSpan("PostgresWarehouse.usersWithActivity"))
 
-    // Each is one transaction, or a savepoint of the caller's (Privacy's, under its key-version lock).
-    const forget = (userId: UserId) =>
-      Effect.gen(function* () {
-        const deleted: Record<string, number> = {}
-        for (const { column, table } of WAREHOUSE_PSEUDONYMS.user) {
-          deleted[table] = (yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`).length
-        }
-        yield* sums.forget(userId)
-        return deleted
-      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.forget"))
+  // Each is one transaction, or a savepoint of the caller's (Privacy's, under its key-version lock).
+  const forget = (userId: UserId) =>
+    Effect.gen(function* () {
+      const deleted: Record<string, number> = {}
+      for (const { column, table } of WAREHOUSE_PSEUDONYMS.user) {
+        deleted[table] = (yield* sql`DELETE FROM ${sql(table)} WHERE ${sql(column)} = ${userId} RETURNING 1`).length
+      }
+      yield* sums.forget(userId)
+      return deleted
+    }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.forget"))
 
-    const rekey = (next: (old: string) => string) =>
-      Effect.gen(function* () {
-        yield* sums.dropAll
-        const all = new Set<string>()
-        for (const [kind, columns] of Object.entries(WAREHOUSE_PSEUDONYMS)) {
-          const ids = yield* sql.unsafe<{ id: string }>(
-            `SELECT DISTINCT id FROM (${columns.map((c) => `SELECT ${c.column} AS id FROM ${c.table}`).join(" UNION ALL ")}) ids WHERE id IS NOT NULL`
-          )
-          if (ids.length === 0) continue
-          const map = `warehouse_rekey_${kind}`
-          yield* sql`CREATE TEMP TABLE ${sql(map)} (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`
-          yield* sql`INSERT INTO ${sql(map)} SELECT * FROM unnest(${ids.map((r) => r.id)}::text[], ${ids.map((r) => next(r.id))}::text[])`
-          for (const c of columns) {
-            yield* sql`UPDATE ${sql(c.table)} t SET ${sql(c.column)} = m.new FROM ${sql(map)} m WHERE t.${sql(c.column)} = m.old`
-          }
-          for (const { id } of ids) all.add(id)
+  const rekey = (next: (old: string) => string) =>
+    Effect.gen(function* () {
+      yield* sums.dropAll
+      const all = new Set<string>()
+      for (const [kind, columns] of Object.entries(WAREHOUSE_PSEUDONYMS)) {
+        const ids = yield* sql.unsafe<{ id: string }>(
+          `SELECT DISTINCT id FROM (${columns.map((c) => `SELECT ${c.column} AS id FROM ${c.table}`).join(" UNION ALL ")}) ids WHERE id IS NOT NULL`
+        )
+        if (ids.length === 0) continue
+        const map = `warehouse_rekey_${kind}`
+        yield* sql`CREATE TEMP TABLE ${sql(map)} (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`
+        yield* sql`INSERT INTO ${sql(map)} SELECT * FROM unnest(${ids.map((r) => r.id)}::text[], ${ids.map((r) => next(r.id))}::text[])`
+        for (const c of columns) {
+          yield* sql`UPDATE ${sql(c.table)} t SET ${sql(c.column)} = m.new FROM ${sql(map)} m WHERE t.${sql(c.column)} = m.old`
         }
-        return all as ReadonlySet<string>
-      }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.rekey"))
-    return {
-      append: (events) => store.insert(events).pipe(Effect.mapError(refusal)),
-      knownDays: store.hasDay,
-      prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
-      settle: store.settle,
-      settleBefore: store.settleBefore,
-      dropBefore: store.dropBefore,
-      profiles: night.profiles,
-      candidates: night.candidates,
-      appActivity: night.appActivity,
-      groupTotals: night.groupTotals,
-      usersWithActivity,
-      forget,
-      rekey
-    }
-  })
-)
+        for (const { id } of ids) all.add(id)
+      }
+      return all as ReadonlySet<string>
+    }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.rekey"))
+  return {
+    append: (events) => store.insert(events).pipe(Effect.mapError(refusal)),
+    knownDays: store.hasDay,
+    prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
+    settle: store.settle,
+    settleBefore: store.settleBefore,
+    dropBefore: store.dropBefore,
+    profiles: night.profiles,
+    candidates: night.candidates,
+    appActivity: night.appActivity,
+    groupTotals: night.groupTotals,
+    usersWithActivity,
+    forget,
+    rekey
+  } satisfies EventWarehouse["Type"]
+})
+
+export const PostgresWarehouseLive = Layer.effect(EventWarehouse, makePostgresWarehouse)

@@ -1,0 +1,198 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { addDays, isoDate, type UserId } from "@workcat/core"
+import { CurrentTenant } from "@workcat/tenancy"
+import { Config, Effect, Option } from "effect"
+import { WarehouseError } from "../EventWarehouse.js"
+import { TenantWarehouse } from "../TenantWarehouse.js"
+import { type BigQueryJobs, makeBigQueryJobs } from "./BigQueryJobs.js"
+
+export const RAW_TABLE = "sso_events_raw"
+export const ROLLUP_TABLE = "user_app_daily"
+
+const DAY_MS = 86_400_000
+
+const field = (name: string, type: string, mode: "REQUIRED" | "NULLABLE" = "NULLABLE") => ({ name, type, mode })
+/** The raw events as stored in PostgreSQL (pseudonymous), plus when they were ingested. */
+const RAW_SCHEMA = [
+  field("provider", "STRING", "REQUIRED"),
+  field("event_id", "STRING", "REQUIRED"),
+  field("event_type", "STRING", "REQUIRED"),
+  field("occurred_at", "TIMESTAMP", "REQUIRED"),
+  field("user_id", "STRING"),
+  field("app", "STRING"),
+  field("app_name", "STRING"),
+  field("outcome", "STRING", "REQUIRED"),
+  field("auth_steps", "INT64", "REQUIRED"),
+  field("session_id", "STRING"),
+  field("country", "STRING"),
+  field("ingested_at", "TIMESTAMP", "REQUIRED")
+]
+const ROLLUP_SCHEMA = [
+  field("user_id", "STRING", "REQUIRED"),
+  field("day", "DATE", "REQUIRED"),
+  field("app", "STRING", "REQUIRED"),
+  field("accesses", "INT64", "REQUIRED"),
+  field("auth_steps", "INT64", "REQUIRED")
+]
+
+/**
+ * The tenant's dataset and tables, created if missing: labelled with the tenant, encrypted with
+ * its KMS key when it has one, partitioned by day (a partition expires with the tenant's
+ * retention), every query required to filter on the partition column, clustered by user and app.
+ */
+const ensureTables = (jobs: BigQueryJobs, options: { readonly tenant: string; readonly location: string; readonly kmsKeyName: string | null; readonly retentionDays: number }) =>
+  Effect.tryPromise({
+    try: async () => {
+      const labels = { app: "workcat", tenant: options.tenant }
+      const encryption = options.kmsKeyName === null ? {} : { kmsKeyName: options.kmsKeyName }
+      const created = (e: unknown) => {
+        if ((e as { code?: number }).code !== 409) throw e // created meanwhile by another process
+      }
+      const [exists] = await jobs.dataset.exists()
+      if (!exists) {
+        await jobs.dataset
+          .create({ location: options.location, labels, ...(options.kmsKeyName === null ? {} : { defaultEncryptionConfiguration: encryption }) })
+          .catch(created)
+      }
+      const tables = [
+        { name: RAW_TABLE, schema: RAW_SCHEMA, partition: "occurred_at" },
+        { name: ROLLUP_TABLE, schema: ROLLUP_SCHEMA, partition: "day" }
+      ]
+      for (const t of tables) {
+        const table = jobs.dataset.table(t.name)
+        const [found] = await table.exists()
+        if (found) continue
+        await table
+          .create({
+            schema: { fields: t.schema },
+            timePartitioning: { type: "DAY", field: t.partition, expirationMs: String(options.retentionDays * DAY_MS) },
+            requirePartitionFilter: true,
+            clustering: { fields: ["user_id", "app"] },
+            labels,
+            ...(options.kmsKeyName === null ? {} : { encryptionConfiguration: encryption })
+          })
+          .catch(created)
+      }
+    },
+    catch: (cause) => new WarehouseError({ cause })
+  }).pipe(Effect.withSpan("BigQuery.ensureTables"))
+
+/**
+ * The BigQuery side of a tenant whose events also go to BigQuery. PostgreSQL stays the intake's
+ * store (its duplicate check, dead letters, the rollup the nightly reads); each settle hands every
+ * day's new events to an export job recorded in `bq_exports` (see `EventStore.settle`), and
+ * `flush` loads them: one load job per export, under the job id recorded with it, so a load that
+ * ran before a crash (or whose answer was lost) is not loaded twice; then the days' rollup is
+ * recomputed in BigQuery from the raw events there (deduplicated on the event key), in one
+ * transaction; only then is the export marked done.
+ */
+export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/BigQueryExport", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const tenant = yield* CurrentTenant
+    const warehouse = yield* TenantWarehouse
+    if (warehouse.kind !== "bigquery") return yield* Effect.dieMessage("BigQueryExport is for tenants whose warehouse is BigQuery")
+    const apiEndpoint = Option.getOrUndefined(yield* Config.option(Config.string("WORKCAT_BQ_API_ENDPOINT")).pipe(Effect.orDie))
+    const retentionDays = tenant.settings.retentionDays
+    const jobs = makeBigQueryJobs({ ...warehouse, tenant: tenant.id, retentionDays, apiEndpoint }, (billed) =>
+      sql`INSERT INTO warehouse_queries (job_id, operation, bytes_billed, cost_usd) VALUES (${billed.jobId}, ${billed.operation}, ${billed.bytesBilled}, ${billed.usd})`.pipe(
+        Effect.asVoid,
+        Effect.orDie
+      )
+    )
+    const ready = yield* Effect.cached(ensureTables(jobs, { tenant: tenant.id, location: warehouse.location, kmsKeyName: warehouse.kmsKeyName, retentionDays }))
+    const raw = jobs.name(RAW_TABLE)
+    const rollup = jobs.name(ROLLUP_TABLE)
+    /** The bounds every statement on the partitioned tables carries: the days the tenant keeps. */
+    const kept = () => {
+      const from = addDays(isoDate(new Date()), -retentionDays)
+      return { from, fromTime: new Date(`${from}T00:00:00Z`) }
+    }
+
+    const rowsOf = (job: string, day: string) =>
+      sql<{ line: string }>`
+        SELECT json_build_object(
+          'provider', provider, 'event_id', event_id, 'event_type', event_type,
+          'occurred_at', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+          'user_id', user_id, 'app', app, 'app_name', app_name, 'outcome', outcome, 'auth_steps', auth_steps,
+          'session_id', session_id, 'country', country,
+          'ingested_at', to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS line
+        FROM sso_events
+        WHERE exported_job = ${job}
+          AND occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC') AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')`
+
+    /** Recomputes these days' rollup in BigQuery from its raw events, counting a re-delivered event once. */
+    const rollUp = (days: ReadonlyArray<string>) => {
+      const sorted = [...days].sort()
+      const from = sorted[0]!
+      const to = addDays(sorted.at(-1)!, 1)
+      return jobs.query(
+        "rollup",
+        `BEGIN TRANSACTION;
+DELETE FROM ${rollup} WHERE day >= @from AND day < @to AND day IN UNNEST(@days);
+INSERT INTO ${rollup} (user_id, day, app, accesses, auth_steps)
+SELECT user_id, DATE(occurred_at) AS day, app, COUNT(*) AS accesses, SUM(auth_steps) AS auth_steps
+FROM (
+  SELECT DISTINCT provider, event_id, occurred_at, user_id, app, auth_steps FROM ${raw}
+  WHERE occurred_at >= @fromTime AND occurred_at < @toTime AND DATE(occurred_at) IN UNNEST(@days)
+    AND app IS NOT NULL AND user_id IS NOT NULL
+)
+GROUP BY user_id, day, app;
+COMMIT TRANSACTION;`,
+        { from, to, days: sorted, fromTime: new Date(`${from}T00:00:00Z`), toTime: new Date(`${to}T00:00:00Z`) },
+        { types: { from: "DATE", to: "DATE", days: ["DATE"], fromTime: "TIMESTAMP", toTime: "TIMESTAMP" } }
+      )
+    }
+
+    /** Loads every pending export, recomputes the rollup of their days, and marks them done; the exports done. */
+    const flush = Effect.gen(function* () {
+      const pending = yield* sql<{ jobId: string; day: string }>`
+        SELECT job_id AS "jobId", day::text AS day FROM bq_exports WHERE state = 'pending' ORDER BY created_at`
+      if (pending.length === 0) return 0
+      yield* ready
+      for (const { day, jobId } of pending) {
+        const lines = yield* rowsOf(jobId, day)
+        yield* jobs.load(RAW_TABLE, lines.map((l) => l.line).join("\n") + "\n", jobId)
+      }
+      yield* rollUp([...new Set(pending.map((p) => p.day))])
+      yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${pending.map((p) => p.jobId)}::text[])`
+      return pending.length
+    }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.flush"))
+
+    /** Right to forget, in BigQuery: the person's raw events and rollup rows, in every day kept. */
+    const forget = (userId: UserId) =>
+      Effect.gen(function* () {
+        yield* ready
+        const { from, fromTime } = kept()
+        yield* jobs.query(
+          "forget",
+          `BEGIN TRANSACTION;
+DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id = @user;
+DELETE FROM ${rollup} WHERE day >= @from AND user_id = @user;
+COMMIT TRANSACTION;`,
+          { user: userId, from, fromTime },
+          { types: { user: "STRING", from: "DATE", fromTime: "TIMESTAMP" } }
+        )
+      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.forget"))
+
+    /** Key rotation, in BigQuery: every user pseudonym and session hash becomes its re-keyed value. */
+    const rekey = (pairs: ReadonlyArray<{ readonly old: string; readonly new: string }>) =>
+      Effect.gen(function* () {
+        if (pairs.length === 0) return
+        yield* ready
+        const { from, fromTime } = kept()
+        yield* jobs.query(
+          "rekey",
+          `BEGIN TRANSACTION;
+UPDATE ${raw} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.user_id = m.old;
+UPDATE ${raw} t SET session_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
+UPDATE ${rollup} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.day >= @from AND t.user_id = m.old;
+COMMIT TRANSACTION;`,
+          { pairs: pairs.map((p) => ({ old: p.old, new: p.new })), from, fromTime },
+          { types: { pairs: [{ old: "STRING", new: "STRING" }], from: "DATE", fromTime: "TIMESTAMP" } }
+        )
+      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.rekey"))
+
+    return { flush, forget, rekey, jobs, ready, dayMs: DAY_MS } as const
+  })
+}) {}

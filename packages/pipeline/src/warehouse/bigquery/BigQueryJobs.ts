@@ -1,0 +1,120 @@
+import { BigQuery, type Query } from "@google-cloud/bigquery"
+import type { BigQueryWarehouse } from "@workcat/tenancy"
+import { Data, Effect } from "effect"
+import { WarehouseError } from "../EventWarehouse.js"
+
+/** Where a tenant's BigQuery work goes: its warehouse settings, and the endpoint (tests and emulators set one). */
+export interface BigQueryTarget extends BigQueryWarehouse {
+  readonly tenant: string
+  readonly retentionDays: number
+  /** `WORKCAT_BQ_API_ENDPOINT`: another endpoint than Google's (a test server); no credentials are sent there. */
+  readonly apiEndpoint: string | undefined
+}
+
+/** What a query job billed, for the tenant's cost ledger. */
+export interface Billed {
+  readonly jobId: string
+  readonly operation: string
+  readonly bytesBilled: number
+  readonly usd: number
+}
+
+/** BigQuery refused a load or a query because of the rows or values sent (a row that does not fit the schema). */
+export class BigQueryRefused extends Data.TaggedError("BigQueryRefused")<{ readonly reason: string; readonly message: string }> {}
+
+const TiB = 1024 ** 4
+
+/** The error's reason as BigQuery gives it (`duplicate`, `invalid`, `bytesBilledLimitExceeded`, …), from the client's error. */
+export const reasonOf = (e: unknown): string | undefined => {
+  const err = e as { errors?: ReadonlyArray<{ reason?: string }>; code?: number; response?: { body?: unknown } }
+  return err.errors?.[0]?.reason ?? (err.code === 409 ? "duplicate" : undefined)
+}
+
+/**
+ * The tenant's BigQuery jobs through the official client: parameterized queries only (values are
+ * never spliced into SQL text), every one capped by `maximumBytesBilled` (BigQuery refuses a job
+ * that would bill more) and priced at the tenant's on-demand rate; loads with a job id of the
+ * caller's (see `jobIdFor`).
+ */
+export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed) => Effect.Effect<void>) => {
+  const client = new BigQuery({
+    projectId: target.project,
+    location: target.location,
+    ...(target.apiEndpoint === undefined ? {} : { apiEndpoint: target.apiEndpoint })
+  })
+  const dataset = client.dataset(target.dataset, { location: target.location })
+  const name = (table: string) => `\`${target.project}.${target.dataset}.${table}\``
+  const usdOf = (bytes: number) => (bytes / TiB) * target.usdPerTib
+
+  const fail = (cause: unknown) =>
+    reasonOf(cause) === "invalid" || reasonOf(cause) === "invalidQuery" ? new BigQueryRefused({ reason: reasonOf(cause)!, message: (cause as Error).message }) : new WarehouseError({ cause })
+
+  /** Runs one parameterized query job (a SELECT, DML or a script) and returns its rows. */
+  const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: { readonly types?: Query["types"]; readonly jobId?: string } = {}) =>
+    Effect.tryPromise({
+      try: async () => {
+        const [job] = await client.createQueryJob({
+          query: sql,
+          params,
+          ...(options.types === undefined ? {} : { types: options.types }),
+          ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+          location: target.location,
+          maximumBytesBilled: String(target.maxBytesBilled),
+          labels: { app: "workcat", tenant: target.tenant, operation: operation.replace(/[^a-z0-9_-]/g, "_").slice(0, 63) }
+        })
+        const [rows] = await job.getQueryResults()
+        const [metadata] = await job.getMetadata()
+        return { rows: rows as ReadonlyArray<A>, jobId: job.id ?? "", bytes: Number(metadata.statistics?.query?.totalBytesBilled ?? 0) }
+      },
+      catch: fail
+    }).pipe(
+      Effect.tap(({ bytes, jobId }) => record({ jobId, operation, bytesBilled: bytes, usd: usdOf(bytes) })),
+      Effect.map(({ rows }) => rows),
+      Effect.withSpan("BigQuery.query", { attributes: { operation } })
+    )
+
+  /** The bytes a query would bill, from a dry run (nothing runs, nothing is billed). */
+  const estimate = (sql: string, params: Record<string, unknown> = {}, types?: Query["types"]) =>
+    Effect.tryPromise({
+      try: async () => {
+        const [job] = await client.createQueryJob({ query: sql, params, ...(types === undefined ? {} : { types }), location: target.location, dryRun: true })
+        return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0)
+      },
+      catch: fail
+    })
+
+  /**
+   * Loads NDJSON rows into a table with a load job (free, atomic: all rows or none) under `jobId`.
+   * A job id BigQuery has seen already means this load ran before (a retry after a crash or a lost
+   * answer): if that job succeeded, nothing is loaded again ("existed").
+   */
+  const load = (table: string, ndjson: string, jobId: string) =>
+    Effect.tryPromise({
+      try: async () => {
+        try {
+          // The upload of the rows and the job in one request (the client's write stream); the job is awaited to its end.
+          await new Promise<void>((resolve, reject) => {
+            const stream = dataset.table(table).createWriteStream({ sourceFormat: "NEWLINE_DELIMITED_JSON", writeDisposition: "WRITE_APPEND", jobId } as never)
+            stream.on("error", reject)
+            stream.on("complete", (job: { metadata?: { status?: { errorResult?: { message?: string; reason?: string } } } }) => {
+              const error = job.metadata?.status?.errorResult
+              if (error) reject(Object.assign(new Error(error.message ?? "load failed"), { errors: [error] }))
+              else resolve()
+            })
+            stream.end(ndjson)
+          })
+          return "loaded" as const
+        } catch (e) {
+          if (reasonOf(e) !== "duplicate") throw e
+          const [metadata] = await client.job(jobId, { location: target.location }).getMetadata()
+          const error = metadata.status?.errorResult
+          if (error) throw Object.assign(new Error(`an earlier load under ${jobId} failed: ${error.message}`), { errors: [error] })
+          return "existed" as const
+        }
+      },
+      catch: fail
+    }).pipe(Effect.withSpan("BigQuery.load", { attributes: { table, jobId } }))
+
+  return { client, dataset, name, query, estimate, load, usdOf } as const
+}
+export type BigQueryJobs = ReturnType<typeof makeBigQueryJobs>

@@ -1,0 +1,28 @@
+import { Effect, Layer } from "effect"
+import { EventWarehouse } from "../EventWarehouse.js"
+import { makePostgresWarehouse } from "../postgres/PostgresWarehouse.js"
+import { BigQueryExport } from "./BigQueryExport.js"
+
+/**
+ * The event warehouse of a tenant whose events go to BigQuery: what the PostgreSQL adapter does
+ * (the intake's duplicate check and the nightly's reads stay there for now), and every settle
+ * followed by the export of the settled days to the tenant's dataset (`BigQueryExport`); a forget
+ * and a key rotation reach the dataset too. A failed export leaves its jobs pending for the next
+ * settle, and fails this one: the caller learns the dataset is behind.
+ */
+export const BigQueryWarehouseLive = Layer.effect(
+  EventWarehouse,
+  Effect.gen(function* () {
+    const postgres = yield* makePostgresWarehouse
+    const bigquery = yield* BigQueryExport
+    const exported = <A>(settled: Effect.Effect<A>) => Effect.tap(settled, () => bigquery.flush.pipe(Effect.orDie))
+    return {
+      ...postgres,
+      settle: exported(postgres.settle),
+      settleBefore: (day) => exported(postgres.settleBefore(day)),
+      forget: (userId) => Effect.tap(postgres.forget(userId), () => bigquery.forget(userId).pipe(Effect.orDie)),
+      rekey: (next) =>
+        Effect.tap(postgres.rekey(next), (changed) => bigquery.rekey([...changed].map((old) => ({ old, new: next(old) }))).pipe(Effect.orDie))
+    } satisfies EventWarehouse["Type"]
+  })
+).pipe(Layer.provide(BigQueryExport.Default))
