@@ -23,8 +23,8 @@ import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { NightQueries } from "../warehouse/postgres/Night.js"
 import { WindowSums } from "../warehouse/postgres/WindowSums.js"
-import { PostgresWarehouseLive } from "../warehouse/postgres/PostgresWarehouse.js"
-import { BigQueryWarehouseLive } from "../warehouse/bigquery/BigQueryWarehouse.js"
+import { PostgresWarehouseLive, PostgresWindowSourceLive } from "../warehouse/postgres/PostgresWarehouse.js"
+import { BigQueryWarehouseLive, BigQueryWindowSourceLive } from "../warehouse/bigquery/BigQueryWarehouse.js"
 import { TenantWarehouse, TenantWarehouseLive } from "../warehouse/TenantWarehouse.js"
 import { nightlyKeysAffected } from "../nightly/Window.js"
 
@@ -101,9 +101,13 @@ const InputsChangedLive = Layer.effect(
 )
 
 /** The tenant's event warehouse: PostgreSQL, in the tenant's schema, or that and BigQuery (see `TenantWarehouse`). */
-const WarehouseLive = Layer.unwrapEffect(
-  Effect.map(TenantWarehouse, (w) => (w.kind === "bigquery" ? BigQueryWarehouseLive : PostgresWarehouseLive))
-).pipe(Layer.provideMerge(Layer.mergeAll(EventStore.Default, NightQueries.Default, WindowSums.Default)))
+const byWarehouse = <A, E, R, E2, R2>(postgres: Layer.Layer<A, E, R>, bigquery: Layer.Layer<A, E2, R2>) =>
+  Layer.unwrapEffect(Effect.map(TenantWarehouse, (w): Layer.Layer<A, E | E2, R | R2> => (w.kind === "bigquery" ? bigquery : postgres)))
+const WarehouseLive = byWarehouse(PostgresWarehouseLive, BigQueryWarehouseLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(NightQueries.Default, WindowSums.Default)),
+  Layer.provideMerge(byWarehouse(PostgresWindowSourceLive, BigQueryWindowSourceLive)),
+  Layer.provideMerge(EventStore.Default)
+)
 
 /**
  * Every service of the pipeline for one tenant, over `BaseLive` and a process-wide `Categorizer`

@@ -2,7 +2,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Config, Effect, Option } from "effect"
-import { WarehouseError } from "../EventWarehouse.js"
+import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
+import type { AppSums, UserSums } from "../WindowSource.js"
 import { TenantWarehouse } from "../TenantWarehouse.js"
 import { type BigQueryJobs, makeBigQueryJobs } from "./BigQueryJobs.js"
 
@@ -193,6 +194,44 @@ COMMIT TRANSACTION;`,
         )
       }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.rekey"))
 
-    return { flush, forget, rekey, jobs, ready, dayMs: DAY_MS } as const
+    /** A night's window sums (see `WindowSource`), computed from the rollup in BigQuery: two queries of the profile window's partitions. */
+    const windowSums = (w: NightWindows) =>
+      Effect.gen(function* () {
+        yield* ready
+        const params = {
+          start: addDays(w.date, -w.profileWindowDays),
+          end: w.date,
+          recent: addDays(w.date, -w.recentWindowDays),
+          metrics: addDays(w.date, -w.metricsWindowDays)
+        }
+        const types = { start: "DATE", end: "DATE", recent: "DATE", metrics: "DATE" }
+        const numbers = <A extends object>(rows: ReadonlyArray<A>) =>
+          rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "string" && k !== "user_id" && k !== "app" ? Number(v) : v])) as A)
+        const [apps, users] = yield* Effect.all([
+          jobs.query<AppSums>(
+            "window_sums_apps",
+            `SELECT user_id, app, SUM(accesses) AS accesses, SUM(auth_steps) AS auth_steps, COUNT(*) AS days,
+  SUM(IF(day >= @recent, accesses, 0)) AS recent_accesses, COUNTIF(day >= @recent) AS recent_days,
+  SUM(IF(day >= @metrics, accesses, 0)) AS metric_accesses, SUM(IF(day >= @metrics, auth_steps, 0)) AS metric_auth_steps,
+  COUNTIF(day >= @metrics) AS metric_days
+FROM ${rollup} WHERE day >= @start AND day < @end
+GROUP BY user_id, app`,
+            params,
+            { types }
+          ),
+          jobs.query<UserSums>(
+            "window_sums_users",
+            `SELECT user_id, COUNT(DISTINCT day) AS days, COUNT(DISTINCT IF(day >= @recent, day, NULL)) AS recent_days,
+  COUNT(DISTINCT IF(day >= @metrics, day, NULL)) AS metric_days
+FROM ${rollup} WHERE day >= @start AND day < @end
+GROUP BY user_id`,
+            params,
+            { types }
+          )
+        ])
+        return { apps: numbers(apps), users: numbers(users) }
+      }).pipe(Effect.withSpan("BigQueryExport.windowSums"))
+
+    return { flush, forget, rekey, windowSums, jobs, ready } as const
   })
 }) {}

@@ -1,6 +1,8 @@
 import { Effect, Layer } from "effect"
 import { EventWarehouse } from "../EventWarehouse.js"
+import { EventStore } from "../postgres/EventStore.js"
 import { makePostgresWarehouse } from "../postgres/PostgresWarehouse.js"
+import { WindowSource } from "../WindowSource.js"
 import { BigQueryExport } from "./BigQueryExport.js"
 
 /**
@@ -24,5 +26,15 @@ export const BigQueryWarehouseLive = Layer.effect(
       rekey: (next) =>
         Effect.tap(postgres.rekey(next), (changed) => bigquery.rekey([...changed].map((old) => ({ old, new: next(old) }))).pipe(Effect.orDie))
     } satisfies EventWarehouse["Type"]
+  })
+).pipe(Layer.provide(BigQueryExport.Default))
+
+/** The night's window sums are computed in BigQuery from its rollup, once the settled days are exported there. */
+export const BigQueryWindowSourceLive = Layer.effect(
+  WindowSource,
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const bigquery = yield* BigQueryExport
+    return { settle: Effect.tap(store.settle, () => bigquery.flush.pipe(Effect.orDie)), sums: (w) => bigquery.windowSums(w).pipe(Effect.orDie) }
   })
 ).pipe(Layer.provide(BigQueryExport.Default))

@@ -4,6 +4,7 @@ import type { UserId } from "@workcat/core"
 import { Array as Arr, Effect, Layer } from "effect"
 import { refusesData, sqlState } from "../../db/SqlErrors.js"
 import { EventWarehouse, ValuesRefused, WarehouseError } from "../EventWarehouse.js"
+import { WindowSource } from "../WindowSource.js"
 import { EventStore } from "./EventStore.js"
 import { NightQueries } from "./Night.js"
 import { WindowSums } from "./WindowSums.js"
@@ -89,3 +90,9 @@ export const makePostgresWarehouse = Effect.gen(function* () {
 })
 
 export const PostgresWarehouseLive = Layer.effect(EventWarehouse, makePostgresWarehouse)
+
+/** The night's window sums are built in place from the tenant's PostgreSQL rollup. */
+export const PostgresWindowSourceLive = Layer.effect(
+  WindowSource,
+  Effect.map(EventStore, (store) => ({ settle: store.settle, sums: null }))
+)

@@ -1,8 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { addDays, dayNumber, type IsoDate, type UserId } from "@workcat/core"
-import { Effect, Schedule } from "effect"
+import { Array as Arr, Effect, Schedule } from "effect"
 import type { NightWindows } from "../EventWarehouse.js"
+import { WindowSource } from "../WindowSource.js"
 import { EventStore } from "./EventStore.js"
 
 /** The tables of one night's window sums. */
@@ -58,6 +59,7 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
+    const source = yield* WindowSource
 
     // The aggregates are hash tables of one row per user and app: let them stay in memory.
     const roomy = sql`SET LOCAL work_mem = '256MB'`
@@ -94,6 +96,24 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
           GROUP BY user_id`
       ])
     }
+
+    /** From sums computed elsewhere (a BigQuery rollup), written into the tenant's schema in pages. */
+    const fromSource = (w: NightWindows, t: WindowTables, sums: NonNullable<WindowSource["Type"]["sums"]>) =>
+      Effect.gen(function* () {
+        const { apps, users } = yield* sums(w)
+        yield* sql`
+          CREATE UNLOGGED TABLE ${sql(t.apps)} (
+            user_id text NOT NULL, app text NOT NULL, accesses bigint NOT NULL, auth_steps bigint NOT NULL, days int NOT NULL,
+            recent_accesses bigint NOT NULL, recent_days int NOT NULL, metric_accesses bigint NOT NULL, metric_auth_steps bigint NOT NULL, metric_days int NOT NULL)`
+        yield* sql`CREATE UNLOGGED TABLE ${sql(t.users)} (user_id text NOT NULL, days int NOT NULL, recent_days int NOT NULL, metric_days int NOT NULL)`
+        const sorted = [...apps].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.app < b.app ? -1 : a.app > b.app ? 1 : 0))
+        for (const page of Arr.chunksOf(sorted, 10_000)) {
+          yield* sql`INSERT INTO ${sql(t.apps)} SELECT * FROM json_populate_recordset(NULL::${sql(t.apps)}, ${JSON.stringify(page)}::json)`
+        }
+        for (const page of Arr.chunksOf(users, 10_000)) {
+          yield* sql`INSERT INTO ${sql(t.users)} SELECT * FROM json_populate_recordset(NULL::${sql(t.users)}, ${JSON.stringify(page)}::json)`
+        }
+      })
 
     /** From the sums as of another date: those plus (or minus) the rollup's days that entered (or left) the windows. */
     const fromBase = (base: WindowTables, weights: ReturnType<typeof dayWeights>, t: WindowTables) => {
@@ -152,9 +172,10 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
           WHERE profile_days = ${w.profileWindowDays} AND recent_days = ${w.recentWindowDays} AND metrics_days = ${w.metricsWindowDays}
           ORDER BY abs(as_of - ${w.date}::date), built_at DESC LIMIT 1`
         const weights = base === undefined ? null : dayWeights({ ...w, date: base.date }, w)
-        const from = base !== undefined && weights !== null && weights.days.length * 2 < w.profileWindowDays ? base.date : "rollup"
+        const from = source.sums === null && base !== undefined && weights !== null && weights.days.length * 2 < w.profileWindowDays ? base.date : "rollup"
         yield* Effect.annotateCurrentSpan("from", from)
-        if (from === "rollup") yield* fromRollup(w, t)
+        if (source.sums !== null) yield* fromSource(w, t, source.sums)
+        else if (from === "rollup") yield* fromRollup(w, t)
         else yield* fromBase(tablesOf(base!.name), weights!, t)
         yield* sql`ALTER TABLE ${sql(t.apps)} ADD PRIMARY KEY (user_id, app)`
         yield* sql`ALTER TABLE ${sql(t.users)} ADD PRIMARY KEY (user_id)`
@@ -173,7 +194,7 @@ export class WindowSums extends Effect.Service<WindowSums>()("workcat/WindowSums
      */
     const ensure = (w: NightWindows) =>
       Effect.gen(function* () {
-        yield* store.settle
+        yield* source.settle
         const name = nameOf(w)
         const [found] = yield* sql`SELECT 1 AS found FROM window_sums WHERE name = ${name}`
         const from = found === undefined ? yield* build(w, name) : ("existing" as const)
