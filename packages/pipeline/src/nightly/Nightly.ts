@@ -152,7 +152,7 @@ export const NightlyPipeline = Pipeline.make({
           })
       )
 
-      return yield* Pipeline.step(
+      const summary = yield* Pipeline.step(
         "materialize",
         NightlySummary,
         Effect.gen(function* () {
@@ -181,5 +181,16 @@ export const NightlyPipeline = Pipeline.make({
         // It writes the night's results: one worker does it, the others take its checkpoint.
         { exclusive: true }
       )
+      // Where the tenant's analysts read them (its BigQuery dataset), if elsewhere than here.
+      yield* Pipeline.step(
+        "publish",
+        Schema.Number,
+        Effect.gen(function* () {
+          const { runId } = yield* Pipeline.RunContext
+          return yield* warehouse.publishResults({ runId, date })
+        }),
+        { exclusive: true }
+      )
+      return summary
     })
 })

@@ -111,5 +111,7 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
      * distinct values re-keyed, so the caller can count them with its own.
      */
     readonly rekey: (rekey: (old: string) => string) => Effect.Effect<ReadonlySet<string>>
+    /** After a READY night: its labels and metrics where the tenant's analysts read them (nothing to do when that is this PostgreSQL); the rows written. */
+    readonly publishResults: (run: { readonly runId: string; readonly date: IsoDate }) => Effect.Effect<number, WarehouseError>
   }
 >() {}

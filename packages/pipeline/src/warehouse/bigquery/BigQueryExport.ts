@@ -4,11 +4,13 @@ import { CurrentTenant } from "@workcat/tenancy"
 import { Config, Effect, Option } from "effect"
 import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
 import type { AppSums, UserSums } from "../WindowSource.js"
-import { TenantWarehouse } from "../TenantWarehouse.js"
+import { jobIdFor, TenantWarehouse } from "../TenantWarehouse.js"
 import { type BigQueryJobs, makeBigQueryJobs } from "./BigQueryJobs.js"
 
 export const RAW_TABLE = "sso_events_raw"
 export const ROLLUP_TABLE = "user_app_daily"
+export const CATEGORIES_TABLE = "work_categories"
+export const METRICS_TABLE = "productivity_metrics"
 
 const DAY_MS = 86_400_000
 
@@ -36,6 +38,37 @@ const ROLLUP_SCHEMA = [
   field("auth_steps", "INT64", "REQUIRED")
 ]
 
+/** Each READY night's labels (every categorized user's, as of the night) and metrics, for the tenant's analysts. */
+const CATEGORIES_SCHEMA = [
+  field("as_of", "DATE", "REQUIRED"),
+  field("user_id", "STRING", "REQUIRED"),
+  field("category", "STRING", "REQUIRED"),
+  field("confidence", "FLOAT64", "REQUIRED"),
+  field("explanation", "STRING", "REQUIRED"),
+  field("recommendations", "STRING", "REQUIRED"),
+  field("evidence_apps", "STRING", "REQUIRED"),
+  field("alternatives", "STRING", "REQUIRED"),
+  field("reasons", "STRING", "REQUIRED"),
+  field("categorizer", "STRING", "REQUIRED"),
+  field("run_id", "STRING", "REQUIRED"),
+  field("categorized_at", "TIMESTAMP", "REQUIRED")
+]
+const METRICS_SCHEMA = [
+  field("as_of", "DATE", "REQUIRED"),
+  field("group_by", "STRING", "REQUIRED"),
+  field("group_value", "STRING", "REQUIRED"),
+  field("window_days", "INT64", "REQUIRED"),
+  field("employees", "INT64", "REQUIRED"),
+  field("active_days", "INT64", "REQUIRED"),
+  field("accesses", "INT64", "REQUIRED"),
+  field("avg_auth_step", "FLOAT64", "REQUIRED"),
+  field("distinct_apps_per_day", "FLOAT64", "REQUIRED"),
+  field("auth_waste_hours", "FLOAT64", "REQUIRED"),
+  field("context_switch_waste_hours", "FLOAT64", "REQUIRED"),
+  field("waste_hours_per_employee_week", "FLOAT64", "REQUIRED"),
+  field("run_id", "STRING", "REQUIRED")
+]
+
 /**
  * The tenant's dataset and tables, created if missing: labelled with the tenant, encrypted with
  * its KMS key when it has one, partitioned by day (a partition expires with the tenant's
@@ -56,8 +89,10 @@ const ensureTables = (jobs: BigQueryJobs, options: { readonly tenant: string; re
           .catch(created)
       }
       const tables = [
-        { name: RAW_TABLE, schema: RAW_SCHEMA, partition: "occurred_at" },
-        { name: ROLLUP_TABLE, schema: ROLLUP_SCHEMA, partition: "day" }
+        { name: RAW_TABLE, schema: RAW_SCHEMA, partition: "occurred_at", clustering: ["user_id", "app"] },
+        { name: ROLLUP_TABLE, schema: ROLLUP_SCHEMA, partition: "day", clustering: ["user_id", "app"] },
+        { name: CATEGORIES_TABLE, schema: CATEGORIES_SCHEMA, partition: "as_of", clustering: ["category", "user_id"] },
+        { name: METRICS_TABLE, schema: METRICS_SCHEMA, partition: "as_of", clustering: ["group_by", "group_value"] }
       ]
       for (const t of tables) {
         const table = jobs.dataset.table(t.name)
@@ -68,7 +103,7 @@ const ensureTables = (jobs: BigQueryJobs, options: { readonly tenant: string; re
             schema: { fields: t.schema },
             timePartitioning: { type: "DAY", field: t.partition, expirationMs: String(options.retentionDays * DAY_MS) },
             requirePartitionFilter: true,
-            clustering: { fields: ["user_id", "app"] },
+            clustering: { fields: t.clustering },
             labels,
             ...(options.kmsKeyName === null ? {} : { encryptionConfiguration: encryption })
           })
@@ -232,6 +267,35 @@ GROUP BY user_id`,
         return { apps: numbers(apps), users: numbers(users) }
       }).pipe(Effect.withSpan("BigQueryExport.windowSums"))
 
-    return { flush, forget, rekey, windowSums, jobs, ready } as const
+    /**
+     * A READY night's results in the dataset: every categorized user's label and the night's
+     * metrics, as of its date, one load job per table under a job id of the run's (a retried
+     * publish loads nothing twice). A re-run of a date adds that run's rows: readers take the
+     * latest `run_id` of an `as_of`.
+     */
+    const publish = (runId: string, date: string) =>
+      Effect.gen(function* () {
+        yield* ready
+        const categories = yield* sql<{ line: string }>`
+          SELECT json_build_object(
+            'as_of', ${date}::text, 'user_id', user_id, 'category', category, 'confidence', confidence, 'explanation', explanation,
+            'recommendations', recommendations::text, 'evidence_apps', evidence_apps::text, 'alternatives', alternatives::text,
+            'reasons', reasons::text, 'categorizer', categorizer, 'run_id', run_id::text,
+            'categorized_at', to_char(categorized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS line
+          FROM work_categories ORDER BY user_id`
+        const metrics = yield* sql<{ line: string }>`
+          SELECT json_build_object(
+            'as_of', as_of::text, 'group_by', group_by, 'group_value', group_value, 'window_days', window_days, 'employees', employees,
+            'active_days', active_days, 'accesses', accesses, 'avg_auth_step', avg_auth_step, 'distinct_apps_per_day', distinct_apps_per_day,
+            'auth_waste_hours', auth_waste_hours, 'context_switch_waste_hours', context_switch_waste_hours,
+            'waste_hours_per_employee_week', waste_hours_per_employee_week, 'run_id', run_id::text)::text AS line
+          FROM productivity_metrics WHERE as_of = ${date}::date ORDER BY group_by, group_value`
+        for (const [table, lines] of [[CATEGORIES_TABLE, categories], [METRICS_TABLE, metrics]] as const) {
+          if (lines.length > 0) yield* jobs.load(table, lines.map((l) => l.line).join("\n") + "\n", jobIdFor(tenant.id, warehouse.dataset, runId, table))
+        }
+        return categories.length + metrics.length
+      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.publish"))
+
+    return { flush, forget, rekey, windowSums, publish, jobs, ready } as const
   })
 }) {}

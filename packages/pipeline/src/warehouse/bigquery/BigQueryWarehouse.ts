@@ -23,6 +23,7 @@ export const BigQueryWarehouseLive = Layer.effect(
       settle: exported(postgres.settle),
       settleBefore: (day) => exported(postgres.settleBefore(day)),
       forget: (userId) => Effect.tap(postgres.forget(userId), () => bigquery.forget(userId).pipe(Effect.orDie)),
+      publishResults: ({ date, runId }) => bigquery.publish(runId, date),
       rekey: (next) =>
         Effect.tap(postgres.rekey(next), (changed) => bigquery.rekey([...changed].map((old) => ({ old, new: next(old) }))).pipe(Effect.orDie))
     } satisfies EventWarehouse["Type"]

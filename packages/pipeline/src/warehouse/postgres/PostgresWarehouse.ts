@@ -85,7 +85,9 @@ export const makePostgresWarehouse = Effect.gen(function* () {
     groupTotals: night.groupTotals,
     usersWithActivity,
     forget,
-    rekey
+    rekey,
+    // The labels and metrics are in the tenant's schema already, where the API reads them.
+    publishResults: () => Effect.succeed(0)
   } satisfies EventWarehouse["Type"]
 })
 
