@@ -11,7 +11,7 @@ describe("npm run demo", () => {
     const home = mkdtempSync(join(tmpdir(), "workcat-demo-"))
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", "scripts/demo.ts", "--employees", "60", "--days", "21", "--no-serve"],
+      ["--conditions=workcat-source", "--import", "tsx", "scripts/demo.ts", "--employees", "60", "--days", "21", "--no-serve"],
       { env: { ...process.env, WORKCAT_HOME: home, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey }, timeout: 90_000 }
     )
     expect(stdout).toMatch(/ingested\s+[\d,]+ accepted, 0 duplicates, \d+ rejected/)

@@ -115,7 +115,7 @@ const NightReport = Schema.Struct({
 
 const night = (tenant: TenantId, date: string, env: Record<string, string>) =>
   Effect.gen(function* () {
-    const child = yield* Shell.make(TSX, NIGHT, tenant, date).pipe(Shell.env(env), Shell.stderr("inherit"), Shell.start)
+    const child = yield* Shell.make(TSX, "--conditions=workcat-source", NIGHT, tenant, date).pipe(Shell.env(env), Shell.stderr("inherit"), Shell.start)
     const [stdout, exitCode] = yield* Effect.all([child.stdout.pipe(Stream.decodeText(), Stream.mkString), child.exitCode], { concurrency: 2 })
     if (exitCode !== 0) return yield* new BenchFailed({ message: `the night exited with ${exitCode}:\n${stdout}` })
     return yield* Schema.decode(Schema.parseJson(NightReport))(stdout.trim().split("\n").at(-1)!).pipe(Effect.orDie)

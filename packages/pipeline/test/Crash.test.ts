@@ -21,7 +21,7 @@ const calls = join(dir, "calls.log")
 const CONCURRENCY = 4
 
 const child = (): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", "packages/pipeline/test/support/nightlyChild.ts", tenant, end, calls, "40"], {
+  spawn(process.execPath, ["--conditions=workcat-source", "--import", "tsx", "packages/pipeline/test/support/nightlyChild.ts", tenant, end, calls, "40"], {
     env: { ...process.env, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey, WORKCAT_LEASE_SECONDS: "2" },
     stdio: ["ignore", "pipe", "inherit"]
   })

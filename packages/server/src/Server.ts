@@ -48,13 +48,37 @@ export interface ServeOptions {
   readonly host?: string | undefined
 }
 
+/**
+ * Node's HTTP server for `NodeHttpServer`, whose finalizer (on SIGTERM or Ctrl-C) calls `close()`:
+ * it stops accepting, closes the idle connections and waits for the others. A keep-alive
+ * connection whose response ends after that would then hold the server, and the process, for
+ * `keepAliveTimeout` (5 s, plus Node's 1 s) more; once closing, it is closed as soon as its
+ * response is sent, so `serve` answers the requests in flight and ends well within the 10 s Cloud
+ * Run gives it after SIGTERM.
+ */
+const createServerLettingGo = () => {
+  const server = createServer()
+  let closing = false
+  server.on("request", (_request, response) =>
+    response.once("finish", () => {
+      if (closing) server.closeIdleConnections()
+    })
+  )
+  const close = server.close.bind(server)
+  server.close = (callback) => {
+    closing = true
+    return close(callback)
+  }
+  return server
+}
+
 /** The HTTP server on Node. `PORT` (default 8080) and `HOST` (default 127.0.0.1) configure it. */
 export const ServerLive = (options: ServeOptions = {}) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const port = options.port ?? (yield* Config.port("PORT").pipe(Config.withDefault(8080)))
       const host = options.host ?? (yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1")))
-      const listening = NodeHttpServer.layer(createServer, { port, host }).pipe(
+      const listening = NodeHttpServer.layer(createServerLettingGo, { port, host }).pipe(
         Layer.mapError((e) =>
           (e.cause as { readonly code?: unknown } | undefined)?.code === "EADDRINUSE"
             ? new PortInUse({ port, message: `port ${port} is in use; set PORT or --port` })

@@ -33,7 +33,8 @@ describe("the pipeline API", () => {
           expect(status.body.stages.map((s: any) => [s.stage, s.state])).toEqual([
             ["select", "DONE"],
             ["categorize", "DONE"],
-            ["materialize", "DONE"]
+            ["materialize", "DONE"],
+            ["publish", "DONE"]
           ])
           expect(status.body.transitions.map((t: any) => t.to)).toEqual(["QUEUED", "PROCESSING", "READY"])
 

@@ -57,7 +57,7 @@ export const holder = (dataDir: string) =>
   Effect.acquireRelease(
     Effect.sync(() =>
       track(
-        spawn(process.execPath, ["--import", "tsx", "packages/pipeline/test/support/embeddedHolder.ts", dataDir], {
+        spawn(process.execPath, ["--conditions=workcat-source", "--import", "tsx", "packages/pipeline/test/support/embeddedHolder.ts", dataDir], {
           stdio: ["pipe", "pipe", "inherit"]
         })
       )

@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000
 
 const field = (name: string, type: string, mode: "REQUIRED" | "NULLABLE" = "NULLABLE") => ({ name, type, mode })
 /** The raw events as stored in PostgreSQL (pseudonymous), plus when they were ingested. */
-const RAW_SCHEMA = [
+export const RAW_SCHEMA = [
   field("provider", "STRING", "REQUIRED"),
   field("event_id", "STRING", "REQUIRED"),
   field("event_type", "STRING", "REQUIRED"),
@@ -30,7 +30,7 @@ const RAW_SCHEMA = [
   field("country", "STRING"),
   field("ingested_at", "TIMESTAMP", "REQUIRED")
 ]
-const ROLLUP_SCHEMA = [
+export const ROLLUP_SCHEMA = [
   field("user_id", "STRING", "REQUIRED"),
   field("day", "DATE", "REQUIRED"),
   field("app", "STRING", "REQUIRED"),
