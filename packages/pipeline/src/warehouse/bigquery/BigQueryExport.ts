@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { BigQuery } from "@google-cloud/bigquery"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Config, Effect, Option } from "effect"
@@ -13,6 +14,9 @@ export const CATEGORIES_TABLE = "work_categories"
 export const METRICS_TABLE = "productivity_metrics"
 
 const DAY_MS = 86_400_000
+
+/** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
+const date = (day: string) => BigQuery.date(day)
 
 const field = (name: string, type: string, mode: "REQUIRED" | "NULLABLE" = "NULLABLE") => ({ name, type, mode })
 /** The raw events as stored in PostgreSQL (pseudonymous), plus when they were ingested. */
@@ -175,7 +179,7 @@ FROM (
 )
 GROUP BY user_id, day, app;
 COMMIT TRANSACTION;`,
-        { from, to, days: sorted, fromTime: new Date(`${from}T00:00:00Z`), toTime: new Date(`${to}T00:00:00Z`) },
+        { from: date(from), to: date(to), days: sorted.map(date), fromTime: new Date(`${from}T00:00:00Z`), toTime: new Date(`${to}T00:00:00Z`) },
         { types: { from: "DATE", to: "DATE", days: ["DATE"], fromTime: "TIMESTAMP", toTime: "TIMESTAMP" } }
       )
     }
@@ -206,10 +210,25 @@ COMMIT TRANSACTION;`,
 DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id = @user;
 DELETE FROM ${rollup} WHERE day >= @from AND user_id = @user;
 COMMIT TRANSACTION;`,
-          { user: userId, from, fromTime },
+          { user: userId, from: date(from), fromTime },
           { types: { user: "STRING", from: "DATE", fromTime: "TIMESTAMP" } }
         )
       }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.forget"))
+
+    /** Retention, in BigQuery: the events and rollup rows of days before `cutoff` (partitions expire by themselves too, at the tenant's retention). */
+    const dropBefore = (cutoff: string) =>
+      Effect.gen(function* () {
+        yield* ready
+        yield* jobs.query(
+          "retention",
+          `BEGIN TRANSACTION;
+DELETE FROM ${raw} WHERE occurred_at < @cutoffTime;
+DELETE FROM ${rollup} WHERE day < @cutoff;
+COMMIT TRANSACTION;`,
+          { cutoff: date(cutoff), cutoffTime: new Date(`${cutoff}T00:00:00Z`) },
+          { types: { cutoff: "DATE", cutoffTime: "TIMESTAMP" } }
+        )
+      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.dropBefore"))
 
     /** Key rotation, in BigQuery: every user pseudonym and session hash becomes its re-keyed value. */
     const rekey = (pairs: ReadonlyArray<{ readonly old: string; readonly new: string }>) =>
@@ -224,7 +243,7 @@ UPDATE ${raw} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at
 UPDATE ${raw} t SET session_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
 UPDATE ${rollup} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.day >= @from AND t.user_id = m.old;
 COMMIT TRANSACTION;`,
-          { pairs: pairs.map((p) => ({ old: p.old, new: p.new })), from, fromTime },
+          { pairs: pairs.map((p) => ({ old: p.old, new: p.new })), from: date(from), fromTime },
           { types: { pairs: [{ old: "STRING", new: "STRING" }], from: "DATE", fromTime: "TIMESTAMP" } }
         )
       }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.rekey"))
@@ -234,10 +253,10 @@ COMMIT TRANSACTION;`,
       Effect.gen(function* () {
         yield* ready
         const params = {
-          start: addDays(w.date, -w.profileWindowDays),
-          end: w.date,
-          recent: addDays(w.date, -w.recentWindowDays),
-          metrics: addDays(w.date, -w.metricsWindowDays)
+          start: date(addDays(w.date, -w.profileWindowDays)),
+          end: date(w.date),
+          recent: date(addDays(w.date, -w.recentWindowDays)),
+          metrics: date(addDays(w.date, -w.metricsWindowDays))
         }
         const types = { start: "DATE", end: "DATE", recent: "DATE", metrics: "DATE" }
         const numbers = <A extends object>(rows: ReadonlyArray<A>) =>
@@ -296,6 +315,6 @@ GROUP BY user_id`,
         return categories.length + metrics.length
       }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.publish"))
 
-    return { flush, forget, rekey, windowSums, publish, jobs, ready } as const
+    return { flush, forget, rekey, dropBefore, windowSums, publish, jobs, ready } as const
   })
 }) {}

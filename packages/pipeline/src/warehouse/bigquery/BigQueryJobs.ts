@@ -1,4 +1,5 @@
 import { BigQuery, type Query } from "@google-cloud/bigquery"
+import { PassThroughClient } from "google-auth-library"
 import type { BigQueryWarehouse } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
 import { WarehouseError } from "../EventWarehouse.js"
@@ -40,7 +41,8 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
   const client = new BigQuery({
     projectId: target.project,
     location: target.location,
-    ...(target.apiEndpoint === undefined ? {} : { apiEndpoint: target.apiEndpoint })
+    // Another endpoint (a test server, an emulator) gets no credentials: the client would otherwise look for them, and send them there.
+    ...(target.apiEndpoint === undefined ? {} : { apiEndpoint: target.apiEndpoint, authClient: new PassThroughClient() })
   })
   const dataset = client.dataset(target.dataset, { location: target.location })
   const name = (table: string) => `\`${target.project}.${target.dataset}.${table}\``
@@ -49,8 +51,20 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
   const fail = (cause: unknown) =>
     reasonOf(cause) === "invalid" || reasonOf(cause) === "invalidQuery" ? new BigQueryRefused({ reason: reasonOf(cause)!, message: (cause as Error).message }) : new WarehouseError({ cause })
 
-  /** Runs one parameterized query job (a SELECT, DML or a script) and returns its rows. */
+  /**
+   * Runs one parameterized query job (a SELECT, DML or a script) and returns its rows. A dry run
+   * first estimates its bytes: over the tenant's cap, it is refused before it runs; the job itself
+   * carries the cap too (`maximumBytesBilled`), so BigQuery refuses it should the estimate be low.
+   * A script (`BEGIN TRANSACTION; …`) has no single estimate: the cap alone guards each of its statements.
+   */
   const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: { readonly types?: Query["types"]; readonly jobId?: string } = {}) =>
+    Effect.flatMap(/^\s*BEGIN\b/i.test(sql) ? Effect.succeed(0) : estimate(sql, params, options.types), (bytes) =>
+      bytes > target.maxBytesBilled
+        ? Effect.fail(new WarehouseError({ cause: new Error(`the ${operation} query would scan ${bytes} bytes, over the tenant's cap of ${target.maxBytesBilled} (bq-max-bytes-billed)`) }))
+        : run<A>(operation, sql, params, options)
+    )
+
+  const run = <A>(operation: string, sql: string, params: Record<string, unknown>, options: { readonly types?: Query["types"]; readonly jobId?: string }) =>
     Effect.tryPromise({
       try: async () => {
         const [job] = await client.createQueryJob({

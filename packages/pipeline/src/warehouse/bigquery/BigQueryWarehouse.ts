@@ -22,6 +22,7 @@ export const BigQueryWarehouseLive = Layer.effect(
       ...postgres,
       settle: exported(postgres.settle),
       settleBefore: (day) => exported(postgres.settleBefore(day)),
+      dropBefore: (cutoff) => Effect.tap(postgres.dropBefore(cutoff), () => bigquery.dropBefore(cutoff).pipe(Effect.orDie)),
       forget: (userId) => Effect.tap(postgres.forget(userId), () => bigquery.forget(userId).pipe(Effect.orDie)),
       publishResults: ({ date, runId }) => bigquery.publish(runId, date),
       rekey: (next) =>
