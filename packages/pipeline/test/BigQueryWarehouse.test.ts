@@ -27,9 +27,9 @@ const server = Effect.acquireRelease(
 )
 
 /** A tenant whose warehouse is BigQuery: on the test server, or (without one) on the real service in `project`. */
-const bigQueryTenant = (tenant: TenantId, bq: BigQueryServer | null, project = PROJECT, location = "EU") =>
+const bigQueryTenant = (tenant: TenantId, bq: BigQueryServer | null, project = PROJECT, location = "EU", config: Readonly<Record<string, string>> = {}) =>
   PipelineLive(tenant).pipe(
-    Layer.provide(testConfig(bq === null ? {} : { WORKCAT_BQ_API_ENDPOINT: bq.url })),
+    Layer.provide(testConfig({ ...config, ...(bq === null ? {} : { WORKCAT_BQ_API_ENDPOINT: bq.url }) })),
     Layer.provide(
       Layer.effectDiscard(
         Effect.flatMap(TenantRegistry, (r) =>
@@ -127,7 +127,8 @@ describe("BigQuery warehouse", () => {
         // The export is still pending; the next settle loads it under the same job id, which BigQuery refuses as a duplicate.
         yield* w.settle
         const sql = yield* SqlClient.SqlClient
-        expect(yield* sql`SELECT state FROM bq_exports`).toEqual([{ state: "done" }, { state: "done" }])
+        // One export job took both days' events; loaded once, its days rolled up, it is done.
+        expect(yield* sql`SELECT state, rows FROM bq_exports`).toEqual([{ state: "done", rows: 2 }])
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
       const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT event_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY event_id")
       expect(raw.map((r) => r.event_id)).toEqual(["a", "b"])
@@ -161,6 +162,22 @@ describe("BigQuery warehouse", () => {
       }
       expect(recorded.every((r) => r.bytes >= 10 * 1024 * 1024)).toBe(true)
     }))
+
+  it.live("loads new events into BigQuery between settles, every WORKCAT_BQ_FLUSH_SECONDS", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        yield* w.append([event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "jira", "2026-11-03T09:00:00Z")])
+        yield* Effect.sleep("2500 millis")
+        const sql = yield* SqlClient.SqlClient
+        // Loaded, not yet rolled up there: that waits for a settle.
+        expect(yield* sql`SELECT state, rows FROM bq_exports`).toEqual([{ state: "loaded", rows: 2 }])
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq, PROJECT, "EU", { WORKCAT_BQ_FLUSH_SECONDS: "1" })))
+      const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT event_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY event_id")
+      expect(raw.map((r) => r.event_id)).toEqual(["a", "b"])
+    }).pipe(Effect.scoped))
 
   it.scoped("forgets a person in BigQuery too: raw events and rollup", () =>
     Effect.gen(function* () {

@@ -2,7 +2,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { BigQuery } from "@google-cloud/bigquery"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Config, Effect, Option } from "effect"
+import { Config, Duration, Effect, Option, Schedule } from "effect"
+import { randomUUID } from "node:crypto"
 import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
 import type { AppSums, UserSums } from "../WindowSource.js"
 import { jobIdFor, TenantWarehouse } from "../TenantWarehouse.js"
@@ -14,6 +15,8 @@ export const CATEGORIES_TABLE = "work_categories"
 export const METRICS_TABLE = "productivity_metrics"
 
 const DAY_MS = 86_400_000
+/** Events one load job takes at most (tens of MB of NDJSON). */
+const EXPORT_ROWS = 100_000
 
 /** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
 const date = (day: string) => BigQuery.date(day)
@@ -119,28 +122,37 @@ const ensureTables = (jobs: BigQueryJobs, options: { readonly tenant: string; re
 
 /**
  * The BigQuery side of a tenant whose events also go to BigQuery. PostgreSQL stays the intake's
- * store (its duplicate check, dead letters, the rollup the nightly reads); each settle hands every
- * day's new events to an export job recorded in `bq_exports` (see `EventStore.settle`), and
- * `flush` loads them: one load job per export, under the job id recorded with it, so a load that
- * ran before a crash (or whose answer was lost) is not loaded twice; then the days' rollup is
- * recomputed in BigQuery from the raw events there (deduplicated on the event key), in one
- * transaction; only then is the export marked done.
+ * store (its duplicate check and dead letters); `load` claims the events not exported yet for an
+ * export job recorded in `bq_exports` in the same statement, and loads them with one load job
+ * under that job id, so a load that ran before a crash (or whose answer was lost) is not loaded
+ * twice: BigQuery refuses the id as a duplicate. It runs every `WORKCAT_BQ_FLUSH_SECONDS` and at
+ * each settle, which (`flush`) then recomputes the loaded days' rollup in BigQuery from the raw
+ * events there (deduplicated on the event key), in one transaction, before the exports are done.
  */
 export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/BigQueryExport", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const tenant = yield* CurrentTenant
     const warehouse = yield* TenantWarehouse
     if (warehouse.kind !== "bigquery") return yield* Effect.dieMessage("BigQueryExport is for tenants whose warehouse is BigQuery")
     const apiEndpoint = Option.getOrUndefined(yield* Config.option(Config.string("WORKCAT_BQ_API_ENDPOINT")).pipe(Effect.orDie))
     const retentionDays = tenant.settings.retentionDays
+    const flushSeconds = yield* Config.integer("WORKCAT_BQ_FLUSH_SECONDS").pipe(Config.withDefault(120), Effect.orDie)
     const jobs = makeBigQueryJobs({ ...warehouse, tenant: tenant.id, retentionDays, apiEndpoint }, (billed) =>
       sql`INSERT INTO warehouse_queries (job_id, operation, bytes_billed, cost_usd) VALUES (${billed.jobId}, ${billed.operation}, ${billed.bytesBilled}, ${billed.usd})`.pipe(
         Effect.asVoid,
         Effect.orDie
       )
     )
-    const ready = yield* Effect.cached(ensureTables(jobs, { tenant: tenant.id, location: warehouse.location, kmsKeyName: warehouse.kmsKeyName, retentionDays }))
+    const ready = yield* Effect.cached(
+      Effect.zipRight(
+        ensureTables(jobs, { tenant: tenant.id, location: warehouse.location, kmsKeyName: warehouse.kmsKeyName, retentionDays }),
+        // What the claims find the unexported events by (a few rows at a time: exported ones leave it).
+        sql`CREATE INDEX IF NOT EXISTS sso_events_unexported ON sso_events (occurred_at) WHERE exported_job IS NULL`.pipe(
+          Effect.mapError((cause) => new WarehouseError({ cause }))
+        )
+      )
+    )
     const raw = jobs.name(RAW_TABLE)
     const rollup = jobs.name(ROLLUP_TABLE)
     /** The bounds every statement on the partitioned tables carries: the days the tenant keeps. */
@@ -149,17 +161,46 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
       return { from, fromTime: new Date(`${from}T00:00:00Z`) }
     }
 
-    const rowsOf = (job: string, day: string) =>
-      sql<{ line: string }>`
-        SELECT json_build_object(
+    /** An event as a line of the load job's NDJSON (timestamps in UTC, microseconds). */
+    const line = sql`json_build_object(
           'provider', provider, 'event_id', event_id, 'event_type', event_type,
           'occurred_at', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
           'user_id', user_id, 'app', app, 'app_name', app_name, 'outcome', outcome, 'auth_steps', auth_steps,
           'session_id', session_id, 'country', country,
-          'ingested_at', to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS line
-        FROM sso_events
-        WHERE exported_job = ${job}
-          AND occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC') AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')`
+          'ingested_at', to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text`
+
+    /**
+     * Claims up to `EXPORT_ROWS` events not exported yet for a new export job, recorded in the
+     * same statement, and returns the job and the rows (no second read of them): the unexported
+     * rows are found through a partial index, so a claim costs what it takes, not the day's events.
+     */
+    const claim = Effect.gen(function* () {
+      const job = jobIdFor(tenant.schema, randomUUID())
+      const rows = yield* sql<{ line: string }>`
+        WITH claimed AS (
+          UPDATE sso_events SET exported_job = ${job}
+          WHERE (tableoid, ctid) IN (
+            SELECT tableoid, ctid FROM sso_events WHERE exported_job IS NULL LIMIT ${EXPORT_ROWS} FOR UPDATE SKIP LOCKED)
+          RETURNING *
+        ), recorded AS (
+          INSERT INTO bq_exports (job_id, days, rows)
+          SELECT ${job}, array_agg(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date), count(*) FROM claimed HAVING count(*) > 0
+        )
+        SELECT ${line} AS line FROM claimed`
+      return { job, lines: rows.map((r) => r.line) }
+    })
+
+    /** The rows of an export a crash or a failed load left pending (read again: the rare way). */
+    const pendingLines = (job: string, days: ReadonlyArray<string>) =>
+      Effect.map(
+        sql<{ line: string }>`
+          SELECT ${line} AS line FROM sso_events
+          WHERE exported_job = ${job} AND (occurred_at AT TIME ZONE 'UTC')::date = ANY(${days}::date[])
+            AND occurred_at >= (${days[0]!}::date::timestamp AT TIME ZONE 'UTC')`,
+        (rows) => rows.map((r) => r.line)
+      )
+
+    const loaded = (job: string) => sql`UPDATE bq_exports SET state = 'loaded' WHERE job_id = ${job} AND state = 'pending'`
 
     /** Recomputes these days' rollup in BigQuery from its raw events, counting a re-delivered event once. */
     const rollUp = (days: ReadonlyArray<string>) => {
@@ -184,20 +225,49 @@ COMMIT TRANSACTION;`,
       )
     }
 
-    /** Loads every pending export, recomputes the rollup of their days, and marks them done; the exports done. */
-    const flush = Effect.gen(function* () {
-      const pending = yield* sql<{ jobId: string; day: string }>`
-        SELECT job_id AS "jobId", day::text AS day FROM bq_exports WHERE state = 'pending' ORDER BY created_at`
-      if (pending.length === 0) return 0
+    /**
+     * Loads the events not in BigQuery yet: first the exports a crash or a failure left pending,
+     * then new claims until none is left, one load job each (at most `EXPORT_ROWS` rows), under the
+     * job id recorded with the claim. The export jobs loaded.
+     */
+    const load = Effect.gen(function* () {
       yield* ready
-      for (const { day, jobId } of pending) {
-        const lines = yield* rowsOf(jobId, day)
-        yield* jobs.load(RAW_TABLE, lines.map((l) => l.line).join("\n") + "\n", jobId)
+      const pending = yield* sql<{ jobId: string; days: ReadonlyArray<string> }>`
+        SELECT job_id AS "jobId", days::text[] AS days FROM bq_exports WHERE state = 'pending' ORDER BY created_at`
+      for (const { days, jobId } of pending) {
+        yield* jobs.load(RAW_TABLE, (yield* pendingLines(jobId, [...days].sort())).join("\n") + "\n", jobId)
+        yield* loaded(jobId)
       }
-      yield* rollUp([...new Set(pending.map((p) => p.day))])
-      yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${pending.map((p) => p.jobId)}::text[])`
-      return pending.length
+      let count = pending.length
+      for (;;) {
+        const { job, lines } = yield* claim
+        if (lines.length === 0) return count
+        yield* jobs.load(RAW_TABLE, lines.join("\n") + "\n", job)
+        yield* loaded(job)
+        count++
+      }
+    })
+
+    /** `load`, then the rollup of the loaded exports' days recomputed in BigQuery, and those exports done. */
+    const flush = Effect.gen(function* () {
+      yield* load
+      const open = yield* sql<{ jobId: string; days: ReadonlyArray<string> }>`
+        SELECT job_id AS "jobId", days::text[] AS days FROM bq_exports WHERE state = 'loaded'`
+      if (open.length === 0) return 0
+      yield* rollUp([...new Set(open.flatMap((e) => e.days))])
+      yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${open.map((e) => e.jobId)}::text[])`
+      return open.length
     }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.flush"))
+
+    /** Events reach BigQuery between settles too: loaded every `WORKCAT_BQ_FLUSH_SECONDS` (0: only at settles). */
+    if (flushSeconds > 0) {
+      yield* load.pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("loading new events into BigQuery failed; trying again", cause)),
+        Effect.repeat(Schedule.spaced(Duration.seconds(flushSeconds))),
+        Effect.delay(Duration.seconds(flushSeconds)),
+        Effect.forkScoped
+      )
+    }
 
     /** Right to forget, in BigQuery: the person's raw events and rollup rows, in every day kept. */
     const forget = (userId: UserId) =>
@@ -315,6 +385,6 @@ GROUP BY user_id`,
         return categories.length + metrics.length
       }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.publish"))
 
-    return { flush, forget, rekey, dropBefore, windowSums, publish, jobs, ready } as const
+    return { flush, load, forget, rekey, dropBefore, windowSums, publish, jobs, ready } as const
   })
 }) {}

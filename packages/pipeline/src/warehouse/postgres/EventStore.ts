@@ -4,9 +4,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import type { AccessEvent } from "@workcat/core"
 import { Bulk, CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
-import { randomUUID } from "node:crypto"
 import { type Inserted, noneInserted } from "../EventWarehouse.js"
-import { jobIdFor, TenantWarehouse } from "../TenantWarehouse.js"
 
 
 /** The day of a partition's name, `sso_events_pYYYYMMDD`. */
@@ -67,9 +65,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const bulk = yield* Bulk
-    const { keyVersion, schema } = yield* CurrentTenant
-    /** Whether the tenant's events also go to BigQuery: a settle then hands each day's new events to an export job. */
-    const exporting = (yield* TenantWarehouse).kind === "bigquery"
+    const { keyVersion } = yield* CurrentTenant
 
     const checkVersion = (lock: Effect.Effect<ReadonlyArray<{ keyVersion: number }>, SqlError>) =>
       lock.pipe(
@@ -174,8 +170,8 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             ON CONFLICT (provider, event_id, occurred_at) DO NOTHING
             RETURNING user_id, app, occurred_at
           ), dirty AS (
-            -- The rollup (and the export, see settle) of these days is now behind: mark them, holding
-            -- the marks' row locks until commit, so a settle that recomputes a day waits for this batch.
+            -- The rollup of these days is now behind: mark them, holding the marks' row locks until
+            -- commit, so a settle that recomputes a day waits for this batch (see settle).
             INSERT INTO rollup_dirty (day)
             SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM inserted ORDER BY 1
             ON CONFLICT (day) DO UPDATE SET marked_at = now()
@@ -273,22 +269,6 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
             AND app IS NOT NULL AND user_id IS NOT NULL
           GROUP BY user_id, app`
-      }
-      // Events also exported to BigQuery: the new ones of each day go to an export job, recorded
-      // with the marks' removal, so a crash after this commit leaves the job to load, not lost rows.
-      if (exporting) {
-        for (const { day } of days) {
-          const job = jobIdFor(schema, day, randomUUID())
-          yield* sql`
-            WITH claimed AS (
-              UPDATE sso_events SET exported_job = ${job}
-              WHERE occurred_at >= (${day}::date::timestamp AT TIME ZONE 'UTC')
-                AND occurred_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'UTC')
-                AND exported_job IS NULL
-              RETURNING 1
-            )
-            INSERT INTO bq_exports (job_id, day, rows) SELECT ${job}, ${day}::date, count(*) FROM claimed HAVING count(*) > 0`
-        }
       }
       yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
       return days.length

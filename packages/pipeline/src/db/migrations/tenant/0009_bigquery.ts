@@ -3,8 +3,9 @@ import { Effect } from "effect"
 
 /**
  * For tenants whose events also go to BigQuery (`warehouse/bigquery/`): which export job took each
- * raw event (null: not exported yet), the export jobs and their state, and what each BigQuery
- * query job billed (the tenant's cost ledger beside `llm_calls`).
+ * raw event (null: not exported yet; the export adds a partial index of those), the export jobs
+ * (pending: claimed, loaded: in BigQuery, done: its days' rollup recomputed there), and what each
+ * BigQuery query job billed (the tenant's cost ledger beside `llm_calls`).
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -12,13 +13,13 @@ export default Effect.gen(function* () {
   yield* sql`
     CREATE TABLE bq_exports (
       job_id     text        PRIMARY KEY,
-      day        date        NOT NULL,
+      days       date[]      NOT NULL,
       rows       integer     NOT NULL,
-      state      text        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+      state      text        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'loaded', 'done')),
       created_at timestamptz NOT NULL DEFAULT now(),
       done_at    timestamptz
     )`
-  yield* sql`CREATE INDEX bq_exports_pending ON bq_exports (created_at) WHERE state = 'pending'`
+  yield* sql`CREATE INDEX bq_exports_open ON bq_exports (created_at) WHERE state <> 'done'`
   yield* sql`
     CREATE TABLE warehouse_queries (
       id           bigserial   PRIMARY KEY,
