@@ -54,6 +54,16 @@ if (realProject === undefined) {
   warehouseContract("real BigQuery", () => bigQueryTenant(freshTenant("bq"), null, realProject, process.env.WORKCAT_BQ_TEST_LOCATION ?? "US"))
 }
 
+/** Two events of two users on two days. */
+const twoEvents = () => [event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "jira", "2026-11-03T09:00:00Z")]
+
+/** The raw events' ids in a tenant's dataset on the test server. */
+const rawIds = (bq: BigQueryServer, tenant: TenantId) =>
+  Effect.map(
+    rowsIn(bq, `workcat_${tenant}`, "SELECT event_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY event_id"),
+    (rows) => rows.map((r) => r.event_id)
+  )
+
 /** What the test server holds in a table, through the real client. */
 const rowsIn = (bq: BigQueryServer, dataset: string, sql: string) =>
   Effect.promise(async () => {
@@ -121,7 +131,7 @@ describe("BigQuery warehouse", () => {
       const tenant = freshTenant("bq")
       yield* Effect.gen(function* () {
         const w = yield* EventWarehouse
-        yield* w.append([event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "jira", "2026-11-03T09:00:00Z")])
+        yield* w.append(twoEvents())
         bq.failNext((req) => req.method === "POST" && req.path.includes("/upload/"), "drop-after-commit")
         expect(Exit.isFailure(yield* Effect.exit(w.settle))).toBe(true)
         // The export is still pending; the next settle loads it under the same job id, which BigQuery refuses as a duplicate.
@@ -130,8 +140,7 @@ describe("BigQuery warehouse", () => {
         // One export job took both days' events; loaded once, its days rolled up, it is done.
         expect(yield* sql`SELECT state, rows FROM bq_exports`).toEqual([{ state: "done", rows: 2 }])
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
-      const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT event_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY event_id")
-      expect(raw.map((r) => r.event_id)).toEqual(["a", "b"])
+      expect(yield* rawIds(bq, tenant)).toEqual(["a", "b"])
       const rollup = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT user_id, app, accesses FROM `DATASET.user_app_daily` WHERE day >= DATE('2026-01-01') ORDER BY user_id")
       expect(rollup).toEqual([{ user_id: "u_1", app: "github", accesses: 1 }, { user_id: "u_2", app: "jira", accesses: 1 }])
     }))
@@ -169,14 +178,13 @@ describe("BigQuery warehouse", () => {
       const tenant = freshTenant("bq")
       yield* Effect.gen(function* () {
         const w = yield* EventWarehouse
-        yield* w.append([event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "jira", "2026-11-03T09:00:00Z")])
+        yield* w.append(twoEvents())
         yield* Effect.sleep("2500 millis")
         const sql = yield* SqlClient.SqlClient
         // Loaded, not yet rolled up there: that waits for a settle.
         expect(yield* sql`SELECT state, rows FROM bq_exports`).toEqual([{ state: "loaded", rows: 2 }])
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq, PROJECT, "EU", { WORKCAT_BQ_FLUSH_SECONDS: "1" })))
-      const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT event_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY event_id")
-      expect(raw.map((r) => r.event_id)).toEqual(["a", "b"])
+      expect(yield* rawIds(bq, tenant)).toEqual(["a", "b"])
     }).pipe(Effect.scoped))
 
   it.scoped("forgets a person in BigQuery too: raw events and rollup", () =>
