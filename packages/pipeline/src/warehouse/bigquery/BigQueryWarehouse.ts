@@ -9,15 +9,19 @@ import { BigQueryExport } from "./BigQueryExport.js"
  * The event warehouse of a tenant whose events go to BigQuery: what the PostgreSQL adapter does
  * (the intake's duplicate check and the nightly's reads stay there for now), and every settle
  * followed by the export of the settled days to the tenant's dataset (`BigQueryExport`); a forget
- * and a key rotation reach the dataset too. A failed export leaves its jobs pending for the next
- * settle, and fails this one: the caller learns the dataset is behind.
+ * and a key rotation reach the dataset too.
  */
 export const BigQueryWarehouseLive = Layer.effect(
   EventWarehouse,
   Effect.gen(function* () {
     const postgres = yield* makePostgresWarehouse
     const bigquery = yield* BigQueryExport
-    const exported = <A>(settled: Effect.Effect<A>) => Effect.tap(settled, () => bigquery.flush.pipe(Effect.orDie))
+    // An intake's settle has stored its events either way: a failed export stays pending for the
+    // next load, and is logged; a night's settle (`BigQueryWindowSourceLive`) fails instead.
+    const exported = <A>(settled: Effect.Effect<A>) =>
+      Effect.tap(settled, () =>
+        bigquery.flush.pipe(Effect.catchAllCause((cause) => Effect.logWarning("exporting events to BigQuery failed; the next load tries again", cause)))
+      )
     return {
       ...postgres,
       settle: exported(postgres.settle),
