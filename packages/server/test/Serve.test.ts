@@ -57,7 +57,8 @@ describe("workcat serve", () => {
     await cli("tenants", "add", tenant)
     const token = (await cli("tokens", "create", "--tenant", tenant, "--role", "ingest")).stdout.trim()
     const port = await freePort()
-    const server = spawn(process.execPath, ["packages/server/bin/workcat.mjs", "serve", "--port", String(port)], { env: env(), stdio: ["ignore", "pipe", "pipe"] })
+    // No built-in worker: it would drive other tests' runs on the shared test database (their abandoned runs, with its own categorizer).
+    const server = spawn(process.execPath, ["packages/server/bin/workcat.mjs", "serve", "--port", String(port), "--worker-runs", "0"], { env: env(), stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     server.stdout.on("data", (chunk) => (output += chunk))
     server.stderr.on("data", (chunk) => (output += chunk))
