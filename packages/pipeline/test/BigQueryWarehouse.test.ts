@@ -34,7 +34,7 @@ const bigQueryTenant = (tenant: TenantId, bq: BigQueryServer | null, project = P
       Layer.effectDiscard(
         Effect.flatMap(TenantRegistry, (r) =>
           r.update(tenant, {
-            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25, bufferDays: 7 }
+            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25 }
           })
         )
       ).pipe(Layer.provide(provision(tenant)))

@@ -81,12 +81,11 @@ const warehousePatch = (
     readonly bqLocation: Option.Option<string>
     readonly bqKmsKey: Option.Option<string>
     readonly bqMaxBytesBilled: Option.Option<number>
-    readonly bqBufferDays: Option.Option<number>
   },
   stored: WarehouseSettings | null
 ): Either.Either<unknown, string> => {
   const o = Option.getOrUndefined
-  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled), bufferDays: o(args.bqBufferDays) }
+  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled) }
   const anyBq = Object.values(bq).some((v) => v !== undefined)
   const kind = o(args.warehouse) ?? (anyBq ? "bigquery" : undefined)
   if (kind === undefined) return Either.right(undefined)
@@ -144,8 +143,7 @@ const set = Command.make(
     bqDataset: Options.text("bq-dataset").pipe(Options.optional, Options.withDescription("BigQuery: the tenant's dataset (default workcat_TENANT)")),
     bqLocation: Options.text("bq-location").pipe(Options.optional, Options.withDescription("BigQuery: the dataset's location (EU, US, europe-west3, …)")),
     bqKmsKey: Options.text("bq-kms-key").pipe(Options.optional, Options.withDescription("BigQuery: the CMEK key name of the dataset's tables")),
-    bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)")),
-    bqBufferDays: Opt.integer("bq-buffer-days").pipe(Options.optional, Options.withDescription("BigQuery: days of raw events PostgreSQL keeps for the duplicate check (1-90, default 7)"))
+    bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)"))
   },
   (args) =>
     Effect.gen(function* () {
