@@ -472,7 +472,7 @@ describe("Terraform: the per-tenant module and the example environment", () => {
     expect(evaluateProduct(expiration, "retention_days", 1)).toBe(86_400_000)
   })
 
-  it("runs serve, the Pub/Sub consumer and the nightly with DATABASE_URL and WORKCAT_MASTER_KEY from the tenant's secrets", () => {
+  it("runs serve (its worker on the tenant's runs only), the Pub/Sub consumer and the nightly with DATABASE_URL and WORKCAT_MASTER_KEY from the tenant's secrets", () => {
     const workloads = new Map<string, Body | undefined>()
     for (const r of mod.resources) {
       if (r.type === "google_cloud_run_v2_service" || r.type === "google_cloud_run_v2_worker_pool") workloads.set(`${r.type}.${r.name}`, blocks(blocks(r.body, "template")[0], "containers")[0])
@@ -480,7 +480,7 @@ describe("Terraform: the per-tenant module and the example environment", () => {
     }
     expect(workloads.size).toBe(3)
     const args = [...workloads.values()].map((c) => c?.["args"])
-    expect(args).toContainEqual(["serve"])
+    expect(args).toContainEqual(["serve", "--worker-tenant", "${var.tenant}"])
     const ingest = args.find((a) => Array.isArray(a) && a[0] === "ingest")
     expect(ingest).toEqual(expect.arrayContaining(["--tenant", "${var.tenant}", "--from", "pubsub", "--subscription", "${google_pubsub_subscription.intake.id}"]))
     for (const [id, container] of workloads) {

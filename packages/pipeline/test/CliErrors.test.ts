@@ -78,6 +78,23 @@ describe("the workcat CLI's answers to mistakes", () => {
     expect(oneLine(mapping.stderr)).toMatch(/is not an HR mapping: preset: .*; columns\.login: /)
   }, 60_000)
 
+  it("a tenant's warehouse options are checked together, and a worker's tenants must be tenant ids", async () => {
+    const t = freshTenant("wh")
+    expect((await workcat("tenants", "add", t)).code).toBe(0)
+    const incomplete = await workcat("tenants", "set", t, "--warehouse", "bigquery")
+    expect(incomplete.code).toBe(3)
+    expect(oneLine(incomplete.stderr)).toBe("workcat: --warehouse bigquery needs --bq-project and --bq-location")
+    const mixed = await workcat("tenants", "set", t, "--warehouse", "postgres", "--bq-project", "acme-analytics")
+    expect(oneLine(mixed.stderr)).toBe("workcat: the --bq-* options need --warehouse bigquery, not postgres")
+    const set = await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")
+    expect(set.code).toBe(0)
+    expect(JSON.parse(set.stdout).warehouse).toEqual({ kind: "bigquery", project: "acme-analytics", dataset: `workcat_${t}`, location: "EU", kmsKeyName: null, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25 })
+    // The --bq-* options alone change a BigQuery tenant's settings.
+    expect(JSON.parse((await workcat("tenants", "set", t, "--bq-max-bytes-billed", String(20 * 1024 ** 3))).stdout).warehouse).toMatchObject({ project: "acme-analytics", maxBytesBilled: 20 * 1024 ** 3 })
+    const worker = await workcat("worker", "--tenant", "Not-A-Tenant")
+    expect(worker).toMatchObject({ code: 3, stderr: expect.stringContaining("--tenant") })
+  }, 60_000)
+
   it("an intake that refused records exits 2 and names the top reasons and the next step; the letters can be listed, opened and replayed", async () => {
     const t = freshTenant("rejects")
     expect((await workcat("tenants", "add", t)).code).toBe(0)

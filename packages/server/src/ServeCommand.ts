@@ -11,13 +11,16 @@ export const serveCommand = Command.make(
     workerRuns: CliOptions.integer("worker-runs", 0).pipe(
       Options.withDefault(4),
       Options.withDescription("Runs this process drives at once as a worker (0: none; pushed runs then wait for `workcat worker`)")
-    )
+    ),
+    workerTenants: CliOptions.workerTenants("worker-tenant")
   },
   (args) =>
     Effect.all(
       [
         Layer.launch(ServerLive({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) })),
-        args.workerRuns > 0 ? runWorker({ maxRuns: args.workerRuns }) : Effect.never
+        args.workerRuns > 0
+          ? runWorker({ maxRuns: args.workerRuns, ...(args.workerTenants.length === 0 ? {} : { tenants: args.workerTenants }) })
+          : Effect.never
       ],
       { concurrency: 2, discard: true }
     ).pipe(Effect.provide(RuntimeLive))

@@ -36,7 +36,8 @@ resource "google_cloud_run_v2_service" "api" {
 
     containers {
       image = var.image
-      args  = ["serve"]
+      # Its worker drives this tenant's runs only, whatever else the control plane holds.
+      args = ["serve", "--worker-tenant", var.tenant]
 
       ports {
         container_port = 8080

@@ -39,6 +39,14 @@ export const tenant = Options.text("tenant").pipe(
   Options.withDescription("Tenant id (a-z, 0-9, _)")
 )
 
+/** `--NAME T` any number of times: the tenants a worker is limited to (none given: every tenant's). */
+export const workerTenants = (name: string) =>
+  Options.text(name).pipe(
+    Options.repeated,
+    Options.withSchema(named(`--${name}`, Schema.mutable(Schema.Array(TenantId)), tenantExpected)),
+    Options.withDescription("Only this tenant's runs (repeat for several; none: every tenant's)")
+  )
+
 /** A tenant named as an argument (`tenants set TENANT`). */
 export const tenantArg = Args.text({ name: "TENANT" }).pipe(Args.withSchema(named("TENANT", TenantId, tenantExpected)))
 

@@ -140,6 +140,6 @@ export const runCommand = Command.make("run").pipe(
 
 export const workerCommand = Command.make(
   "worker",
-  { maxRuns: Opt.integer("max-runs", 1).pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")) },
-  (args) => runWorker({ maxRuns: args.maxRuns }).pipe(Effect.provide(RuntimeLive))
+  { maxRuns: Opt.integer("max-runs", 1).pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")), tenants: Opt.workerTenants("tenant") },
+  (args) => runWorker({ maxRuns: args.maxRuns, ...(args.tenants.length === 0 ? {} : { tenants: args.tenants }) }).pipe(Effect.provide(RuntimeLive))
 ).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, until interrupted"))
