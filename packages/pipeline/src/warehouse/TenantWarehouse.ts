@@ -1,6 +1,5 @@
 import { BigQueryWarehouse, CurrentTenant, type WarehouseSettings } from "@workcat/tenancy"
 import { Config, Context, Effect, Layer, Schema } from "effect"
-import { createHash } from "node:crypto"
 
 /** Where the current tenant's events live: its own setting, or the process's default. */
 export class TenantWarehouse extends Context.Tag("workcat/TenantWarehouse")<TenantWarehouse, WarehouseSettings>() {}
@@ -22,9 +21,3 @@ export const TenantWarehouseLive = Layer.effect(
   }).pipe(Effect.orDie)
 )
 
-/**
- * A BigQuery job id made of what identifies the work, so a retried job is the same job: BigQuery
- * refuses a second job under an id it has seen (`duplicate`), which makes a retry after a crash a no-op.
- */
-export const jobIdFor = (...parts: ReadonlyArray<string>) =>
-  `workcat_${createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 40)}`

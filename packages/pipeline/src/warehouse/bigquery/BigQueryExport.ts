@@ -6,8 +6,8 @@ import { Config, Duration, Effect, Option, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
 import type { AppSums, UserSums } from "../WindowSource.js"
-import { jobIdFor, TenantWarehouse } from "../TenantWarehouse.js"
-import { type BigQueryJobs, makeBigQueryJobs } from "./BigQueryJobs.js"
+import { TenantWarehouse } from "../TenantWarehouse.js"
+import { type BigQueryJobs, jobIdFor, makeBigQueryJobs } from "./BigQueryJobs.js"
 
 export const RAW_TABLE = "sso_events_raw"
 export const ROLLUP_TABLE = "user_app_daily"
@@ -20,6 +20,13 @@ const EXPORT_ROWS = 100_000
 
 /** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
 const date = (day: string) => BigQuery.date(day)
+/** The first instant of a day (UTC), a TIMESTAMP parameter. */
+const midnight = (day: string) => new Date(`${day}T00:00:00Z`)
+/** Lines as the body of an NDJSON load. */
+const ndjson = (lines: ReadonlyArray<string>) => lines.join("\n") + "\n"
+/** Whatever failed (the client, PostgreSQL, BigQuery refusing), as the warehouse's failure. */
+const asWarehouseError = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.mapError(self, (e) => (e instanceof WarehouseError ? e : new WarehouseError({ cause: e })))
 
 const field = (name: string, type: string, mode: "REQUIRED" | "NULLABLE" = "NULLABLE") => ({ name, type, mode })
 /** The raw events as stored in PostgreSQL (pseudonymous), plus when they were ingested. */
@@ -158,7 +165,7 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
     /** The bounds every statement on the partitioned tables carries: the days the tenant keeps. */
     const kept = () => {
       const from = addDays(isoDate(new Date()), -retentionDays)
-      return { from, fromTime: new Date(`${from}T00:00:00Z`) }
+      return { from, fromTime: midnight(from) }
     }
 
     /** An event as a line of the load job's NDJSON (timestamps in UTC, microseconds). */
@@ -220,7 +227,7 @@ FROM (
 )
 GROUP BY user_id, day, app;
 COMMIT TRANSACTION;`,
-        { from: date(from), to: date(to), days: sorted.map(date), fromTime: new Date(`${from}T00:00:00Z`), toTime: new Date(`${to}T00:00:00Z`) },
+        { from: date(from), to: date(to), days: sorted.map(date), fromTime: midnight(from), toTime: midnight(to) },
         { types: { from: "DATE", to: "DATE", days: ["DATE"], fromTime: "TIMESTAMP", toTime: "TIMESTAMP" } }
       )
     }
@@ -235,14 +242,14 @@ COMMIT TRANSACTION;`,
       const pending = yield* sql<{ jobId: string; days: ReadonlyArray<string> }>`
         SELECT job_id AS "jobId", days::text[] AS days FROM bq_exports WHERE state = 'pending' ORDER BY created_at`
       for (const { days, jobId } of pending) {
-        yield* jobs.load(RAW_TABLE, (yield* pendingLines(jobId, [...days].sort())).join("\n") + "\n", jobId)
+        yield* jobs.load(RAW_TABLE, ndjson(yield* pendingLines(jobId, [...days].sort())), jobId)
         yield* loaded(jobId)
       }
       let count = pending.length
       for (;;) {
         const { job, lines } = yield* claim
         if (lines.length === 0) return count
-        yield* jobs.load(RAW_TABLE, lines.join("\n") + "\n", job)
+        yield* jobs.load(RAW_TABLE, ndjson(lines), job)
         yield* loaded(job)
         count++
       }
@@ -257,7 +264,7 @@ COMMIT TRANSACTION;`,
       yield* rollUp([...new Set(open.flatMap((e) => e.days))])
       yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${open.map((e) => e.jobId)}::text[])`
       return open.length
-    }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.flush"))
+    }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.flush"))
 
     /** Events reach BigQuery between settles too: loaded every `WORKCAT_BQ_FLUSH_SECONDS` (0: only at settles). */
     if (flushSeconds > 0) {
@@ -283,7 +290,7 @@ COMMIT TRANSACTION;`,
           { user: userId, from: date(from), fromTime },
           { types: { user: "STRING", from: "DATE", fromTime: "TIMESTAMP" } }
         )
-      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.forget"))
+      }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.forget"))
 
     /** Retention, in BigQuery: the events and rollup rows of days before `cutoff` (partitions expire by themselves too, at the tenant's retention). */
     const dropBefore = (cutoff: string) =>
@@ -295,10 +302,10 @@ COMMIT TRANSACTION;`,
 DELETE FROM ${raw} WHERE occurred_at < @cutoffTime;
 DELETE FROM ${rollup} WHERE day < @cutoff;
 COMMIT TRANSACTION;`,
-          { cutoff: date(cutoff), cutoffTime: new Date(`${cutoff}T00:00:00Z`) },
+          { cutoff: date(cutoff), cutoffTime: midnight(cutoff) },
           { types: { cutoff: "DATE", cutoffTime: "TIMESTAMP" } }
         )
-      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.dropBefore"))
+      }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.dropBefore"))
 
     /** Key rotation, in BigQuery: every user pseudonym and session hash becomes its re-keyed value. */
     const rekey = (pairs: ReadonlyArray<{ readonly old: string; readonly new: string }>) =>
@@ -313,10 +320,10 @@ UPDATE ${raw} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at
 UPDATE ${raw} t SET session_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
 UPDATE ${rollup} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.day >= @from AND t.user_id = m.old;
 COMMIT TRANSACTION;`,
-          { pairs: pairs.map((p) => ({ old: p.old, new: p.new })), from: date(from), fromTime },
+          { pairs, from: date(from), fromTime },
           { types: { pairs: [{ old: "STRING", new: "STRING" }], from: "DATE", fromTime: "TIMESTAMP" } }
         )
-      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.rekey"))
+      }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.rekey"))
 
     /** A night's window sums (see `WindowSource`), computed from the rollup in BigQuery: two queries of the profile window's partitions. */
     const windowSums = (w: NightWindows) =>
@@ -380,11 +387,11 @@ GROUP BY user_id`,
             'waste_hours_per_employee_week', waste_hours_per_employee_week, 'run_id', run_id::text)::text AS line
           FROM productivity_metrics WHERE as_of = ${date}::date ORDER BY group_by, group_value`
         for (const [table, lines] of [[CATEGORIES_TABLE, categories], [METRICS_TABLE, metrics]] as const) {
-          if (lines.length > 0) yield* jobs.load(table, lines.map((l) => l.line).join("\n") + "\n", jobIdFor(tenant.id, warehouse.dataset, runId, table))
+          if (lines.length > 0) yield* jobs.load(table, ndjson(lines.map((l) => l.line)), jobIdFor(tenant.id, warehouse.dataset, runId, table))
         }
         return categories.length + metrics.length
-      }).pipe(Effect.mapError((e) => (e._tag === "WarehouseError" ? e : new WarehouseError({ cause: e }))), Effect.withSpan("BigQueryExport.publish"))
+      }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.publish"))
 
-    return { flush, load, forget, rekey, dropBefore, windowSums, publish, jobs, ready } as const
+    return { flush, forget, rekey, dropBefore, windowSums, publish } as const
   })
 }) {}

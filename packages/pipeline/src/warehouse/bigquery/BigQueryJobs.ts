@@ -2,6 +2,7 @@ import { BigQuery, type Query } from "@google-cloud/bigquery"
 import { PassThroughClient } from "google-auth-library"
 import type { BigQueryWarehouse } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
+import { createHash } from "node:crypto"
 import { WarehouseError } from "../EventWarehouse.js"
 
 /** Where a tenant's BigQuery work goes: its warehouse settings, and the endpoint (tests and emulators set one). */
@@ -24,6 +25,13 @@ export interface Billed {
 export class BigQueryRefused extends Data.TaggedError("BigQueryRefused")<{ readonly reason: string; readonly message: string }> {}
 
 const TiB = 1024 ** 4
+
+/**
+ * A BigQuery job id made of what identifies the work, so a retried job is the same job: BigQuery
+ * refuses a second job under an id it has seen (`duplicate`), which makes a retry after a crash a no-op.
+ */
+export const jobIdFor = (...parts: ReadonlyArray<string>) =>
+  `workcat_${createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 40)}`
 
 /** The error's reason as BigQuery gives it (`duplicate`, `invalid`, `bytesBilledLimitExceeded`, …), from the client's error. */
 export const reasonOf = (e: unknown): string | undefined => {
@@ -129,6 +137,6 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
       catch: fail
     }).pipe(Effect.withSpan("BigQuery.load", { attributes: { table, jobId } }))
 
-  return { client, dataset, name, query, estimate, load, usdOf } as const
+  return { dataset, name, query, estimate, load } as const
 }
 export type BigQueryJobs = ReturnType<typeof makeBigQueryJobs>

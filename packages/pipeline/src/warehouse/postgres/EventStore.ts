@@ -4,6 +4,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import type { AccessEvent } from "@workcat/core"
 import { Bulk, CurrentTenant } from "@workcat/tenancy"
 import { Effect, Schedule } from "effect"
+import { refusesData, sqlState } from "../../db/SqlErrors.js"
 import { type Inserted, noneInserted } from "../EventWarehouse.js"
 
 
@@ -24,25 +25,21 @@ const copyValue = (value: string | null) =>
   value === null ? "\\N" : /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" }
 
-/**
- * The events as COPY rows of `sso_events`, the first and last of their days, and their days (as
- * `upsert` marks them).
- */
+/** The events as COPY rows of `sso_events`, and their days in order (as `upsert` marks them), the first and last too. */
 export const copyRows = (events: ReadonlyArray<AccessEvent>) => {
   let rows = ""
   const markedDays = new Set<number>()
-  let [first, last] = [Infinity, -Infinity]
   for (const e of events) {
     // The provider is one of three names and pseudonyms are hex: only the rest can need escapes.
     rows += `${e.provider}\t${copyValue(e.eventId)}\t${copyValue(e.eventType)}\t${e.occurredAt.toISOString()}\t${e.userId ?? "\\N"}\t${copyValue(e.app)}\t${copyValue(e.appName)}\t${copyValue(e.outcome)}\t${e.authSteps}\t${e.sessionId ?? "\\N"}\t${copyValue(e.country)}\n`
-    const day = Math.floor(e.occurredAt.getTime() / DAY_MS)
-    if (day < first) first = day
-    if (day > last) last = day
-    markedDays.add(day)
+    markedDays.add(Math.floor(e.occurredAt.getTime() / DAY_MS))
   }
-  const iso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10)
-  return { rows, firstDay: iso(first), lastDay: iso(last), markedDays: [...markedDays].sort((a, b) => a - b).map(iso) }
+  const days = [...markedDays].sort((a, b) => a - b).map((day) => new Date(day * DAY_MS).toISOString().slice(0, 10))
+  return { rows, markedDays: days, firstDay: days[0] ?? null, lastDay: days.at(-1) ?? null }
 }
+
+const DEADLOCK = "40P01"
+const UNIQUE_VIOLATION = "23505"
 
 /** After a COPY met an event already stored (a re-delivery, a re-ingest), this many batches take the slower, conflict-tolerant INSERT. */
 const INSERT_AFTER_CONFLICT = 20
@@ -52,7 +49,7 @@ const deadlockRetry = Schedule.exponential("20 millis").pipe(Schedule.jittered, 
 const retryDeadlock = <A, R>(self: Effect.Effect<A, SqlError, R>) =>
   Effect.retry(self, {
     schedule: deadlockRetry,
-    while: (e) => (e.cause as { code?: string } | undefined)?.code === "40P01"
+    while: (e) => sqlState(e) === DEADLOCK
   })
 
 /**
@@ -198,9 +195,9 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       }
       return yield* copy(events).pipe(
         Effect.catchIf(
-          (e) => e._tag === "SqlError" && /^(22|23|54|40P01)/.test((e.cause as { code?: string } | undefined)?.code ?? ""),
+          (e) => refusesData(e) || sqlState(e) === DEADLOCK,
           (e) => {
-            if ((e.cause as { code?: string }).code === "23505") insertOnly = INSERT_AFTER_CONFLICT
+            if (sqlState(e) === UNIQUE_VIOLATION) insertOnly = INSERT_AFTER_CONFLICT
             return upsert(events)
           }
         )
