@@ -127,7 +127,7 @@ const bench = Command.make(
       const jobs = makeBigQueryJobs(
         {
           kind: "bigquery", project, dataset, location: process.env.WORKCAT_BQ_LOCATION ?? "US", kmsKeyName: null, maxBytesBilled: TiB,
-          usdPerTib: args.usdPerTib, tenant: "bench", retentionDays: args.retentionDays, apiEndpoint: process.env.WORKCAT_BQ_API_ENDPOINT
+          usdPerTib: args.usdPerTib, postgresDays: 7, tenant: "bench", retentionDays: args.retentionDays, apiEndpoint: process.env.WORKCAT_BQ_API_ENDPOINT
         },
         () => Effect.void
       )

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { BigQuery } from "@google-cloud/bigquery"
-import type { IsoDate, UserId } from "@workcat/core"
+import { addDays, isoDate, type IsoDate, type UserId } from "@workcat/core"
 import { type TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -34,7 +34,7 @@ const bigQueryTenant = (tenant: TenantId, bq: BigQueryServer | null, project = P
       Layer.effectDiscard(
         Effect.flatMap(TenantRegistry, (r) =>
           r.update(tenant, {
-            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25 }
+            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 }
           })
         )
       ).pipe(Layer.provide(provision(tenant)))
@@ -53,6 +53,9 @@ if (realProject === undefined) {
 } else {
   warehouseContract("real BigQuery", () => bigQueryTenant(freshTenant("bq"), null, realProject, process.env.WORKCAT_BQ_TEST_LOCATION ?? "US"))
 }
+
+/** The day this many days before today (UTC). */
+const daysAgo = (days: number) => addDays(isoDate(new Date()), -days)
 
 /** Two events of two users on two days. */
 const twoEvents = () => [event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "jira", "2026-11-03T09:00:00Z")]
@@ -155,6 +158,9 @@ describe("BigQuery warehouse", () => {
         yield* w.append([event("a", "u_1", "github", "2026-11-02T09:00:00Z")])
         yield* w.profiles({ date: "2026-11-10" as never, profileWindowDays: 30, recentWindowDays: 7, metricsWindowDays: 28 }, ["u_1" as UserId])
         yield* w.forget("u_1" as UserId)
+        yield* w.append([event("b", "u_2", "github", "2026-11-02T09:00:00Z")])
+        yield* w.settle
+        yield* w.rekey((old) => `${old}_v1`)
         const sql = yield* SqlClient.SqlClient
         return yield* sql<{ operation: string; bytes: number }>`SELECT operation, bytes_billed::float8 AS bytes FROM warehouse_queries ORDER BY id`
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
@@ -167,7 +173,7 @@ describe("BigQuery warehouse", () => {
       for (const job of queries) {
         expect(job.maximumBytesBilled).toBe(String(1024 ** 4))
         expect(job.labels).toMatchObject({ app: "workcat", tenant })
-        expect(job.query).not.toContain("u_1") // values travel as parameters
+        expect(job.query).not.toMatch(/u_[12]/) // values travel as parameters
         expect(parsesAsBigQuery(job.query!)).toBe(true)
       }
       expect(recorded.every((r) => r.bytes >= 10 * 1024 * 1024)).toBe(true)
@@ -187,6 +193,83 @@ describe("BigQuery warehouse", () => {
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq, PROJECT, "EU", { WORKCAT_BQ_FLUSH_SECONDS: "1" })))
       expect(yield* rawIds(bq, tenant)).toEqual(["a", "b"])
     }).pipe(Effect.scoped))
+
+  it.scoped("keeps only the last postgresDays days of raw events in PostgreSQL once they are in BigQuery, which keeps them all", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      const [old, recent] = [daysAgo(30), daysAgo(2)]
+      yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        const sql = yield* SqlClient.SqlClient
+        yield* w.append([event("a", "u_1", "github", `${old}T09:00:00Z`), event("b", "u_2", "jira", `${recent}T09:00:00Z`)])
+        yield* w.settle
+        expect(yield* sql`SELECT event_id FROM sso_events`).toEqual([{ event_id: "b" }])
+        expect(yield* sql`SELECT user_id FROM user_app_daily`).toEqual([{ user_id: "u_2" }])
+        // Who has activity is still known for every day kept.
+        expect([...(yield* w.usersWithActivity(["u_1", "u_2"] as Array<UserId>))].sort()).toEqual(["u_1", "u_2"])
+        expect((yield* w.knownDays)(old)).toBe(true) // the day's partition stays, empty
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
+      expect(yield* rawIds(bq, tenant)).toEqual(["a", "b"])
+    }))
+
+  it.scoped("takes a late event of a day PostgreSQL no longer holds; BigQuery counts an event sent again then once", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      const old = daysAgo(20)
+      yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        const sql = yield* SqlClient.SqlClient
+        yield* w.append([event("a", "u_1", "github", `${old}T09:00:00Z`)])
+        yield* w.settle
+        // Past its days, PostgreSQL's duplicate check no longer knows "a": sent again, it is taken as new.
+        expect((yield* w.append([event("a", "u_1", "github", `${old}T09:00:00Z`), event("c", "u_1", "github", `${old}T11:00:00Z`)])).inserted).toBe(2)
+        yield* w.settle
+        expect(yield* sql`SELECT count(*)::int AS n FROM sso_events`).toEqual([{ n: 0 }])
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
+      const rollup = yield* rowsIn(bq, `workcat_${tenant}`, `SELECT user_id, app, accesses FROM \`DATASET.user_app_daily\` WHERE day = DATE '${old}'`)
+      expect(rollup).toEqual([{ user_id: "u_1", app: "github", accesses: 2 }])
+    }))
+
+  it.scoped("keeps a day's events in PostgreSQL while they are not in BigQuery", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        const sql = yield* SqlClient.SqlClient
+        yield* w.append([event("a", "u_1", "github", `${daysAgo(30)}T09:00:00Z`)])
+        bq.failNext((req) => req.method === "POST" && req.path.includes("/upload/"), "500")
+        yield* w.settle // the load failed: logged, the export stays pending
+        expect(yield* sql`SELECT event_id FROM sso_events`).toEqual([{ event_id: "a" }])
+        yield* w.settle
+        expect(yield* sql`SELECT event_id FROM sso_events`).toEqual([])
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
+      expect(yield* rawIds(bq, tenant)).toEqual(["a"])
+    }))
+
+  it.scoped("re-keys the events only BigQuery holds, and those PostgreSQL still has", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      const count = yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        const sql = yield* SqlClient.SqlClient
+        yield* w.append([event("a", "u_1", "github", `${daysAgo(30)}T09:00:00Z`), event("b", "u_2", "jira", `${daysAgo(1)}T09:00:00Z`)])
+        yield* w.settle
+        const count = yield* w.rekey((old) => `${old}_v1`)
+        expect(yield* sql`SELECT user_id, session_id FROM sso_events`).toEqual([{ user_id: "u_2_v1", session_id: "s_0123_v1" }])
+        return count
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
+      expect(count).toBe(3) // u_1, u_2, s_0123
+      const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT DISTINCT user_id, session_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01') ORDER BY user_id")
+      expect(raw).toEqual([{ user_id: "u_1_v1", session_id: "s_0123_v1" }, { user_id: "u_2_v1", session_id: "s_0123_v1" }])
+      const rollup = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT DISTINCT user_id FROM `DATASET.user_app_daily` WHERE day >= DATE('2026-01-01') ORDER BY user_id")
+      expect(rollup).toEqual([{ user_id: "u_1_v1" }, { user_id: "u_2_v1" }])
+      // The mapping table is gone with the rotation.
+      expect(bq.tables.has(`workcat_${tenant}.rekey_map`)).toBe(false)
+    }))
 
   it.scoped("forgets a person in BigQuery too: raw events and rollup", () =>
     Effect.gen(function* () {

@@ -4,20 +4,22 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Pg from "pg"
+import { startBigQueryServer } from "./support/BigQueryServer.js"
 import { freshTenant, testDatabaseUrl, testMasterKey } from "./support/TestLayers.js"
 
 const home = mkdtempSync(join(tmpdir(), "workcat-cli-errors-"))
 
-/** Runs the `workcat` binary as an operator would. */
-const workcat = (...args: ReadonlyArray<string>) =>
+/** Runs the `workcat` binary as an operator would, with these variables set too. */
+const workcatWith = (env: Readonly<Record<string, string>>, ...args: ReadonlyArray<string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
       ["packages/server/bin/workcat.mjs", ...args],
-      { env: { ...process.env, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey, WORKCAT_HOME: home, WORKCAT_DEBUG: "" } },
+      { env: { ...process.env, DATABASE_URL: testDatabaseUrl(), WORKCAT_MASTER_KEY: testMasterKey, WORKCAT_HOME: home, WORKCAT_DEBUG: "", ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
     )
   })
+const workcat = (...args: ReadonlyArray<string>) => workcatWith({}, ...args)
 
 /** One line on stderr, naming the problem: no stack trace, no schema dump, never a bare `workcat: `. */
 const oneLine = (stderr: string) => {
@@ -27,6 +29,17 @@ const oneLine = (stderr: string) => {
   expect(stderr).not.toMatch(/\bat \S+:\d+|└─|readonly /)
   return lines[0]
 }
+
+/** An Okta sign-in to an app, as the System Log gives it. */
+const oktaEvent = (uuid: string, at: string) =>
+  JSON.stringify({
+    uuid,
+    published: at,
+    eventType: "user.authentication.sso",
+    actor: { id: "00u1", type: "User", alternateId: "jane@example.com" },
+    outcome: { result: "SUCCESS" },
+    target: [{ id: "0oa1", type: "AppInstance", alternateId: "GitHub", displayName: "GitHub" }]
+  })
 
 const count = async (query: string, params: ReadonlyArray<unknown>) => {
   const client = new Pg.Client(testDatabaseUrl())
@@ -88,11 +101,30 @@ describe("the workcat CLI's answers to mistakes", () => {
     expect(oneLine(mixed.stderr)).toBe("workcat: the --bq-* options need --warehouse bigquery, not postgres")
     const set = await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")
     expect(set.code).toBe(0)
-    expect(JSON.parse(set.stdout).warehouse).toEqual({ kind: "bigquery", project: "acme-analytics", dataset: `workcat_${t}`, location: "EU", kmsKeyName: null, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25 })
+    expect(JSON.parse(set.stdout).warehouse).toEqual({ kind: "bigquery", project: "acme-analytics", dataset: `workcat_${t}`, location: "EU", kmsKeyName: null, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 })
     // The --bq-* options alone change a BigQuery tenant's settings.
     expect(JSON.parse((await workcat("tenants", "set", t, "--bq-max-bytes-billed", String(20 * 1024 ** 3))).stdout).warehouse).toMatchObject({ project: "acme-analytics", maxBytesBilled: 20 * 1024 ** 3 })
     const worker = await workcat("worker", "--tenant", "Not-A-Tenant")
     expect(worker).toMatchObject({ code: 3, stderr: expect.stringContaining("--tenant") })
+  }, 60_000)
+
+  it("a one-shot ingest of a BigQuery tenant loads its events there before it exits", async () => {
+    const bq = await startBigQueryServer({ projectId: "acme-analytics" })
+    try {
+      const t = freshTenant("bqcli")
+      expect((await workcat("tenants", "add", t)).code).toBe(0)
+      expect((await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")).code).toBe(0)
+      const file = join(home, `${t}.ndjson`)
+      const at = new Date(Date.now() - 3 * 86_400_000).toISOString()
+      writeFileSync(file, [oktaEvent("bq-1", at), oktaEvent("bq-2", at)].join("\n") + "\n")
+      // No periodic load: only the ingest's own settle can have loaded them.
+      const ingest = await workcatWith({ WORKCAT_BQ_API_ENDPOINT: bq.url, WORKCAT_BQ_FLUSH_SECONDS: "0" }, "ingest", "--tenant", t, file)
+      expect(ingest).toMatchObject({ code: 0, stdout: expect.stringContaining("2 accepted") })
+      expect(bq.jobs.filter((j) => j.kind === "load").length).toBe(1)
+      expect(await count(`SELECT rows AS n FROM tenant_${t}.bq_exports WHERE state = 'done'`, [])).toBe(2)
+    } finally {
+      await bq.close()
+    }
   }, 60_000)
 
   it("an intake that refused records exits 2 and names the top reasons and the next step; the letters can be listed, opened and replayed", async () => {

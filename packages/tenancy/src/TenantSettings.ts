@@ -145,7 +145,12 @@ export const BigQueryWarehouse = Schema.Struct({
   /** No query job of this tenant may bill more bytes than this: BigQuery itself refuses it (`maximumBytesBilled`). */
   maxBytesBilled: Schema.optionalWith(Schema.Int.pipe(Schema.between(10 * 1024 * 1024, 1024 ** 5)), { default: () => 1024 ** 4 }),
   /** The on-demand price of a TiB scanned, in USD, to record what each query cost. */
-  usdPerTib: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.between(0, 1000)), { default: () => 6.25 })
+  usdPerTib: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.between(0, 1000)), { default: () => 6.25 }),
+  /**
+   * Days of raw events PostgreSQL keeps once they are in BigQuery (the last days before today):
+   * the intake's duplicate check covers them; older days are emptied there when exported.
+   */
+  postgresDays: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 90)), { default: () => 7 })
 })
 export const WarehouseSettings = Schema.Union(PostgresWarehouse, BigQueryWarehouse)
 export type WarehouseSettings = typeof WarehouseSettings.Type

@@ -9,6 +9,7 @@ import { HrIngest } from "../ingest/HrIngest.js"
 import { Ingest } from "../ingest/Ingest.js"
 import { addCounts, emptyCounts, type IngestCounts, topReasons } from "../ingest/Intake.js"
 import { TenantCommandLive } from "../app/Layers.js"
+import { EventWarehouse } from "../warehouse/EventWarehouse.js"
 import { EXIT, formatNumber, InvalidInput, makeProgress, printJson, seconds } from "./Output.js"
 import * as Opt from "./Options.js"
 import { readHrMapping } from "./Files.js"
@@ -160,8 +161,12 @@ export const ingestCommand = Command.make("ingest", { tenant: Opt.tenant, json: 
     }
     if (args.files.length === 0) return yield* new InvalidInput({ message: "name at least one FILE (- for standard input), or --from pubsub" })
     const ingest = yield* Ingest
+    const warehouse = yield* EventWarehouse
     yield* ingestInputs(args.files, { json: args.json, tenant: args.tenant, frame: jsonValues }, (values, source, onProgress) =>
       ingest.events(args.format, values, { source, onProgress })
+    ).pipe(
+      // A one-shot intake leaves nothing behind, whatever it refused: the rollup settled (and, for a BigQuery tenant, its events loaded there).
+      Effect.ensuring(warehouse.settle)
     )
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(

@@ -81,11 +81,12 @@ const warehousePatch = (
     readonly bqLocation: Option.Option<string>
     readonly bqKmsKey: Option.Option<string>
     readonly bqMaxBytesBilled: Option.Option<number>
+    readonly bqPostgresDays: Option.Option<number>
   },
   stored: WarehouseSettings | null
 ): Either.Either<unknown, string> => {
   const o = Option.getOrUndefined
-  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled) }
+  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled), postgresDays: o(args.bqPostgresDays) }
   const anyBq = Object.values(bq).some((v) => v !== undefined)
   const kind = o(args.warehouse) ?? (anyBq ? "bigquery" : undefined)
   if (kind === undefined) return Either.right(undefined)
@@ -143,7 +144,11 @@ const set = Command.make(
     bqDataset: Options.text("bq-dataset").pipe(Options.optional, Options.withDescription("BigQuery: the tenant's dataset (default workcat_TENANT)")),
     bqLocation: Options.text("bq-location").pipe(Options.optional, Options.withDescription("BigQuery: the dataset's location (EU, US, europe-west3, …)")),
     bqKmsKey: Options.text("bq-kms-key").pipe(Options.optional, Options.withDescription("BigQuery: the CMEK key name of the dataset's tables")),
-    bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)"))
+    bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)")),
+    bqPostgresDays: Opt.integer("bq-postgres-days").pipe(
+      Options.optional,
+      Options.withDescription("BigQuery: days of raw events PostgreSQL keeps once exported, covered by the intake's duplicate check (1-90, default 7)")
+    )
   },
   (args) =>
     Effect.gen(function* () {
@@ -201,7 +206,7 @@ const rotateKey = Command.make("rotate-key", { tenant: Opt.tenantArg }, (args) =
   Effect.gen(function* () {
     const result = yield* Effect.flatMap(Privacy, (p) => p.rotateKey())
     yield* auditCli(args.tenant, "tenant.key.rotate", result)
-    yield* Console.log(`tenant ${args.tenant}: key version ${result.keyVersion}, ${result.rekeyed} stored pseudonyms re-keyed`)
+    yield* Console.log(`tenant ${args.tenant}: key version ${result.keyVersion}, ${result.rekeyed.warehouse} pseudonyms re-keyed in the event warehouse, ${result.rekeyed.other} in the other tables`)
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(Command.withDescription("Rotate the pseudonymization key and re-key every stored pseudonym"))
 

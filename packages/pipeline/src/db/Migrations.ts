@@ -13,6 +13,7 @@ import tenant0006 from "./migrations/tenant/0006_sealed_dead_letters.js"
 import tenant0007 from "./migrations/tenant/0007_ledger_retention.js"
 import tenant0008 from "./migrations/tenant/0008_window_sums.js"
 import tenant0009 from "./migrations/tenant/0009_bigquery.js"
+import tenant0010 from "./migrations/tenant/0010_users_seen.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -27,7 +28,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0006_sealed_dead_letters": tenant0006,
   "0007_ledger_retention": tenant0007,
   "0008_window_sums": tenant0008,
-  "0009_bigquery": tenant0009
+  "0009_bigquery": tenant0009,
+  "0010_users_seen": tenant0010
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

@@ -102,15 +102,12 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
      * (HR as of the night's date, "Unknown" without) and by category ("uncategorized" without), grouped in the warehouse.
      */
     readonly groupTotals: (night: NightWindows) => Effect.Effect<ReadonlyArray<GroupTotals>>
-    /** Of these users, those with any activity left in the rollup (the others were forgotten). */
+    /** Of these users, those with any activity left in the rollup, on any day kept (the others were forgotten). */
     readonly usersWithActivity: (users: ReadonlyArray<UserId>) => Effect.Effect<ReadonlySet<UserId>>
     /** Right to forget: removes every event and rollup of the user; rows removed per table. */
     readonly forget: (userId: UserId) => Effect.Effect<Readonly<Record<string, number>>>
-    /**
-     * Key rotation: every stored user pseudonym and session hash becomes `rekey` of itself. The
-     * distinct values re-keyed, so the caller can count them with its own.
-     */
-    readonly rekey: (rekey: (old: string) => string) => Effect.Effect<ReadonlySet<string>>
+    /** Key rotation: every stored user pseudonym and session hash becomes `rekey` of itself; the distinct values re-keyed. */
+    readonly rekey: (rekey: (old: string) => string) => Effect.Effect<number>
     /** After a READY night: its labels and metrics where the tenant's analysts read them (nothing to do when that is this PostgreSQL); the rows written. */
     readonly publishResults: (run: { readonly runId: string; readonly date: IsoDate }) => Effect.Effect<number, WarehouseError>
   }

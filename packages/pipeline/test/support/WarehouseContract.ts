@@ -141,13 +141,13 @@ export const warehouseContract = (name: string, layer: () => Layer.Layer<EventWa
         expect((yield* w.usersWithActivity([])).size).toBe(0)
       }).pipe(Effect.provide(layer())))
 
-    it.effect("re-keys every user pseudonym: profiles follow the new ids, and it says which ids it changed", () =>
+    it.effect("re-keys every user pseudonym: profiles follow the new ids, and it counts the ids it changed", () =>
       Effect.gen(function* () {
         const w = yield* warehouse
         yield* w.append([event("a", "u_1", "github", "2026-10-02T09:00:00Z"), event("b", "u_2", "jira", "2026-10-03T10:00:00Z")])
         yield* w.settle
-        const changed = yield* w.rekey((old) => `${old}_v1`)
-        expect([...changed].sort()).toEqual(["s_0123", "u_1", "u_2"])
+        // u_1, u_2 and the session s_0123
+        expect(yield* w.rekey((old) => `${old}_v1`)).toBe(3)
         const profiles = yield* w.profiles(night, ["u_1_v1", "u_2_v1", "u_3_v1"] as ReadonlyArray<string> as ReadonlyArray<UserId>)
         expect([...profiles.keys()].sort()).toEqual(["u_1_v1", "u_2_v1"])
         expect(profiles.get("u_2_v1" as UserId)?.apps.map((a) => a.app)).toEqual(["jira"])

@@ -2,17 +2,24 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { BigQuery } from "@google-cloud/bigquery"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Config, Duration, Effect, Option, Schedule } from "effect"
+import { sqlState } from "../../db/SqlErrors.js"
+import { partitionDay, partitionOf } from "../postgres/EventStore.js"
+import { Array as Arr, Config, Duration, Effect, Option, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
 import type { AppSums, UserSums } from "../WindowSource.js"
 import { TenantWarehouse } from "../TenantWarehouse.js"
-import { type BigQueryJobs, jobIdFor, makeBigQueryJobs } from "./BigQueryJobs.js"
+import { type BigQueryJobs, type BigQueryRefused, jobIdFor, makeBigQueryJobs } from "./BigQueryJobs.js"
 
 export const RAW_TABLE = "sso_events_raw"
 export const ROLLUP_TABLE = "user_app_daily"
 export const CATEGORIES_TABLE = "work_categories"
 export const METRICS_TABLE = "productivity_metrics"
+/** A key rotation's pairs of old and new values, for the time of the rotation. */
+const REKEY_TABLE = "rekey_map"
+/** Values a page of the rotation's read brings, and one of its loads takes. */
+const REKEY_PAGE = 100_000
+const LOCK_NOT_AVAILABLE = "55P03"
 
 const DAY_MS = 86_400_000
 /** Events one load job takes at most (tens of MB of NDJSON). */
@@ -263,6 +270,7 @@ COMMIT TRANSACTION;`,
       if (open.length === 0) return 0
       yield* rollUp([...new Set(open.flatMap((e) => e.days))])
       yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${open.map((e) => e.jobId)}::text[])`
+      yield* trim
       return open.length
     }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.flush"))
 
@@ -276,20 +284,21 @@ COMMIT TRANSACTION;`,
       )
     }
 
-    /** Right to forget, in BigQuery: the person's raw events and rollup rows, in every day kept. */
+    /**
+     * Right to forget, in BigQuery: the person's raw events and rollup rows, in every day kept; the
+     * rows deleted per table. Two statements, each atomic, and a forget asked again deletes what is left.
+     */
     const forget = (userId: UserId) =>
       Effect.gen(function* () {
         yield* ready
         const { from, fromTime } = kept()
-        yield* jobs.query(
-          "forget",
-          `BEGIN TRANSACTION;
-DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id = @user;
-DELETE FROM ${rollup} WHERE day >= @from AND user_id = @user;
-COMMIT TRANSACTION;`,
-          { user: userId, from: date(from), fromTime },
-          { types: { user: "STRING", from: "DATE", fromTime: "TIMESTAMP" } }
-        )
+        const events = yield* jobs.dml("forget", `DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id = @user`, { user: userId, fromTime }, {
+          types: { user: "STRING", fromTime: "TIMESTAMP" }
+        })
+        const rollups = yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id = @user`, { user: userId, from: date(from) }, {
+          types: { user: "STRING", from: "DATE" }
+        })
+        return { [RAW_TABLE]: events, [ROLLUP_TABLE]: rollups }
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.forget"))
 
     /** Retention, in BigQuery: the events and rollup rows of days before `cutoff` (partitions expire by themselves too, at the tenant's retention). */
@@ -307,23 +316,98 @@ COMMIT TRANSACTION;`,
         )
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.dropBefore"))
 
-    /** Key rotation, in BigQuery: every user pseudonym and session hash becomes its re-keyed value. */
-    const rekey = (pairs: ReadonlyArray<{ readonly old: string; readonly new: string }>) =>
+    /**
+     * Key rotation, in BigQuery: every user pseudonym and session hash of the dataset (and the
+     * `local` ones PostgreSQL holds) becomes `next` of itself. The values are read from BigQuery
+     * page by page (two years of session hashes do not fit a query parameter, nor memory), their
+     * pairs loaded into a mapping table (deleted at the end; it expires within a day should a
+     * crash leave it), and the three columns updated from it in one transaction. The distinct
+     * values re-keyed.
+     */
+    const rekey = (next: (old: string) => string, local: ReadonlySet<string>) =>
       Effect.gen(function* () {
-        if (pairs.length === 0) return
         yield* ready
         const { from, fromTime } = kept()
+        const map = jobs.dataset.table(REKEY_TABLE)
+        yield* Effect.tryPromise(() => map.delete()).pipe(Effect.ignore)
+        yield* Effect.tryPromise(() =>
+          map.create({ schema: { fields: [field("old", "STRING", "REQUIRED"), field("new", "STRING", "REQUIRED")] }, expirationTime: String(Date.now() + DAY_MS), labels: { app: "workcat", tenant: tenant.id } })
+        )
+        const rotation = randomUUID()
+        let page = 0
+        const loadPairs = (ids: ReadonlyArray<string>) =>
+          jobs.load(REKEY_TABLE, ndjson(ids.map((old) => JSON.stringify({ old, new: next(old) }))), jobIdFor(tenant.id, warehouse.dataset, rotation, String(page++)))
+        for (const chunk of Arr.chunksOf([...local], REKEY_PAGE)) yield* loadPairs(chunk)
+        const params = { from: date(from), fromTime }
+        const types = { from: "DATE", fromTime: "TIMESTAMP" }
+        yield* jobs.queryPages<{ id: string }, WarehouseError | BigQueryRefused>(
+          "rekey_ids",
+          `SELECT id FROM (
+  SELECT user_id AS id FROM ${raw} WHERE occurred_at >= @fromTime
+  UNION DISTINCT SELECT session_id AS id FROM ${raw} WHERE occurred_at >= @fromTime
+  UNION DISTINCT SELECT user_id AS id FROM ${rollup} WHERE day >= @from
+) WHERE id IS NOT NULL`,
+          params,
+          { types, pageRows: REKEY_PAGE },
+          (rows) => Effect.asVoid(loadPairs(rows.map((r) => r.id)))
+        )
+        const pairs = `(SELECT DISTINCT old, new FROM ${jobs.name(REKEY_TABLE)})`
         yield* jobs.query(
           "rekey",
           `BEGIN TRANSACTION;
-UPDATE ${raw} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.user_id = m.old;
-UPDATE ${raw} t SET session_id = m.new FROM UNNEST(@pairs) AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
-UPDATE ${rollup} t SET user_id = m.new FROM UNNEST(@pairs) AS m WHERE t.day >= @from AND t.user_id = m.old;
+UPDATE ${raw} t SET user_id = m.new FROM ${pairs} AS m WHERE t.occurred_at >= @fromTime AND t.user_id = m.old;
+UPDATE ${raw} t SET session_id = m.new FROM ${pairs} AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
+UPDATE ${rollup} t SET user_id = m.new FROM ${pairs} AS m WHERE t.day >= @from AND t.user_id = m.old;
 COMMIT TRANSACTION;`,
-          { pairs, from: date(from), fromTime },
-          { types: { pairs: [{ old: "STRING", new: "STRING" }], from: "DATE", fromTime: "TIMESTAMP" } }
+          params,
+          { types }
         )
+        const [counted] = yield* jobs.query<{ n: number }>("rekey_count", `SELECT COUNT(DISTINCT old) AS n FROM ${jobs.name(REKEY_TABLE)}`)
+        yield* Effect.tryPromise(() => map.delete())
+        return Number(counted?.n ?? 0)
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.rekey"))
+
+    /**
+     * Empties PostgreSQL's raw events of the days before the tenant's `postgresDays` whose every
+     * event is in BigQuery and rolled up there (none unexported, no export open, the rollup
+     * settled), with their PostgreSQL rollup. Each day under an exclusive lock of its partition,
+     * taken first, so an intake writing to it either committed before the check or waits for the
+     * truncation and writes into the empty partition (then exported as any new event). A day whose
+     * lock is not had within a second is left for the next time. The days emptied.
+     */
+    const trim = Effect.gen(function* () {
+      const before = addDays(isoDate(new Date()), -warehouse.postgresDays)
+      const old = yield* sql<{ name: string }>`
+        SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${partitionOf(before)} ORDER BY 1`
+      const names = old.map((r) => r.name).filter((name) => /^sso_events_p\d{8}$/.test(name))
+      if (names.length === 0) return 0
+      // Which of them still hold rows: one probe of each (an emptied partition answers at once).
+      const held = yield* sql.unsafe<{ name: string }>(
+        names.map((name) => `SELECT '${name}' AS name WHERE EXISTS (SELECT 1 FROM "${name}")`).join(" UNION ALL ")
+      )
+      let emptied = 0
+      for (const { name } of held) {
+        const day = partitionDay(name)
+        const done = yield* Effect.gen(function* () {
+          yield* sql`SET LOCAL lock_timeout = '1s'`
+          yield* sql`LOCK TABLE ${sql(name)} IN ACCESS EXCLUSIVE MODE`
+          const [open] = yield* sql<{ open: boolean }>`
+            SELECT EXISTS (SELECT 1 FROM ${sql(name)} WHERE exported_job IS NULL)
+                OR EXISTS (SELECT 1 FROM bq_exports WHERE state <> 'done' AND ${day}::date = ANY(days))
+                OR EXISTS (SELECT 1 FROM rollup_dirty WHERE day = ${day}::date) AS open`
+          if (open?.open !== false) return false
+          yield* sql`TRUNCATE ${sql(name)}`
+          yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
+          return true
+        }).pipe(
+          sql.withTransaction,
+          Effect.catchIf((e) => sqlState(e) === LOCK_NOT_AVAILABLE, () => Effect.succeed(false))
+        )
+        if (done) emptied++
+      }
+      return emptied
+    }).pipe(Effect.withSpan("BigQueryExport.trim"))
 
     /** A night's window sums (see `WindowSource`), computed from the rollup in BigQuery: two queries of the profile window's partitions. */
     const windowSums = (w: NightWindows) =>

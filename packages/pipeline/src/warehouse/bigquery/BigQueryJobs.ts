@@ -1,4 +1,4 @@
-import { BigQuery, type Query } from "@google-cloud/bigquery"
+import { BigQuery, type Job, type Query, type QueryResultsOptions } from "@google-cloud/bigquery"
 import { PassThroughClient } from "google-auth-library"
 import type { BigQueryWarehouse } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
@@ -59,41 +59,85 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
   const fail = (cause: unknown) =>
     reasonOf(cause) === "invalid" || reasonOf(cause) === "invalidQuery" ? new BigQueryRefused({ reason: reasonOf(cause)!, message: (cause as Error).message }) : new WarehouseError({ cause })
 
+  type Options = { readonly types?: Query["types"]; readonly jobId?: string }
+
   /**
    * Runs one parameterized query job (a SELECT, DML or a script) and returns its rows. A dry run
    * first estimates its bytes: over the tenant's cap, it is refused before it runs; the job itself
    * carries the cap too (`maximumBytesBilled`), so BigQuery refuses it should the estimate be low.
    * A script (`BEGIN TRANSACTION; …`) has no single estimate: the cap alone guards each of its statements.
    */
-  const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: { readonly types?: Query["types"]; readonly jobId?: string } = {}) =>
+  const capped = <A>(operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
     Effect.flatMap(/^\s*BEGIN\b/i.test(sql) ? Effect.succeed(0) : estimate(sql, params, options.types), (bytes) =>
-      bytes > target.maxBytesBilled
-        ? Effect.fail(new WarehouseError({ cause: new Error(`the ${operation} query would scan ${bytes} bytes, over the tenant's cap of ${target.maxBytesBilled} (bq-max-bytes-billed)`) }))
-        : run<A>(operation, sql, params, options)
+      bytes > target.maxBytesBilled ? Effect.fail(overCap(operation, bytes)) : run<A>(operation, sql, params, options)
+    )
+  const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
+    Effect.map(capped<A>(operation, sql, params, options), (r) => r.rows)
+  /** `query` of one DML statement: the rows it changed. */
+  const dml = (operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
+    Effect.map(capped(operation, sql, params, options), (r) => r.affected)
+  const overCap = (operation: string, bytes: number) =>
+    new WarehouseError({ cause: new Error(`the ${operation} query would scan ${bytes} bytes, over the tenant's cap of ${target.maxBytesBilled} (bq-max-bytes-billed)`) })
+
+  const start = (operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
+    client.createQueryJob({
+      query: sql,
+      params,
+      ...(options.types === undefined ? {} : { types: options.types }),
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      location: target.location,
+      maximumBytesBilled: String(target.maxBytesBilled),
+      labels: { app: "workcat", tenant: target.tenant, operation: operation.replace(/[^a-z0-9_-]/g, "_").slice(0, 63) }
+    })
+  /** What the finished job billed, recorded in the tenant's ledger; the rows a DML statement changed. */
+  const billed = (operation: string, job: Job) =>
+    Effect.tryPromise({ try: () => job.getMetadata(), catch: fail }).pipe(
+      Effect.flatMap(([metadata]) => {
+        const bytes = Number(metadata.statistics?.query?.totalBytesBilled ?? 0)
+        return Effect.as(
+          record({ jobId: job.id ?? "", operation, bytesBilled: bytes, usd: usdOf(bytes) }),
+          Number(metadata.statistics?.query?.numDmlAffectedRows ?? 0)
+        )
+      })
     )
 
-  const run = <A>(operation: string, sql: string, params: Record<string, unknown>, options: { readonly types?: Query["types"]; readonly jobId?: string }) =>
+  const run = <A>(operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
     Effect.tryPromise({
       try: async () => {
-        const [job] = await client.createQueryJob({
-          query: sql,
-          params,
-          ...(options.types === undefined ? {} : { types: options.types }),
-          ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
-          location: target.location,
-          maximumBytesBilled: String(target.maxBytesBilled),
-          labels: { app: "workcat", tenant: target.tenant, operation: operation.replace(/[^a-z0-9_-]/g, "_").slice(0, 63) }
-        })
+        const [job] = await start(operation, sql, params, options)
         const [rows] = await job.getQueryResults()
-        const [metadata] = await job.getMetadata()
-        return { rows: rows as ReadonlyArray<A>, jobId: job.id ?? "", bytes: Number(metadata.statistics?.query?.totalBytesBilled ?? 0) }
+        return { rows: rows as ReadonlyArray<A>, job }
       },
       catch: fail
     }).pipe(
-      Effect.tap(({ bytes, jobId }) => record({ jobId, operation, bytesBilled: bytes, usd: usdOf(bytes) })),
-      Effect.map(({ rows }) => rows),
+      Effect.flatMap(({ job, rows }) => Effect.map(billed(operation, job), (affected) => ({ rows, affected }))),
       Effect.withSpan("BigQuery.query", { attributes: { operation } })
     )
+
+  /**
+   * `query` for results too many to hold at once: each page of at most `pageRows` rows goes to
+   * `each` before the next is fetched.
+   */
+  const queryPages = <A, E>(
+    operation: string,
+    sql: string,
+    params: Record<string, unknown>,
+    options: Options & { readonly pageRows: number },
+    each: (rows: ReadonlyArray<A>) => Effect.Effect<void, E>
+  ) =>
+    Effect.gen(function* () {
+      const bytes = yield* estimate(sql, params, options.types)
+      if (bytes > target.maxBytesBilled) return yield* Effect.fail(overCap(operation, bytes))
+      const [job] = yield* Effect.tryPromise({ try: () => start(operation, sql, params, options), catch: fail })
+      let page: QueryResultsOptions | undefined = { autoPaginate: false, maxResults: options.pageRows }
+      while (page !== undefined) {
+        const asked: QueryResultsOptions = page
+        const [rows, next] = yield* Effect.tryPromise({ try: () => job.getQueryResults(asked), catch: fail })
+        if (rows.length > 0) yield* each(rows as ReadonlyArray<A>)
+        page = next ?? undefined
+      }
+      yield* Effect.asVoid(billed(operation, job))
+    }).pipe(Effect.withSpan("BigQuery.queryPages", { attributes: { operation } }))
 
   /** The bytes a query would bill, from a dry run (nothing runs, nothing is billed). */
   const estimate = (sql: string, params: Record<string, unknown> = {}, types?: Query["types"]) =>
@@ -137,6 +181,6 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
       catch: fail
     }).pipe(Effect.withSpan("BigQuery.load", { attributes: { table, jobId } }))
 
-  return { dataset, name, query, estimate, load } as const
+  return { dataset, name, query, dml, queryPages, estimate, load } as const
 }
 export type BigQueryJobs = ReturnType<typeof makeBigQueryJobs>

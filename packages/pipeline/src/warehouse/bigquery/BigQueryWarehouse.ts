@@ -7,14 +7,15 @@ import { BigQueryExport } from "./BigQueryExport.js"
 
 /**
  * The event warehouse of a tenant whose events go to BigQuery: what the PostgreSQL adapter does
- * (the intake's duplicate check and the nightly's reads stay there for now), and every settle
- * followed by the export of the settled days to the tenant's dataset (`BigQueryExport`); a forget
- * and a key rotation reach the dataset too.
+ * for the last days (`postgresDays`: the intake's duplicate check, dead letters, the rollup's
+ * users), every settle followed by the export of the settled days to the tenant's dataset
+ * (`BigQueryExport`), which then empties the older days in PostgreSQL; a forget and a key
+ * rotation reach the dataset too. The night's window sums come from BigQuery (`BigQueryWindowSourceLive`).
  */
 export const BigQueryWarehouseLive = Layer.effect(
   EventWarehouse,
   Effect.gen(function* () {
-    const postgres = yield* makePostgresWarehouse
+    const { rekeyHere, warehouse: postgres } = yield* makePostgresWarehouse
     const bigquery = yield* BigQueryExport
     // An intake's settle has stored its events either way: a failed export stays pending for the
     // next load, and is logged; a night's settle (`BigQueryWindowSourceLive`) fails instead.
@@ -27,10 +28,12 @@ export const BigQueryWarehouseLive = Layer.effect(
       settle: exported(postgres.settle),
       settleBefore: (day) => exported(postgres.settleBefore(day)),
       dropBefore: (cutoff) => Effect.tap(postgres.dropBefore(cutoff), () => bigquery.dropBefore(cutoff).pipe(Effect.orDie)),
-      forget: (userId) => Effect.tap(postgres.forget(userId), () => bigquery.forget(userId).pipe(Effect.orDie)),
+      forget: (userId) =>
+        Effect.flatMap(postgres.forget(userId), (here) =>
+          Effect.map(bigquery.forget(userId).pipe(Effect.orDie), (there) => ({ ...here, ...Object.fromEntries(Object.entries(there).map(([t, n]) => [`bigquery.${t}`, n])) }))
+        ),
       publishResults: ({ date, runId }) => bigquery.publish(runId, date),
-      rekey: (next) =>
-        Effect.tap(postgres.rekey(next), (changed) => bigquery.rekey([...changed].map((old) => ({ old, new: next(old) }))).pipe(Effect.orDie))
+      rekey: (next) => Effect.flatMap(rekeyHere(next), (here) => bigquery.rekey(next, here).pipe(Effect.orDie))
     } satisfies EventWarehouse["Type"]
   })
 ).pipe(Layer.provide(BigQueryExport.Default))

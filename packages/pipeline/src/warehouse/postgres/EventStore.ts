@@ -9,7 +9,10 @@ import { type Inserted, noneInserted } from "../EventWarehouse.js"
 
 
 /** The day of a partition's name, `sso_events_pYYYYMMDD`. */
-const partitionDay = (name: string) => `${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`
+export const partitionDay = (name: string) => `${name.slice(12, 16)}-${name.slice(16, 18)}-${name.slice(18, 20)}`
+
+/** The name of a day's partition. */
+export const partitionOf = (day: string) => `sso_events_p${day.replaceAll("-", "")}`
 
 /** Pseudonyms computed under an old key must not be stored next to re-keyed ones. */
 const rotatedMeanwhile = Effect.dieMessage(
@@ -222,7 +225,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
       const old = yield* sql<{ name: string }>`
         SELECT c.relname AS name FROM pg_inherits i
         JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${`sso_events_p${cutoff.replaceAll("-", "")}`}
+        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${partitionOf(cutoff)}
         ORDER BY 1`
       for (const { name } of old) {
         yield* sql`DROP TABLE IF EXISTS ${sql(name)}`
@@ -232,6 +235,7 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
         lockWindowSums,
         dropWindowSums(sql`as_of - profile_days < ${cutoff}::date`),
         sql`DELETE FROM user_app_daily WHERE day < ${cutoff}::date`,
+        sql`DELETE FROM users_seen WHERE last_day < ${cutoff}::date`,
         sql`DELETE FROM rollup_dirty WHERE day < ${cutoff}::date`
       ]).pipe(sql.withTransaction)
       return old.length
@@ -267,6 +271,10 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
             AND app IS NOT NULL AND user_id IS NOT NULL
           GROUP BY user_id, app`
       }
+      yield* sql`
+        INSERT INTO users_seen (user_id, last_day)
+        SELECT user_id, max(day) FROM user_app_daily WHERE day = ANY(${days.map((d) => d.day)}::date[]) GROUP BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET last_day = greatest(users_seen.last_day, excluded.last_day)`
       yield* sql`DELETE FROM rollup_dirty WHERE day = ANY(${days.map((d) => d.day)}::date[])`
       return days.length
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("EventStore.settle", { attributes: { before } }))

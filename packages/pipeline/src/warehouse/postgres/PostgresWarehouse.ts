@@ -17,7 +17,8 @@ const failure = (e: SqlError) => new WarehouseError({ cause: e })
 export const WAREHOUSE_PSEUDONYMS = {
   user: [
     { table: "sso_events", column: "user_id" },
-    { table: "user_app_daily", column: "user_id" }
+    { table: "user_app_daily", column: "user_id" },
+    { table: "users_seen", column: "user_id" }
   ],
   session: [{ table: "sso_events", column: "session_id" }]
 } as const
@@ -34,9 +35,8 @@ export const makePostgresWarehouse = Effect.gen(function* () {
     Effect.gen(function* () {
       const present = new Set<UserId>()
       for (const chunk of Arr.chunksOf(users, 5_000)) {
-        // One probe of the rollup's key per user, not a read of all their days.
-        const rows = yield* sql<{ userId: UserId }>`
-          SELECT u AS "userId" FROM unnest(${chunk}::text[]) AS u WHERE EXISTS (SELECT 1 FROM user_app_daily WHERE user_id = u)`
+        // The rollup's users (kept there longer than its days may be: see 0010_users_seen).
+        const rows = yield* sql<{ userId: UserId }>`SELECT user_id AS "userId" FROM users_seen WHERE user_id = ANY(${chunk}::text[])`
         for (const r of rows) present.add(r.userId)
       }
       return present as ReadonlySet<UserId>
@@ -53,7 +53,8 @@ export const makePostgresWarehouse = Effect.gen(function* () {
       return deleted
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.forget"))
 
-  const rekey = (next: (old: string) => string) =>
+  /** Key rotation of the tenant's schema: the distinct values re-keyed (a BigQuery tenant's counts them with the dataset's). */
+  const rekeyHere = (next: (old: string) => string) =>
     Effect.gen(function* () {
       yield* sums.dropAll
       const all = new Set<string>()
@@ -72,7 +73,7 @@ export const makePostgresWarehouse = Effect.gen(function* () {
       }
       return all as ReadonlySet<string>
     }).pipe(sql.withTransaction, Effect.orDie, Effect.withSpan("PostgresWarehouse.rekey"))
-  return {
+  const warehouse = {
     append: (events) => store.insert(events).pipe(Effect.mapError(refusal)),
     knownDays: store.hasDay,
     prepareDays: (days) => store.ensureDays(days).pipe(Effect.mapError(failure)),
@@ -85,13 +86,14 @@ export const makePostgresWarehouse = Effect.gen(function* () {
     groupTotals: night.groupTotals,
     usersWithActivity,
     forget,
-    rekey,
+    rekey: (next) => Effect.map(rekeyHere(next), (ids) => ids.size),
     // The labels and metrics are in the tenant's schema already, where the API reads them.
     publishResults: () => Effect.succeed(0)
   } satisfies EventWarehouse["Type"]
+  return { warehouse, rekeyHere } as const
 })
 
-export const PostgresWarehouseLive = Layer.effect(EventWarehouse, makePostgresWarehouse)
+export const PostgresWarehouseLive = Layer.effect(EventWarehouse, Effect.map(makePostgresWarehouse, (p) => p.warehouse))
 
 /** The night's window sums are built in place from the tenant's PostgreSQL rollup. */
 export const PostgresWindowSourceLive = Layer.effect(
