@@ -8,7 +8,8 @@
 #   docker run --rm --init -p 8080:8080 -e DATABASE_URL=… -e WORKCAT_MASTER_KEY=… workcat
 #   docker run --rm --init -e DATABASE_URL=… -e WORKCAT_MASTER_KEY=… workcat run nightly --tenant acme
 
-# Build: all dependencies, then tsc -b into each package's dist/.
+# Build: all dependencies, then tsc -b into each package's dist/ and the bundle the binary runs
+# (packages/server/dist/workcat.mjs, scripts/bundle.mjs).
 FROM node:20-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -27,7 +28,7 @@ RUN npm run build
 # packages/server/test/ProductionInstall.test.ts runs too.
 RUN sh scripts/production-install.sh copy /prod
 
-# Runtime: the compiled JavaScript and the lock file's production dependencies only.
+# Runtime: the bundle and the lock file's production dependencies only.
 FROM node:20-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -5,7 +5,7 @@
 #
 #   sh scripts/production-install.sh copy DEST
 #       in a built checkout (`npm ci`, or `npm run build`): copy what the production install is made
-#       of into DEST: the package.json files and the lock file, the compiled JavaScript, the binary
+#       of into DEST: the package.json files and the lock file, the bundled JavaScript, the binary
 #       and this script. No sources, tests, TypeScript or dev dependencies.
 #   sh scripts/production-install.sh install
 #       in DEST: install the lock file's production dependencies (`npm ci --omit=dev`). Without
@@ -14,20 +14,17 @@
 #       libraries' symlinks), is then run by itself.
 set -eu
 
-# What a production install runs. The compiled JavaScript is each package's dist/src (tsc writes
-# dist/src and dist/test, with `rootDir: "."`); the core package's data files (src/data/*.json)
-# are imported by the code, and so copied there by tsc too.
+# What a production install runs: the binary and the one file of JavaScript it runs (the bundle
+# of every package's compiled code and of most dependencies, scripts/bundle.mjs), the package.json
+# files and the lock file the dependencies left out of the bundle are installed from.
 FILES="
 package.json
 package-lock.json
 packages/core/package.json
-packages/core/dist/src
 packages/tenancy/package.json
-packages/tenancy/dist/src
 packages/pipeline/package.json
-packages/pipeline/dist/src
 packages/server/package.json
-packages/server/dist/src
+packages/server/dist/workcat.mjs
 packages/server/bin
 scripts/production-install.sh
 "
@@ -35,7 +32,7 @@ scripts/production-install.sh
 case "${1:-}" in
 copy)
   dest=${2:?usage: production-install.sh copy DEST}
-  if [ ! -f packages/server/dist/src/bin.js ]; then
+  if [ ! -f packages/server/dist/workcat.mjs ]; then
     echo "production-install.sh: not built: run \`npm run build\` first" >&2
     exit 1
   fi

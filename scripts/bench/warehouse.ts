@@ -124,7 +124,7 @@ const bench = Command.make(
         return
       }
       const dataset = process.env.WORKCAT_BQ_DATASET ?? "workcat_bench"
-      const jobs = makeBigQueryJobs(
+      const jobs = yield* makeBigQueryJobs(
         {
           kind: "bigquery", project, dataset, location: process.env.WORKCAT_BQ_LOCATION ?? "US", kmsKeyName: null, maxBytesBilled: TiB,
           usdPerTib: args.usdPerTib, postgresDays: 7, tenant: "bench", retentionDays: args.retentionDays, apiEndpoint: process.env.WORKCAT_BQ_API_ENDPOINT

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Pg from "pg"
 import { startBigQueryServer } from "./support/BigQueryServer.js"
+import { pubsubClient, startPubSub } from "./support/PubSub.js"
 import { freshTenant, testDatabaseUrl, testMasterKey } from "./support/TestLayers.js"
 
 const home = mkdtempSync(join(tmpdir(), "workcat-cli-errors-"))
@@ -108,25 +109,6 @@ describe("the workcat CLI's answers to mistakes", () => {
     expect(worker).toMatchObject({ code: 3, stderr: expect.stringContaining("--tenant") })
   }, 60_000)
 
-  it("a one-shot ingest of a BigQuery tenant loads its events there before it exits", async () => {
-    const bq = await startBigQueryServer({ projectId: "acme-analytics" })
-    try {
-      const t = freshTenant("bqcli")
-      expect((await workcat("tenants", "add", t)).code).toBe(0)
-      expect((await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")).code).toBe(0)
-      const file = join(home, `${t}.ndjson`)
-      const at = new Date(Date.now() - 3 * 86_400_000).toISOString()
-      writeFileSync(file, [oktaEvent("bq-1", at), oktaEvent("bq-2", at)].join("\n") + "\n")
-      // No periodic load: only the ingest's own settle can have loaded them.
-      const ingest = await workcatWith({ WORKCAT_BQ_API_ENDPOINT: bq.url, WORKCAT_BQ_FLUSH_SECONDS: "0" }, "ingest", "--tenant", t, file)
-      expect(ingest).toMatchObject({ code: 0, stdout: expect.stringContaining("2 accepted") })
-      expect(bq.jobs.filter((j) => j.kind === "load").length).toBe(1)
-      expect(await count(`SELECT rows AS n FROM tenant_${t}.bq_exports WHERE state = 'done'`, [])).toBe(2)
-    } finally {
-      await bq.close()
-    }
-  }, 60_000)
-
   it("an intake that refused records exits 2 and names the top reasons and the next step; the letters can be listed, opened and replayed", async () => {
     const t = freshTenant("rejects")
     expect((await workcat("tenants", "add", t)).code).toBe(0)
@@ -153,4 +135,45 @@ describe("the workcat CLI's answers to mistakes", () => {
     const replay = await workcat("dead-letters", "replay", "--tenant", t)
     expect(replay).toMatchObject({ code: 0, stdout: expect.stringContaining("1 records accepted") })
   }, 90_000)
+})
+
+describe("the workcat binary's intake paths", () => {
+  it("a one-shot ingest of a BigQuery tenant loads its events there before it exits", async () => {
+    const bq = await startBigQueryServer({ projectId: "acme-analytics" })
+    try {
+      const t = freshTenant("bqcli")
+      expect((await workcat("tenants", "add", t)).code).toBe(0)
+      expect((await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")).code).toBe(0)
+      const file = join(home, `${t}.ndjson`)
+      const at = new Date(Date.now() - 3 * 86_400_000).toISOString()
+      writeFileSync(file, [oktaEvent("bq-1", at), oktaEvent("bq-2", at)].join("\n") + "\n")
+      // No periodic load: only the ingest's own settle can have loaded them.
+      const ingest = await workcatWith({ WORKCAT_BQ_API_ENDPOINT: bq.url, WORKCAT_BQ_FLUSH_SECONDS: "0" }, "ingest", "--tenant", t, file)
+      expect(ingest).toMatchObject({ code: 0, stdout: expect.stringContaining("2 accepted") })
+      expect(bq.jobs.filter((j) => j.kind === "load").length).toBe(1)
+      expect(await count(`SELECT rows AS n FROM tenant_${t}.bq_exports WHERE state = 'done'`, [])).toBe(2)
+    } finally {
+      await bq.close()
+    }
+  }, 60_000)
+
+  it("ingest --from pubsub reads a subscription through the binary until it is idle", async () => {
+    const server = await startPubSub({ prefer: "fake" })
+    try {
+      const t = freshTenant("pscli")
+      expect((await workcat("tenants", "add", t)).code).toBe(0)
+      const client = pubsubClient(server)
+      const [topic] = await client.createTopic(`${t}-topic`)
+      await topic.createSubscription(`${t}-sub`)
+      const at = new Date(Date.now() - 86_400_000).toISOString()
+      for (const id of ["ps-1", "ps-2", "ps-1"]) await topic.publishMessage({ data: Buffer.from(oktaEvent(id, at)) })
+      await client.close()
+      const env = { PUBSUB_EMULATOR_HOST: server.host, METADATA_SERVER_DETECTION: "none" }
+      const ingest = await workcatWith(env, "ingest", "--tenant", t, "--from", "pubsub", "--subscription", `${t}-sub`, "--project", server.projectId, "--idle-exit", "2", "--json")
+      expect(ingest).toMatchObject({ code: 0 })
+      expect(JSON.parse(ingest.stdout)).toMatchObject({ messages: 3, accepted: 2, duplicates: 1, rejected: 0 })
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
 })

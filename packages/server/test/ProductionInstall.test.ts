@@ -75,7 +75,7 @@ describe("the production install (the Docker image's runtime stage)", () => {
     expect(existsSync(join(dir, "packages/pipeline/src")), "no sources").toBe(false)
   })
 
-  it("runs `workcat --help` from the compiled JavaScript", async () => {
+  it("runs `workcat --help` from the bundled JavaScript", async () => {
     const { code, stdout, stderr } = await workcat("--help")
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
     const text = stdout.replace(/\x1b\[[0-9;]*m/g, "")
@@ -102,8 +102,8 @@ describe("the production install (the Docker image's runtime stage)", () => {
     expect(JSON.parse(stdout).total).toEqual({ accepted: 3, duplicates: 1, rejected: 0, reasons: {} })
   })
 
-  it("without the compiled JavaScript, says to build in one line and exits 1", async () => {
-    const entry = join(dir, "packages/server/dist/src/bin.js")
+  it("without the bundled JavaScript, says to build in one line and exits 1", async () => {
+    const entry = join(dir, "packages/server/dist/workcat.mjs")
     renameSync(entry, `${entry}.moved`)
     try {
       const { code, stdout, stderr } = await workcat("--help")

@@ -1,4 +1,4 @@
-import { type Message, PubSub } from "@google-cloud/pubsub"
+import type { Message } from "@google-cloud/pubsub"
 import type { FormatChoice } from "@workcat/core"
 import { Chunk, Data, type Duration, Effect, Stream } from "effect"
 import { type InputValue, makeSplitter } from "./Framing.js"
@@ -45,6 +45,8 @@ const messageValues = (message: Message): ReadonlyArray<InputValue> => {
 export const ingestPubSub = (options: PubSubIntakeOptions) =>
   Effect.gen(function* () {
     const ingest = yield* Ingest
+    // Loaded when used: the client and its gRPC stack are most of a process's start otherwise.
+    const { PubSub } = yield* Effect.promise(() => import("@google-cloud/pubsub"))
     const client = new PubSub(options.projectId ? { projectId: options.projectId } : {})
     const subscription = client.subscription(options.subscription, {
       flowControl: { maxMessages: options.maxMessages, allowExcessMessages: false }

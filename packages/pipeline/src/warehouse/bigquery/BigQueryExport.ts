@@ -1,5 +1,4 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { BigQuery } from "@google-cloud/bigquery"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { sqlState } from "../../db/SqlErrors.js"
@@ -25,8 +24,6 @@ const DAY_MS = 86_400_000
 /** Events one load job takes at most (tens of MB of NDJSON). */
 const EXPORT_ROWS = 100_000
 
-/** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
-const date = (day: string) => BigQuery.date(day)
 /** The first instant of a day (UTC), a TIMESTAMP parameter. */
 const midnight = (day: string) => new Date(`${day}T00:00:00Z`)
 /** Lines as the body of an NDJSON load. */
@@ -152,12 +149,13 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
     const apiEndpoint = Option.getOrUndefined(yield* Config.option(Config.string("WORKCAT_BQ_API_ENDPOINT")).pipe(Effect.orDie))
     const retentionDays = tenant.settings.retentionDays
     const flushSeconds = yield* Config.integer("WORKCAT_BQ_FLUSH_SECONDS").pipe(Config.withDefault(120), Effect.orDie)
-    const jobs = makeBigQueryJobs({ ...warehouse, tenant: tenant.id, retentionDays, apiEndpoint }, (billed) =>
+    const jobs = yield* makeBigQueryJobs({ ...warehouse, tenant: tenant.id, retentionDays, apiEndpoint }, (billed) =>
       sql`INSERT INTO warehouse_queries (job_id, operation, bytes_billed, cost_usd) VALUES (${billed.jobId}, ${billed.operation}, ${billed.bytesBilled}, ${billed.usd})`.pipe(
         Effect.asVoid,
         Effect.orDie
       )
     )
+    const date = jobs.date
     const ready = yield* Effect.cached(
       Effect.zipRight(
         ensureTables(jobs, { tenant: tenant.id, location: warehouse.location, kmsKeyName: warehouse.kmsKeyName, retentionDays }),

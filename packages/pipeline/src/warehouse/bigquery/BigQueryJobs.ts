@@ -1,5 +1,4 @@
-import { BigQuery, type Job, type Query, type QueryResultsOptions } from "@google-cloud/bigquery"
-import { PassThroughClient } from "google-auth-library"
+import type { Job, Query, QueryResultsOptions } from "@google-cloud/bigquery"
 import type { BigQueryWarehouse } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
 import { createHash } from "node:crypto"
@@ -45,7 +44,19 @@ export const reasonOf = (e: unknown): string | undefined => {
  * that would bill more) and priced at the tenant's on-demand rate; loads with a job id of the
  * caller's (see `jobIdFor`).
  */
-export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed) => Effect.Effect<void>) => {
+export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed) => Effect.Effect<void>) =>
+  // The client is loaded when a tenant needs it: it is a good part of a process's start otherwise.
+  Effect.map(
+    Effect.promise(() => Promise.all([import("@google-cloud/bigquery"), import("google-auth-library")])),
+    ([{ BigQuery }, { PassThroughClient }]) => jobsWith(BigQuery, PassThroughClient, target, record)
+  )
+
+const jobsWith = (
+  BigQuery: typeof import("@google-cloud/bigquery").BigQuery,
+  PassThroughClient: typeof import("google-auth-library").PassThroughClient,
+  target: BigQueryTarget,
+  record: (billed: Billed) => Effect.Effect<void>
+) => {
   const client = new BigQuery({
     projectId: target.project,
     location: target.location,
@@ -181,6 +192,9 @@ export const makeBigQueryJobs = (target: BigQueryTarget, record: (billed: Billed
       catch: fail
     }).pipe(Effect.withSpan("BigQuery.load", { attributes: { table, jobId } }))
 
-  return { dataset, name, query, dml, queryPages, estimate, load } as const
+  /** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
+  const date = (day: string) => BigQuery.date(day)
+
+  return { dataset, name, query, dml, queryPages, estimate, load, date } as const
 }
-export type BigQueryJobs = ReturnType<typeof makeBigQueryJobs>
+export type BigQueryJobs = ReturnType<typeof jobsWith>

@@ -1,0 +1,27 @@
+// `npm run build`'s second step: the `workcat` binary's code as one file,
+// packages/server/dist/workcat.mjs, bundled by esbuild from the compiled JavaScript (tsc -b's
+// dist/), so a command starts without resolving and reading the ~2,000 modules it imports
+// (`workcat --help`: 0.8 s unbundled). Left out, and loaded from node_modules when used:
+// google-gax and gRPC, which read their .proto files next to their own code at run time, and
+// whatever is imported by a name computed at run time (the embedded PostgreSQL binaries).
+// Identifiers are kept, so stack traces (WORKCAT_DEBUG=1) still name functions.
+import { build } from "esbuild"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ["packages/server/dist/src/bin.js"],
+  outfile: "packages/server/dist/workcat.mjs",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ["google-gax", "@grpc/grpc-js", "@grpc/proto-loader", "pg-native"],
+  // The bundled CommonJS packages call require(): the bundle's own, resolved from its place.
+  banner: { js: "import { createRequire as __workcatRequire } from 'node:module'; const require = __workcatRequire(import.meta.url);" },
+  logLevel: "warning"
+})
