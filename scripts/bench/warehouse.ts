@@ -118,6 +118,20 @@ const bench = Command.make(
       yield* Console.log(`${"per month (30 nights)".padEnd(40)} ${`$${(30 * usd(night)).toFixed(2)}`.padStart(12)} ${`$${(30 * usd(unpruned)).toFixed(2)}`.padStart(12)} ${`$${(30 * usd(fromRaw)).toFixed(2)}`.padStart(12)}`)
       yield* Console.log(`seed's infrastructure, whole deployment, per month: $${SEED_MONTHLY_USD.toLocaleString("en-US")} (the night's BigQuery queries as run: ${((100 * 30 * usd(night)) / SEED_MONTHLY_USD).toFixed(2)}% of it)`)
       yield* Console.log("(loads, exports and the night's published results are load jobs: free; storage is not counted here)")
+      // Statements that change rows bill what they read plus every column of each partition they
+      // change (BigQuery's t'): for people active on most days, about the whole table.
+      const rawAll = eventsPerDay * args.retentionDays * rawRow(RAW_SCHEMA.map((f) => f.name))
+      const rollupAll = rollupRowsPerDay * args.retentionDays * rollupRow(ROLLUP_SCHEMA.map((f) => f.name))
+      const rawRead = (columns: ReadonlyArray<string>) => eventsPerDay * args.retentionDays * rawRow(columns)
+      const rollupRead = (columns: ReadonlyArray<string>) => rollupRowsPerDay * args.retentionDays * rollupRow(columns)
+      const erasure = billed(rawRead(["user_id", "occurred_at"]) + rawAll) + billed(rollupRead(["user_id", "day"]) + rollupAll)
+      const rotation =
+        billed(rawRead(["user_id", "session_id", "occurred_at"])) + billed(rollupRead(["user_id", "day"])) +
+        billed(rawRead(["user_id", "occurred_at"]) + rawAll) + billed(rawRead(["session_id", "occurred_at"]) + rawAll) + billed(rollupRead(["user_id", "day"]) + rollupAll)
+      yield* Console.log("")
+      yield* Console.log(`raw table over ${args.retentionDays} days: ${(rawAll / TiB).toFixed(1)} TiB; rollup: ${gib(rollupAll)}`)
+      yield* Console.log(`${"a night's forgets (one DELETE per table)".padEnd(40)} ${gib(erasure).padStart(12)} $${usd(erasure).toFixed(2)} (whatever their number; one forget at a time: that per forget)`)
+      yield* Console.log(`${"a key rotation (read, three UPDATEs)".padEnd(40)} ${gib(rotation).padStart(12)} $${usd(rotation).toFixed(2)}`)
       const project = process.env.WORKCAT_BQ_PROJECT
       if (project === undefined) {
         yield* Console.log("dry runs against BigQuery: skipped (set WORKCAT_BQ_PROJECT, WORKCAT_BQ_DATASET and credentials to print them)")
@@ -127,7 +141,7 @@ const bench = Command.make(
       const jobs = yield* makeBigQueryJobs(
         {
           kind: "bigquery", project, dataset, location: process.env.WORKCAT_BQ_LOCATION ?? "US", kmsKeyName: null, maxBytesBilled: TiB,
-          usdPerTib: args.usdPerTib, postgresDays: 7, tenant: "bench", retentionDays: args.retentionDays, apiEndpoint: process.env.WORKCAT_BQ_API_ENDPOINT
+          usdPerTib: args.usdPerTib, maxErasureBytesBilled: 100 * TiB, postgresDays: 7, tenant: "bench", retentionDays: args.retentionDays, apiEndpoint: process.env.WORKCAT_BQ_API_ENDPOINT
         },
         () => Effect.void
       )

@@ -14,6 +14,7 @@ import { Ingest } from "../src/ingest/Ingest.js"
 import { runNightly } from "../src/nightly/RunNightly.js"
 import { generate } from "../src/synthetic/Generate.js"
 import { EventWarehouse } from "../src/warehouse/EventWarehouse.js"
+import { WindowSource } from "../src/warehouse/WindowSource.js"
 import { bigQueryClientOptions, type BigQueryServer, parsesAsBigQuery, startBigQueryServer } from "./support/BigQueryServer.js"
 import { freshTenant, provision, testConfig, TestRuntime, testTenantLayer } from "./support/TestLayers.js"
 import { event, warehouseContract } from "./support/WarehouseContract.js"
@@ -34,7 +35,7 @@ const bigQueryTenant = (tenant: TenantId, bq: BigQueryServer | null, project = P
       Layer.effectDiscard(
         Effect.flatMap(TenantRegistry, (r) =>
           r.update(tenant, {
-            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 }
+            warehouse: { kind: "bigquery", project, dataset: `workcat_${tenant}`, location, kmsKeyName: bq === null ? null : KMS, maxBytesBilled: 1024 ** 4, maxErasureBytesBilled: 100 * 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 }
           })
         )
       ).pipe(Layer.provide(provision(tenant)))
@@ -171,7 +172,9 @@ describe("BigQuery warehouse", () => {
       expect(queries.length).toBeGreaterThan(0)
       expect(recorded.map((r) => r.operation).sort()).toEqual(queries.map((q) => q.labels?.operation).sort())
       for (const job of queries) {
-        expect(job.maximumBytesBilled).toBe(String(1024 ** 4))
+        // Statements that rewrite partitions (forgets, a key rotation) are under the erasure cap, reads under the query cap.
+        const erasure = job.labels?.operation === "forget" || job.labels?.operation === "rekey"
+        expect(job.maximumBytesBilled).toBe(String(erasure ? 100 * 1024 ** 4 : 1024 ** 4))
         expect(job.labels).toMatchObject({ app: "workcat", tenant })
         expect(job.query).not.toMatch(/u_[12]/) // values travel as parameters
         expect(parsesAsBigQuery(job.query!)).toBe(true)
@@ -271,18 +274,28 @@ describe("BigQuery warehouse", () => {
       expect(bq.tables.has(`workcat_${tenant}.rekey_map`)).toBe(false)
     }))
 
-  it.scoped("forgets a person in BigQuery too: raw events and rollup", () =>
+  it.scoped("forgets a person in BigQuery at the start of the next night, with that night's other forgets, before it reads", () =>
     Effect.gen(function* () {
       const bq = yield* server
       const tenant = freshTenant("bq")
+      const users = (table: string, filter: string) => rowsIn(bq, `workcat_${tenant}`, `SELECT DISTINCT user_id FROM \`DATASET.${table}\` WHERE ${filter} ORDER BY user_id`)
+      const [raw, rollup] = [() => users("sso_events_raw", "occurred_at >= TIMESTAMP('2026-01-01')"), () => users("user_app_daily", "day >= DATE('2026-01-01')")]
       yield* Effect.gen(function* () {
         const w = yield* EventWarehouse
-        yield* w.append([event("a", "u_1", "github", "2026-11-02T09:00:00Z"), event("b", "u_2", "github", "2026-11-02T10:00:00Z")])
+        const sql = yield* SqlClient.SqlClient
+        yield* w.append(["u_1", "u_2", "u_3"].map((u, i) => event(`e${i}`, u, "github", "2026-11-02T09:00:00Z")))
         yield* w.settle
-        yield* w.forget("u_1" as UserId)
+        expect(yield* w.forget("u_1" as UserId)).toMatchObject({ "bigquery.queued": 1 })
+        yield* w.forget("u_3" as UserId)
+        // Queued, not yet applied there.
+        expect(yield* sql`SELECT user_id FROM bq_erasures ORDER BY 1`).toEqual([{ user_id: "u_1" }, { user_id: "u_3" }])
+        expect((yield* raw()).length).toBe(3)
+        yield* Effect.flatMap(WindowSource, (s) => s.settle)
+        expect(yield* sql`SELECT user_id FROM bq_erasures`).toEqual([])
       }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
-      const raw = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT DISTINCT user_id FROM `DATASET.sso_events_raw` WHERE occurred_at >= TIMESTAMP('2026-01-01')")
-      const rollup = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT DISTINCT user_id FROM `DATASET.user_app_daily` WHERE day >= DATE('2026-01-01')")
-      expect([raw, rollup]).toEqual([[{ user_id: "u_2" }], [{ user_id: "u_2" }]])
+      expect([yield* raw(), yield* rollup()]).toEqual([[{ user_id: "u_2" }], [{ user_id: "u_2" }]])
+      // One statement per table for both, under the erasure cap.
+      const erasures = bq.jobs.filter((j) => j.kind === "query" && !j.dryRun && j.labels?.operation === "forget")
+      expect(erasures.map((j) => j.maximumBytesBilled)).toEqual([String(100 * 1024 ** 4), String(100 * 1024 ** 4)])
     }))
 })

@@ -102,7 +102,7 @@ describe("the workcat CLI's answers to mistakes", () => {
     expect(oneLine(mixed.stderr)).toBe("workcat: the --bq-* options need --warehouse bigquery, not postgres")
     const set = await workcat("tenants", "set", t, "--warehouse", "bigquery", "--bq-project", "acme-analytics", "--bq-location", "EU")
     expect(set.code).toBe(0)
-    expect(JSON.parse(set.stdout).warehouse).toEqual({ kind: "bigquery", project: "acme-analytics", dataset: `workcat_${t}`, location: "EU", kmsKeyName: null, maxBytesBilled: 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 })
+    expect(JSON.parse(set.stdout).warehouse).toEqual({ kind: "bigquery", project: "acme-analytics", dataset: `workcat_${t}`, location: "EU", kmsKeyName: null, maxBytesBilled: 1024 ** 4, maxErasureBytesBilled: 100 * 1024 ** 4, usdPerTib: 6.25, postgresDays: 7 })
     // The --bq-* options alone change a BigQuery tenant's settings.
     expect(JSON.parse((await workcat("tenants", "set", t, "--bq-max-bytes-billed", String(20 * 1024 ** 3))).stdout).warehouse).toMatchObject({ project: "acme-analytics", maxBytesBilled: 20 * 1024 ** 3 })
     const worker = await workcat("worker", "--tenant", "Not-A-Tenant")

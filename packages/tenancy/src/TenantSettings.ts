@@ -144,6 +144,11 @@ export const BigQueryWarehouse = Schema.Struct({
   ),
   /** No query job of this tenant may bill more bytes than this: BigQuery itself refuses it (`maximumBytesBilled`). */
   maxBytesBilled: Schema.optionalWith(Schema.Int.pipe(Schema.between(10 * 1024 * 1024, 1024 ** 5)), { default: () => 1024 ** 4 }),
+  /**
+   * The same for the statements that change rows across the dataset (a night's forgets, a key
+   * rotation): BigQuery bills them the whole of every partition they touch, about the table's size.
+   */
+  maxErasureBytesBilled: Schema.optionalWith(Schema.Int.pipe(Schema.between(10 * 1024 * 1024, 1024 ** 5)), { default: () => 100 * 1024 ** 4 }),
   /** The on-demand price of a TiB scanned, in USD, to record what each query cost. */
   usdPerTib: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.between(0, 1000)), { default: () => 6.25 }),
   /**

@@ -82,11 +82,12 @@ const warehousePatch = (
     readonly bqKmsKey: Option.Option<string>
     readonly bqMaxBytesBilled: Option.Option<number>
     readonly bqPostgresDays: Option.Option<number>
+    readonly bqMaxErasureBytesBilled: Option.Option<number>
   },
   stored: WarehouseSettings | null
 ): Either.Either<unknown, string> => {
   const o = Option.getOrUndefined
-  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled), postgresDays: o(args.bqPostgresDays) }
+  const bq = { project: o(args.bqProject), dataset: o(args.bqDataset), location: o(args.bqLocation), kmsKeyName: o(args.bqKmsKey), maxBytesBilled: o(args.bqMaxBytesBilled), postgresDays: o(args.bqPostgresDays), maxErasureBytesBilled: o(args.bqMaxErasureBytesBilled) }
   const anyBq = Object.values(bq).some((v) => v !== undefined)
   const kind = o(args.warehouse) ?? (anyBq ? "bigquery" : undefined)
   if (kind === undefined) return Either.right(undefined)
@@ -145,6 +146,10 @@ const set = Command.make(
     bqLocation: Options.text("bq-location").pipe(Options.optional, Options.withDescription("BigQuery: the dataset's location (EU, US, europe-west3, …)")),
     bqKmsKey: Options.text("bq-kms-key").pipe(Options.optional, Options.withDescription("BigQuery: the CMEK key name of the dataset's tables")),
     bqMaxBytesBilled: Opt.integer("bq-max-bytes-billed").pipe(Options.optional, Options.withDescription("BigQuery: bytes one query may bill at most (default 1 TiB)")),
+    bqMaxErasureBytesBilled: Opt.integer("bq-max-erasure-bytes-billed").pipe(
+      Options.optional,
+      Options.withDescription("BigQuery: bytes a night's forgets or a key rotation may bill per statement; they rewrite every partition they touch (default 100 TiB)")
+    ),
     bqPostgresDays: Opt.integer("bq-postgres-days").pipe(
       Options.optional,
       Options.withDescription("BigQuery: days of raw events PostgreSQL keeps once exported, covered by the intake's duplicate check (1-90, default 7)")

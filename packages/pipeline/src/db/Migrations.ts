@@ -14,6 +14,7 @@ import tenant0007 from "./migrations/tenant/0007_ledger_retention.js"
 import tenant0008 from "./migrations/tenant/0008_window_sums.js"
 import tenant0009 from "./migrations/tenant/0009_bigquery.js"
 import tenant0010 from "./migrations/tenant/0010_users_seen.js"
+import tenant0011 from "./migrations/tenant/0011_bq_erasures.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -29,7 +30,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0007_ledger_retention": tenant0007,
   "0008_window_sums": tenant0008,
   "0009_bigquery": tenant0009,
-  "0010_users_seen": tenant0010
+  "0010_users_seen": tenant0010,
+  "0011_bq_erasures": tenant0011
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

@@ -28,6 +28,8 @@ export const PSEUDONYM_COLUMNS = {
     { table: "employees", column: "manager_id", forget: "unlink" }
   ],
   session: fromWarehouse(WAREHOUSE_PSEUDONYMS.session),
+  // Forgets still to be applied in a BigQuery dataset: re-keyed with it, removed once applied.
+  erasure: fromWarehouse(WAREHOUSE_PSEUDONYMS.erasure),
   employee: [
     { table: "hr_events", column: "employee_ref", forget: "delete" },
     { table: "employees", column: "employee_ref", forget: "delete" }

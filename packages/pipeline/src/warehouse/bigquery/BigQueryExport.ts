@@ -19,6 +19,8 @@ const REKEY_TABLE = "rekey_map"
 /** Values a page of the rotation's read brings, and one of its loads takes. */
 const REKEY_PAGE = 100_000
 const LOCK_NOT_AVAILABLE = "55P03"
+/** People one erasure statement deletes at most (a query parameter of their pseudonyms). */
+const ERASE_USERS = 10_000
 
 const DAY_MS = 86_400_000
 /** Events one load job takes at most (tens of MB of NDJSON). */
@@ -283,21 +285,37 @@ COMMIT TRANSACTION;`,
     }
 
     /**
-     * Right to forget, in BigQuery: the person's raw events and rollup rows, in every day kept; the
-     * rows deleted per table. Two statements, each atomic, and a forget asked again deletes what is left.
+     * Right to forget, in BigQuery: queued (`bq_erasures`), in the caller's transaction, for `erase`.
+     * A DML statement bills the whole of every partition it touches (about the table, for someone
+     * active on most days), so forgets are applied together, once a night, not one by one.
      */
     const forget = (userId: UserId) =>
-      Effect.gen(function* () {
-        yield* ready
-        const { from, fromTime } = kept()
-        const events = yield* jobs.dml("forget", `DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id = @user`, { user: userId, fromTime }, {
-          types: { user: "STRING", fromTime: "TIMESTAMP" }
+      sql`INSERT INTO bq_erasures (user_id) VALUES (${userId}) ON CONFLICT (user_id) DO NOTHING`.pipe(Effect.as(1), asWarehouseError)
+
+    /**
+     * The queued forgets applied in the dataset: the people's raw events and rollup rows, in every
+     * day kept, in one DML statement per table (at most `ERASE_USERS` people each), under the
+     * tenant's erasure cap; a forget leaves the queue once both are done. A statement asked again
+     * deletes what is left. The people erased.
+     */
+    const erase = Effect.gen(function* () {
+      const queued = yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM bq_erasures ORDER BY user_id`
+      if (queued.length === 0) return 0
+      yield* ready
+      const { from, fromTime } = kept()
+      for (const chunk of Arr.chunksOf(queued.map((q) => q.userId), ERASE_USERS)) {
+        yield* jobs.dml("forget", `DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id IN UNNEST(@users)`, { users: chunk, fromTime }, {
+          types: { users: ["STRING"], fromTime: "TIMESTAMP" },
+          cap: "erasure"
         })
-        const rollups = yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id = @user`, { user: userId, from: date(from) }, {
-          types: { user: "STRING", from: "DATE" }
+        yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id IN UNNEST(@users)`, { users: chunk, from: date(from) }, {
+          types: { users: ["STRING"], from: "DATE" },
+          cap: "erasure"
         })
-        return { [RAW_TABLE]: events, [ROLLUP_TABLE]: rollups }
-      }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.forget"))
+        yield* sql`DELETE FROM bq_erasures WHERE user_id = ANY(${chunk}::text[])`
+      }
+      return queued.length
+    }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.erase"))
 
     /** Retention, in BigQuery: the events and rollup rows of days before `cutoff` (partitions expire by themselves too, at the tenant's retention). */
     const dropBefore = (cutoff: string) =>
@@ -358,7 +376,7 @@ UPDATE ${raw} t SET session_id = m.new FROM ${pairs} AS m WHERE t.occurred_at >=
 UPDATE ${rollup} t SET user_id = m.new FROM ${pairs} AS m WHERE t.day >= @from AND t.user_id = m.old;
 COMMIT TRANSACTION;`,
           params,
-          { types }
+          { types, cap: "erasure" }
         )
         const [counted] = yield* jobs.query<{ n: number }>("rekey_count", `SELECT COUNT(DISTINCT old) AS n FROM ${jobs.name(REKEY_TABLE)}`)
         yield* Effect.tryPromise(() => map.delete())
@@ -474,6 +492,6 @@ GROUP BY user_id`,
         return categories.length + metrics.length
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.publish"))
 
-    return { flush, forget, rekey, dropBefore, windowSums, publish } as const
+    return { flush, forget, erase, rekey, dropBefore, windowSums, publish } as const
   })
 }) {}

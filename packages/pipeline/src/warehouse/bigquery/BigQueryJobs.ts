@@ -70,7 +70,9 @@ const jobsWith = (
   const fail = (cause: unknown) =>
     reasonOf(cause) === "invalid" || reasonOf(cause) === "invalidQuery" ? new BigQueryRefused({ reason: reasonOf(cause)!, message: (cause as Error).message }) : new WarehouseError({ cause })
 
-  type Options = { readonly types?: Query["types"]; readonly jobId?: string }
+  /** `cap`: which of the tenant's caps the job is under: reads' (the default), or the one of statements that rewrite partitions. */
+  type Options = { readonly types?: Query["types"]; readonly jobId?: string; readonly cap?: "query" | "erasure" }
+  const capOf = (options: Options) => (options.cap === "erasure" ? target.maxErasureBytesBilled : target.maxBytesBilled)
 
   /**
    * Runs one parameterized query job (a SELECT, DML or a script) and returns its rows. A dry run
@@ -80,15 +82,19 @@ const jobsWith = (
    */
   const capped = <A>(operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
     Effect.flatMap(/^\s*BEGIN\b/i.test(sql) ? Effect.succeed(0) : estimate(sql, params, options.types), (bytes) =>
-      bytes > target.maxBytesBilled ? Effect.fail(overCap(operation, bytes)) : run<A>(operation, sql, params, options)
+      bytes > capOf(options) ? Effect.fail(overCap(operation, bytes, options)) : run<A>(operation, sql, params, options)
     )
   const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
     Effect.map(capped<A>(operation, sql, params, options), (r) => r.rows)
   /** `query` of one DML statement: the rows it changed. */
   const dml = (operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
     Effect.map(capped(operation, sql, params, options), (r) => r.affected)
-  const overCap = (operation: string, bytes: number) =>
-    new WarehouseError({ cause: new Error(`the ${operation} query would scan ${bytes} bytes, over the tenant's cap of ${target.maxBytesBilled} (bq-max-bytes-billed)`) })
+  const overCap = (operation: string, bytes: number, options: Options) =>
+    new WarehouseError({
+      cause: new Error(
+        `the ${operation} query would bill ${bytes} bytes, over the tenant's cap of ${capOf(options)} (${options.cap === "erasure" ? "bq-max-erasure-bytes-billed" : "bq-max-bytes-billed"})`
+      )
+    })
 
   const start = (operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
     client.createQueryJob({
@@ -97,7 +103,7 @@ const jobsWith = (
       ...(options.types === undefined ? {} : { types: options.types }),
       ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
       location: target.location,
-      maximumBytesBilled: String(target.maxBytesBilled),
+      maximumBytesBilled: String(capOf(options)),
       labels: { app: "workcat", tenant: target.tenant, operation: operation.replace(/[^a-z0-9_-]/g, "_").slice(0, 63) }
     })
   /** What the finished job billed, recorded in the tenant's ledger; the rows a DML statement changed. */
@@ -138,7 +144,7 @@ const jobsWith = (
   ) =>
     Effect.gen(function* () {
       const bytes = yield* estimate(sql, params, options.types)
-      if (bytes > target.maxBytesBilled) return yield* Effect.fail(overCap(operation, bytes))
+      if (bytes > capOf(options)) return yield* Effect.fail(overCap(operation, bytes, options))
       const [job] = yield* Effect.tryPromise({ try: () => start(operation, sql, params, options), catch: fail })
       let page: QueryResultsOptions | undefined = { autoPaginate: false, maxResults: options.pageRows }
       while (page !== undefined) {

@@ -9,8 +9,8 @@ import { BigQueryExport } from "./BigQueryExport.js"
  * The event warehouse of a tenant whose events go to BigQuery: what the PostgreSQL adapter does
  * for the last days (`postgresDays`: the intake's duplicate check, dead letters, the rollup's
  * users), every settle followed by the export of the settled days to the tenant's dataset
- * (`BigQueryExport`), which then empties the older days in PostgreSQL; a forget and a key
- * rotation reach the dataset too. The night's window sums come from BigQuery (`BigQueryWindowSourceLive`).
+ * (`BigQueryExport`), which then empties the older days in PostgreSQL; a key rotation reaches
+ * the dataset at once, a forget at the start of the next night. The night's window sums come from BigQuery (`BigQueryWindowSourceLive`).
  */
 export const BigQueryWarehouseLive = Layer.effect(
   EventWarehouse,
@@ -28,22 +28,24 @@ export const BigQueryWarehouseLive = Layer.effect(
       settle: exported(postgres.settle),
       settleBefore: (day) => exported(postgres.settleBefore(day)),
       dropBefore: (cutoff) => Effect.tap(postgres.dropBefore(cutoff), () => bigquery.dropBefore(cutoff).pipe(Effect.orDie)),
-      forget: (userId) =>
-        Effect.flatMap(postgres.forget(userId), (here) =>
-          Effect.map(bigquery.forget(userId).pipe(Effect.orDie), (there) => ({ ...here, ...Object.fromEntries(Object.entries(there).map(([t, n]) => [`bigquery.${t}`, n])) }))
-        ),
+      // The dataset's rows go at the start of the next night (`erase`): counted as queued.
+      forget: (userId) => Effect.flatMap(postgres.forget(userId), (here) => Effect.map(bigquery.forget(userId).pipe(Effect.orDie), (queued) => ({ ...here, "bigquery.queued": queued }))),
       publishResults: ({ date, runId }) => bigquery.publish(runId, date),
       rekey: (next) => Effect.flatMap(rekeyHere(next), (here) => bigquery.rekey(next, here).pipe(Effect.orDie))
     } satisfies EventWarehouse["Type"]
   })
 ).pipe(Layer.provide(BigQueryExport.Default))
 
-/** The night's window sums are computed in BigQuery from its rollup, once the settled days are exported there. */
+/** The night's window sums are computed in BigQuery from its rollup, once the settled days are exported there and the queued forgets applied. */
 export const BigQueryWindowSourceLive = Layer.effect(
   WindowSource,
   Effect.gen(function* () {
     const store = yield* EventStore
     const bigquery = yield* BigQueryExport
-    return { settle: Effect.tap(store.settle, () => bigquery.flush.pipe(Effect.orDie)), sums: (w) => bigquery.windowSums(w).pipe(Effect.orDie) }
+    return {
+      // Everything in BigQuery and rolled up there, and the forgets queued since the last night applied, before the night reads.
+      settle: Effect.tap(store.settle, () => Effect.zipRight(bigquery.flush, bigquery.erase).pipe(Effect.orDie)),
+      sums: (w) => bigquery.windowSums(w).pipe(Effect.orDie)
+    }
   })
 ).pipe(Layer.provide(BigQueryExport.Default))

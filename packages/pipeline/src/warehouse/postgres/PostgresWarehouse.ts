@@ -13,14 +13,19 @@ import { WindowSums } from "./WindowSums.js"
 const refusal = (e: SqlError) => (refusesData(e) ? new ValuesRefused({ code: sqlState(e) ?? "" }) : new WarehouseError({ cause: e }))
 const failure = (e: SqlError) => new WarehouseError({ cause: e })
 
-/** The warehouse's columns holding pseudonyms: users' (`u_`) and sessions' (`s_`). */
+/**
+ * The warehouse's columns holding pseudonyms: users' (`u_`) and sessions' (`s_`), which forget
+ * deletes by user and key rotation re-keys, and forgets not yet applied in BigQuery (`u_`), which
+ * key rotation re-keys with the rows they are to delete there.
+ */
 export const WAREHOUSE_PSEUDONYMS = {
   user: [
     { table: "sso_events", column: "user_id" },
     { table: "user_app_daily", column: "user_id" },
     { table: "users_seen", column: "user_id" }
   ],
-  session: [{ table: "sso_events", column: "session_id" }]
+  session: [{ table: "sso_events", column: "session_id" }],
+  erasure: [{ table: "bq_erasures", column: "user_id" }]
 } as const
 
 /**

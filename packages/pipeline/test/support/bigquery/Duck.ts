@@ -10,8 +10,14 @@ export interface Bindings {
 /** The in-memory DuckDB that holds the server's datasets (one schema each) and runs its jobs. */
 export interface Duck {
   readonly run: (sql: string, bindings?: Bindings) => Promise<DuckDBResultReader>
-  /** Prepares (binds and plans, runs nothing) a statement; its result columns. */
-  readonly describe: (sql: string) => Promise<ReadonlyArray<{ readonly name: string; readonly type: DuckDBType }>>
+  /** Prepares (binds and plans, runs nothing) a statement: DuckDB refuses what it cannot run. */
+  readonly validate: (sql: string) => Promise<void>
+  /**
+   * A query's result columns, from its prepared statement; where those are not typed yet (a
+   * parameter whose type only its value gives, such as a list in `UNNEST`), from a run of it
+   * with its parameters that reads no row (`LIMIT 0`).
+   */
+  readonly describe: (sql: string, bindings: Bindings) => Promise<ReadonlyArray<{ readonly name: string; readonly type: DuckDBType }>>
   /** Runs `work` alone: jobs and DDL never interleave (a script's transaction is the connection's). */
   readonly exclusive: <A>(work: () => Promise<A>) => Promise<A>
   readonly close: () => void
@@ -29,10 +35,17 @@ export const openDuck = async (): Promise<Duck> => {
   let tail: Promise<unknown> = Promise.resolve()
   return {
     run: (sql, bindings) => connection.runAndReadAll(sql, bindings?.values, bindings?.types),
-    describe: async (sql) => {
+    validate: async (sql) => {
+      ;(await connection.prepare(sql)).destroySync()
+    },
+    describe: async (sql, bindings) => {
       const prepared = await connection.prepare(sql)
       try {
         return Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }))
+      } catch {
+        const reader = await connection.runAndReadAll(`SELECT * FROM (${sql}) AS _described LIMIT 0`, bindings.values, bindings.types)
+        const types = reader.columnTypes()
+        return reader.columnNames().map((name, i) => ({ name, type: types[i]! }))
       } finally {
         prepared.destroySync()
       }

@@ -141,9 +141,14 @@ const plan = (statement: ReadonlyArray<Node>, catalog: Catalog, defaultDataset: 
       const columns = starred.has(ref) ? table.columns : table.columns.filter((c) => mentioned.has(c.name.toLowerCase()))
       return { ref, table, filter, columns }
     })
+  // An UPDATE or DELETE also bills every column of the partitions it changes (BigQuery's t'):
+  // counted here as the partitions its filter leaves of its target (an upper bound: the real bill
+  // counts those holding a changed row).
+  const target = kind === "UPDATE" || kind === "DELETE" ? reads.find((r) => r.ref === refs[0]) : undefined
+  const billed = target === undefined ? reads : [...reads, { ...target, columns: target.table.columns }]
   const columnNames = new Set([...tables.values()].flatMap((t) => t.columns.map((c) => c.name.toLowerCase())))
   const { sql, params } = translate(statement, refs, (ref) => duckName(tables.get(ref)!), columnNames)
-  return { kind, sql, params, tables: [...tables.values()], reads }
+  return { kind, sql, params, tables: [...tables.values()], reads: billed }
 }
 
 type Parameters = ReadonlyMap<string, { readonly value: DuckDBValue; readonly type: DuckDBType }>
@@ -238,13 +243,16 @@ const bytesRead = async (duck: Duck, parameters: Parameters, read: Read): Promis
 }
 
 /**
- * What one statement processes and bills: the bytes of the tables it reads; billed, each table
- * read rounded up to the MB with 10 MB at least (BigQuery's minimum per table referenced), so a
- * statement that reads a table bills 10 MB even when the partitions it reads are empty.
+ * What one statement processes and bills: the bytes of the tables it reads (and, for an UPDATE
+ * or DELETE, of the partitions it changes); billed, each table rounded up to the MB with 10 MB
+ * at least (BigQuery's minimum per table referenced), so a statement that reads a table bills
+ * 10 MB even when the partitions it reads are empty.
  */
 const costOf = async (duck: Duck, planned: Planned, parameters: Parameters) => {
-  const bytes: Array<number> = []
-  for (const read of planned.reads) bytes.push(await bytesRead(duck, parameters, read))
+  // Per table referenced: a self-join references its table twice; a DML target's t' is its own reference's.
+  const perReference = new Map<TableRef, number>()
+  for (const read of planned.reads) perReference.set(read.ref, (perReference.get(read.ref) ?? 0) + (await bytesRead(duck, parameters, read)))
+  const bytes = [...perReference.values()]
   return {
     processed: bytes.reduce((a, b) => a + b, 0),
     billed: bytes.reduce((a, b) => a + Math.max(10 * MiB, Math.ceil(b / MiB) * MiB), 0)
@@ -293,16 +301,19 @@ const execute = async (duck: Duck, statements: ReadonlyArray<Planned>, parameter
 }
 
 /** The schema the last SELECT would answer with, for a dry run (which validates every statement with DuckDB, running none). */
-const dryRunOf = async (duck: Duck, statements: ReadonlyArray<Planned>) => {
+const dryRunOf = async (duck: Duck, statements: ReadonlyArray<Planned>, parameters: Parameters) => {
   let result: ResultSet | undefined
+  const refused = (e: unknown) => {
+    throw duckFailure(e)
+  }
   for (const s of statements.filter((s) => !["BEGIN", "COMMIT", "ROLLBACK"].includes(s.kind))) {
-    const columns = await duck.describe(s.sql).catch((e: unknown) => {
-      throw duckFailure(e)
-    })
-    if (s.kind === "SELECT") {
-      const names = resultNames(columns.map((c) => c.name))
-      result = { schema: columns.map((c, i) => fieldSchemaOf(names[i]!, c.type)), types: columns.map((c) => c.type), rows: [] }
+    if (s.kind !== "SELECT") {
+      await duck.validate(s.sql).catch(refused)
+      continue
     }
+    const columns = await duck.describe(s.sql, bindingsOf(parameters, s.params)).catch(refused)
+    const names = resultNames(columns.map((c) => c.name))
+    result = { schema: columns.map((c, i) => fieldSchemaOf(names[i]!, c.type)), types: columns.map((c) => c.type), rows: [] }
   }
   return result
 }
@@ -323,7 +334,7 @@ export const runQuery = async (duck: Duck, catalog: Catalog, request: QueryReque
   const single = statements.length === 1 && !["BEGIN", "COMMIT", "ROLLBACK"].includes(statements[0]!.kind)
   const tables = [...new Map(statements.flatMap((s) => s.tables).map((t) => [duckName(t), { datasetId: t.dataset, tableId: t.table }])).values()]
   const outcome = { statementType: single ? statements[0]!.kind : "SCRIPT", bytesProcessed: processed, referencedTables: tables }
-  if (request.dryRun) return { ...outcome, bytesBilled: undefined, dmlAffectedRows: undefined, result: await dryRunOf(duck, statements) }
+  if (request.dryRun) return { ...outcome, bytesBilled: undefined, dmlAffectedRows: undefined, result: await dryRunOf(duck, statements, parameters) }
   const { affected, result } = await execute(duck, statements, parameters)
   return { ...outcome, bytesBilled: billed, dmlAffectedRows: affected, result }
 }
