@@ -197,6 +197,26 @@ describe("BigQuery warehouse", () => {
       expect(yield* rawIds(bq, tenant)).toEqual(["a", "b"])
     }).pipe(Effect.scoped))
 
+  it.scoped("keeps in BigQuery what a forgotten person does after the forget, as PostgreSQL does", () =>
+    Effect.gen(function* () {
+      const bq = yield* server
+      const tenant = freshTenant("bq")
+      const day = daysAgo(1)
+      yield* Effect.gen(function* () {
+        const w = yield* EventWarehouse
+        yield* w.append([event("before", "u_1", "github", `${day}T09:00:00Z`), event("other", "u_2", "github", `${day}T09:00:00Z`)])
+        yield* w.settle
+        yield* w.forget("u_1" as UserId)
+        yield* w.append([event("after", "u_1", "jira", `${day}T15:00:00Z`)])
+        yield* w.settle
+        yield* Effect.flatMap(WindowSource, (s) => s.settle)
+        expect([...(yield* w.usersWithActivity(["u_1", "u_2"] as Array<UserId>))].sort()).toEqual(["u_1", "u_2"])
+      }).pipe(Effect.provide(bigQueryTenant(tenant, bq)))
+      expect(yield* rawIds(bq, tenant)).toEqual(["after", "other"])
+      const rollup = yield* rowsIn(bq, `workcat_${tenant}`, "SELECT user_id, app, accesses FROM `DATASET.user_app_daily` WHERE day >= DATE('2026-01-01') ORDER BY user_id")
+      expect(rollup).toEqual([{ user_id: "u_1", app: "jira", accesses: 1 }, { user_id: "u_2", app: "github", accesses: 1 }])
+    }))
+
   it.scoped("keeps only the last postgresDays days of raw events in PostgreSQL once they are in BigQuery, which keeps them all", () =>
     Effect.gen(function* () {
       const bq = yield* server

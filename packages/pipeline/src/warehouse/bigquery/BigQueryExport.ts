@@ -293,26 +293,48 @@ COMMIT TRANSACTION;`,
       sql`INSERT INTO bq_erasures (user_id) VALUES (${userId}) ON CONFLICT (user_id) DO NOTHING`.pipe(Effect.as(1), asWarehouseError)
 
     /**
-     * The queued forgets applied in the dataset: the people's raw events and rollup rows, in every
-     * day kept, in one DML statement per table (at most `ERASE_USERS` people each), under the
-     * tenant's erasure cap; a forget leaves the queue once both are done. A statement asked again
-     * deletes what is left. The people erased.
+     * The queued forgets applied in the dataset: each person's raw events ingested before their
+     * forget was asked (later ones are a new record, as in PostgreSQL) and their rollup rows, in
+     * every day kept, in one DML statement per table (at most `ERASE_USERS` people each), under the
+     * tenant's erasure cap. Someone with activity again since (in `users_seen` anew) has their
+     * rollup rows derived again from the raw events left. A forget leaves the queue once all is
+     * done; a statement asked again deletes what is left. The people erased.
      */
     const erase = Effect.gen(function* () {
-      const queued = yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM bq_erasures ORDER BY user_id`
+      const queued = yield* sql<{ userId: string; requestedAt: Date }>`
+        SELECT user_id AS "userId", requested_at AS "requestedAt" FROM bq_erasures ORDER BY user_id`
       if (queued.length === 0) return 0
       yield* ready
       const { from, fromTime } = kept()
-      for (const chunk of Arr.chunksOf(queued.map((q) => q.userId), ERASE_USERS)) {
-        yield* jobs.dml("forget", `DELETE FROM ${raw} WHERE occurred_at >= @fromTime AND user_id IN UNNEST(@users)`, { users: chunk, fromTime }, {
-          types: { users: ["STRING"], fromTime: "TIMESTAMP" },
-          cap: "erasure"
-        })
-        yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id IN UNNEST(@users)`, { users: chunk, from: date(from) }, {
+      for (const chunk of Arr.chunksOf(queued, ERASE_USERS)) {
+        const users = chunk.map((q) => q.userId)
+        yield* jobs.dml(
+          "forget",
+          `DELETE FROM ${raw} t WHERE t.occurred_at >= @fromTime
+  AND EXISTS (SELECT 1 FROM UNNEST(@erasures) AS e WHERE e.user_id = t.user_id AND t.ingested_at < e.before)`,
+          { erasures: chunk.map((q) => ({ user_id: q.userId, before: q.requestedAt })), fromTime },
+          { types: { erasures: [{ user_id: "STRING", before: "TIMESTAMP" }], fromTime: "TIMESTAMP" }, cap: "erasure" }
+        )
+        yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id IN UNNEST(@users)`, { users, from: date(from) }, {
           types: { users: ["STRING"], from: "DATE" },
           cap: "erasure"
         })
-        yield* sql`DELETE FROM bq_erasures WHERE user_id = ANY(${chunk}::text[])`
+        const returned = (yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM users_seen WHERE user_id = ANY(${users}::text[])`).map((r) => r.userId)
+        if (returned.length > 0) {
+          yield* jobs.query(
+            "forget_rollup",
+            `INSERT INTO ${rollup} (user_id, day, app, accesses, auth_steps)
+SELECT user_id, DATE(occurred_at) AS day, app, COUNT(*) AS accesses, SUM(auth_steps) AS auth_steps
+FROM (
+  SELECT DISTINCT provider, event_id, occurred_at, user_id, app, auth_steps FROM ${raw}
+  WHERE occurred_at >= @fromTime AND user_id IN UNNEST(@users) AND app IS NOT NULL
+)
+GROUP BY user_id, day, app`,
+            { users: returned, fromTime },
+            { types: { users: ["STRING"], fromTime: "TIMESTAMP" } }
+          )
+        }
+        yield* sql`DELETE FROM bq_erasures WHERE user_id = ANY(${users}::text[])`
       }
       return queued.length
     }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.erase"))
