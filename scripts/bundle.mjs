@@ -2,9 +2,11 @@
 // packages/server/dist/workcat.mjs, bundled by esbuild from the compiled JavaScript (tsc -b's
 // dist/), so a command starts without resolving and reading the ~2,000 modules it imports
 // (`workcat --help`: 0.8 s unbundled). Left out, and loaded from node_modules when used:
-// google-gax and gRPC, which read their .proto files next to their own code at run time, and
+// google-gax and gRPC, which read their .proto files next to their own code at run time, the
+// loaders of native add-ons (msgpackr's), which look for them next to their own code too, and
 // whatever is imported by a name computed at run time (the embedded PostgreSQL binaries).
-// Identifiers are kept, so stack traces (WORKCAT_DEBUG=1) still name functions.
+// Only whitespace and syntax are minified, so stack traces (WORKCAT_DEBUG=1) still name
+// functions (as esbuild names them: a name two modules share gets a suffix in one).
 import { build } from "esbuild"
 import { fileURLToPath } from "node:url"
 
@@ -20,7 +22,7 @@ await build({
   target: "node20",
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ["google-gax", "@grpc/grpc-js", "@grpc/proto-loader", "pg-native"],
+  external: ["google-gax", "@grpc/grpc-js", "@grpc/proto-loader", "pg-native", "msgpackr-extract", "node-gyp-build-optional-packages"],
   // The bundled CommonJS packages call require(): the bundle's own, resolved from its place.
   banner: { js: "import { createRequire as __workcatRequire } from 'node:module'; const require = __workcatRequire(import.meta.url);" },
   logLevel: "warning"

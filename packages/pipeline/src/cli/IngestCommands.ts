@@ -2,7 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { FormatChoice } from "@workcat/core"
-import { Console, Duration, Effect, Option, Stream } from "effect"
+import { Console, Duration, Effect, Exit, Option, Stream } from "effect"
 import { hrInputValues } from "../ingest/Csv.js"
 import { fileText, type InputValue, jsonValues } from "../ingest/Framing.js"
 import { HrIngest } from "../ingest/HrIngest.js"
@@ -165,8 +165,9 @@ export const ingestCommand = Command.make("ingest", { tenant: Opt.tenant, json: 
     yield* ingestInputs(args.files, { json: args.json, tenant: args.tenant, frame: jsonValues }, (values, source, onProgress) =>
       ingest.events(args.format, values, { source, onProgress })
     ).pipe(
-      // A one-shot intake leaves nothing behind, whatever it refused: the rollup settled (and, for a BigQuery tenant, its events loaded there).
-      Effect.ensuring(warehouse.settle)
+      // A one-shot intake leaves nothing behind, whatever it refused: the rollup settled (and, for a
+      // BigQuery tenant, its events loaded there). Not when interrupted: Ctrl-C stops at once.
+      Effect.onExit((exit) => (Exit.isInterrupted(exit) ? Effect.void : Effect.asVoid(warehouse.settle)))
     )
   }).pipe(Effect.provide(TenantCommandLive(args.tenant)))
 ).pipe(

@@ -90,6 +90,7 @@ export const NightlyPipeline = Pipeline.make({
         "select",
         Selection,
         Effect.gen(function* () {
+          yield* warehouse.beforeNight
           const found = yield* warehouse.candidates(night)
           // The facts of the candidates page by page: HR events and labels of a few thousand at a time.
           const selected: Array<typeof SelectedUser.Type> = []

@@ -71,12 +71,14 @@ export class Privacy extends Effect.Service<Privacy>()("workcat/Privacy", {
         if ((yield* personal.lockKeyVersion) !== tenant.keyVersion) {
           return yield* Effect.dieMessage(`The key of tenant ${tenant.id} was rotated meanwhile by another process; nothing changed`)
         }
-        const rekeyed = { warehouse: yield* warehouse.rekey(rekey), other: (yield* personal.rekey(rekey)).size }
+        const other = (yield* personal.rekey(rekey)).size
         // Dead letters are opened with the old key and sealed again with the new one.
         const sealed = yield* personal.sealedLetters
         const resealed = yield* Effect.forEach(sealed, (l) => Effect.map(tenant.letters.open(l.sealed, l.keyVersion), (text) => letters.seal(text)))
         yield* personal.reseal(sealed, resealed, version)
         yield* checkpoints.clearAll
+        // The warehouse last: a BigQuery dataset's update commits there before this transaction does.
+        const rekeyed = { warehouse: yield* warehouse.rekey(rekey), other }
         yield* personal.setKeyVersion(version)
         return { keyVersion: version, rekeyed }
       }).pipe(sql.withTransaction, Effect.orDie)

@@ -108,6 +108,8 @@ export class EventWarehouse extends Context.Tag("workcat/EventWarehouse")<
     readonly forget: (userId: UserId) => Effect.Effect<Readonly<Record<string, number>>>
     /** Key rotation: every stored user pseudonym and session hash becomes `rekey` of itself; the distinct values re-keyed. */
     readonly rekey: (rekey: (old: string) => string) => Effect.Effect<number>
+    /** What a night's first stage does before anything else: the warehouse's own upkeep (BigQuery: queued forgets applied, events exported). */
+    readonly beforeNight: Effect.Effect<void>
     /** After a READY night: its labels and metrics where the tenant's analysts read them (nothing to do when that is this PostgreSQL); the rows written. */
     readonly publishResults: (run: { readonly runId: string; readonly date: IsoDate }) => Effect.Effect<number, WarehouseError>
   }

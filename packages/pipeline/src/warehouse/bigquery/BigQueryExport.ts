@@ -1,14 +1,13 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { addDays, isoDate, type UserId } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { sqlState } from "../../db/SqlErrors.js"
-import { partitionDay, partitionOf } from "../postgres/EventStore.js"
 import { Array as Arr, Config, Duration, Effect, Option, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { type NightWindows, WarehouseError } from "../EventWarehouse.js"
 import type { AppSums, UserSums } from "../WindowSource.js"
 import { TenantWarehouse } from "../TenantWarehouse.js"
 import { type BigQueryJobs, type BigQueryRefused, jobIdFor, makeBigQueryJobs } from "./BigQueryJobs.js"
+import { trimExported } from "./Trim.js"
 
 export const RAW_TABLE = "sso_events_raw"
 export const ROLLUP_TABLE = "user_app_daily"
@@ -16,9 +15,10 @@ export const CATEGORIES_TABLE = "work_categories"
 export const METRICS_TABLE = "productivity_metrics"
 /** A key rotation's pairs of old and new values, for the time of the rotation. */
 const REKEY_TABLE = "rekey_map"
-/** Values a page of the rotation's read brings, and one of its loads takes. */
+/** Values a page of the rotation's read brings. */
 const REKEY_PAGE = 100_000
-const LOCK_NOT_AVAILABLE = "55P03"
+/** Pairs one of the rotation's loads takes at most (about 150 MB of NDJSON). */
+const REKEY_LOAD = 1_000_000
 /** People one erasure statement deletes at most (a query parameter of their pseudonyms). */
 const ERASE_USERS = 10_000
 
@@ -187,13 +187,17 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
      * Claims up to `EXPORT_ROWS` events not exported yet for a new export job, recorded in the
      * same statement, and returns the job and the rows (no second read of them): the unexported
      * rows are found through a partial index, so a claim costs what it takes, not the day's events.
+     * It shares the tenant's key-version lock: a key rotation (which loads every pending export
+     * first) never runs beside a claim whose rows are on their way under the old key.
      */
     const claim = Effect.gen(function* () {
       const job = jobIdFor(tenant.schema, randomUUID())
       const rows = yield* sql<{ line: string }>`
-        WITH claimed AS (
+        WITH guard AS (
+          SELECT 1 FROM tenant_state FOR SHARE
+        ), claimed AS (
           UPDATE sso_events SET exported_job = ${job}
-          WHERE (tableoid, ctid) IN (
+          WHERE EXISTS (SELECT 1 FROM guard) AND (tableoid, ctid) IN (
             SELECT tableoid, ctid FROM sso_events WHERE exported_job IS NULL LIMIT ${EXPORT_ROWS} FOR UPDATE SKIP LOCKED)
           RETURNING *
         ), recorded AS (
@@ -216,7 +220,16 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
 
     const loaded = (job: string) => sql`UPDATE bq_exports SET state = 'loaded' WHERE job_id = ${job} AND state = 'pending'`
 
-    /** Recomputes these days' rollup in BigQuery from its raw events, counting a re-delivered event once. */
+    /** A user's rollup rows from the raw events the condition selects (`@fromTime` and its own parameters), counting a re-delivered event once. */
+    const rollupRows = (where: string) => `INSERT INTO ${rollup} (user_id, day, app, accesses, auth_steps)
+SELECT user_id, DATE(occurred_at) AS day, app, COUNT(*) AS accesses, SUM(auth_steps) AS auth_steps
+FROM (
+  SELECT DISTINCT provider, event_id, occurred_at, user_id, app, auth_steps FROM ${raw}
+  WHERE occurred_at >= @fromTime AND ${where} AND app IS NOT NULL AND user_id IS NOT NULL
+)
+GROUP BY user_id, day, app;`
+
+    /** Recomputes these days' rollup in BigQuery from its raw events. */
     const rollUp = (days: ReadonlyArray<string>) => {
       const sorted = [...days].sort()
       const from = sorted[0]!
@@ -225,14 +238,7 @@ export class BigQueryExport extends Effect.Service<BigQueryExport>()("workcat/Bi
         "rollup",
         `BEGIN TRANSACTION;
 DELETE FROM ${rollup} WHERE day >= @from AND day < @to AND day IN UNNEST(@days);
-INSERT INTO ${rollup} (user_id, day, app, accesses, auth_steps)
-SELECT user_id, DATE(occurred_at) AS day, app, COUNT(*) AS accesses, SUM(auth_steps) AS auth_steps
-FROM (
-  SELECT DISTINCT provider, event_id, occurred_at, user_id, app, auth_steps FROM ${raw}
-  WHERE occurred_at >= @fromTime AND occurred_at < @toTime AND DATE(occurred_at) IN UNNEST(@days)
-    AND app IS NOT NULL AND user_id IS NOT NULL
-)
-GROUP BY user_id, day, app;
+${rollupRows("occurred_at < @toTime AND DATE(occurred_at) IN UNNEST(@days)")}
 COMMIT TRANSACTION;`,
         { from: date(from), to: date(to), days: sorted.map(date), fromTime: midnight(from), toTime: midnight(to) },
         { types: { from: "DATE", to: "DATE", days: ["DATE"], fromTime: "TIMESTAMP", toTime: "TIMESTAMP" } }
@@ -240,11 +246,10 @@ COMMIT TRANSACTION;`,
     }
 
     /**
-     * Loads the events not in BigQuery yet: first the exports a crash or a failure left pending,
-     * then new claims until none is left, one load job each (at most `EXPORT_ROWS` rows), under the
-     * job id recorded with the claim. The export jobs loaded.
+     * Loads the exports a crash, a failure, or another process still loading left pending, under
+     * their job ids (one that is running is waited for: see `BigQueryJobs.load`). The exports loaded.
      */
-    const load = Effect.gen(function* () {
+    const loadPending = Effect.gen(function* () {
       yield* ready
       const pending = yield* sql<{ jobId: string; days: ReadonlyArray<string> }>`
         SELECT job_id AS "jobId", days::text[] AS days FROM bq_exports WHERE state = 'pending' ORDER BY created_at`
@@ -252,7 +257,16 @@ COMMIT TRANSACTION;`,
         yield* jobs.load(RAW_TABLE, ndjson(yield* pendingLines(jobId, [...days].sort())), jobId)
         yield* loaded(jobId)
       }
-      let count = pending.length
+      return pending.length
+    })
+
+    /**
+     * Loads the events not in BigQuery yet: the pending exports, then new claims until none is
+     * left, one load job each (at most `EXPORT_ROWS` rows), under the job id recorded with the
+     * claim. The export jobs loaded.
+     */
+    const load = Effect.gen(function* () {
+      let count = yield* loadPending
       for (;;) {
         const { job, lines } = yield* claim
         if (lines.length === 0) return count
@@ -270,9 +284,11 @@ COMMIT TRANSACTION;`,
       if (open.length === 0) return 0
       yield* rollUp([...new Set(open.flatMap((e) => e.days))])
       yield* sql`UPDATE bq_exports SET state = 'done', done_at = now() WHERE job_id = ANY(${open.map((e) => e.jobId)}::text[])`
-      yield* trim
       return open.length
     }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.flush"))
+
+    /** PostgreSQL's days older than the tenant's `postgresDays` emptied once BigQuery has them (see `trimExported`). */
+    const trim = trimExported(warehouse.postgresDays).pipe(Effect.provideService(SqlClient.SqlClient, sql), asWarehouseError)
 
     /** Events reach BigQuery between settles too: loaded every `WORKCAT_BQ_FLUSH_SECONDS` (0: only at settles). */
     if (flushSeconds > 0) {
@@ -285,58 +301,72 @@ COMMIT TRANSACTION;`,
     }
 
     /**
-     * Right to forget, in BigQuery: queued (`bq_erasures`), in the caller's transaction, for `erase`.
-     * A DML statement bills the whole of every partition it touches (about the table, for someone
-     * active on most days), so forgets are applied together, once a night, not one by one.
+     * Right to forget, in BigQuery: queued (`bq_erasures`), in the caller's transaction, for
+     * `erase`; a forget asked again before it is applied moves its time (so `erase` knows which
+     * request it applied). Reads of the dataset leave the queued people out meanwhile.
      */
     const forget = (userId: UserId) =>
-      sql`INSERT INTO bq_erasures (user_id) VALUES (${userId}) ON CONFLICT (user_id) DO NOTHING`.pipe(Effect.as(1), asWarehouseError)
+      sql`
+        INSERT INTO bq_erasures (user_id, requested_at) VALUES (${userId}, clock_timestamp())
+        ON CONFLICT (user_id) DO UPDATE SET requested_at = excluded.requested_at`.pipe(Effect.as(1), asWarehouseError)
+
+    /** The people whose forget is still to be applied in the dataset. */
+    const queued = sql<{ userId: string; requestedAt: string }>`
+      SELECT user_id AS "userId", requested_at::text AS "requestedAt" FROM bq_erasures ORDER BY user_id`
 
     /**
-     * The queued forgets applied in the dataset: each person's raw events ingested before their
-     * forget was asked (later ones are a new record, as in PostgreSQL) and their rollup rows, in
-     * every day kept, in one DML statement per table (at most `ERASE_USERS` people each), under the
-     * tenant's erasure cap. Someone with activity again since (in `users_seen` anew) has their
-     * rollup rows derived again from the raw events left. A forget leaves the queue once all is
-     * done; a statement asked again deletes what is left. The people erased.
+     * The queued forgets applied in the dataset, `ERASE_USERS` people at a time in one transaction
+     * of BigQuery's: their raw events, except those PostgreSQL holds of them now (what they did
+     * after their forget: a new record there, kept here too), their rollup rows (derived again from
+     * what is kept, for someone active again) and their published labels, in every day kept. A
+     * DML statement bills the whole of every partition it changes, about the table for someone
+     * active on most days: so forgets are applied together, at the start of a night, under the
+     * tenant's erasure cap. A forget leaves the queue when applied, unless asked again meanwhile.
+     * The people erased.
      */
     const erase = Effect.gen(function* () {
-      const queued = yield* sql<{ userId: string; requestedAt: Date }>`
-        SELECT user_id AS "userId", requested_at AS "requestedAt" FROM bq_erasures ORDER BY user_id`
-      if (queued.length === 0) return 0
+      const all = yield* queued
+      if (all.length === 0) return 0
       yield* ready
       const { from, fromTime } = kept()
-      for (const chunk of Arr.chunksOf(queued, ERASE_USERS)) {
+      for (const chunk of Arr.chunksOf(all, ERASE_USERS)) {
         const users = chunk.map((q) => q.userId)
-        yield* jobs.dml(
+        const keep = yield* sql<{ provider: string; event_id: string; occurred_at: string; user_id: string }>`
+          SELECT provider, event_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, user_id
+          FROM sso_events WHERE user_id = ANY(${users}::text[])`
+        const returned = [...new Set(keep.map((k) => k.user_id))]
+        yield* jobs.query(
           "forget",
-          `DELETE FROM ${raw} t WHERE t.occurred_at >= @fromTime
-  AND EXISTS (SELECT 1 FROM UNNEST(@erasures) AS e WHERE e.user_id = t.user_id AND t.ingested_at < e.before)`,
-          { erasures: chunk.map((q) => ({ user_id: q.userId, before: q.requestedAt })), fromTime },
-          { types: { erasures: [{ user_id: "STRING", before: "TIMESTAMP" }], fromTime: "TIMESTAMP" }, cap: "erasure" }
+          `BEGIN TRANSACTION;
+DELETE FROM ${raw} t WHERE t.occurred_at >= @fromTime AND t.user_id IN UNNEST(@users)
+  AND NOT EXISTS (SELECT 1 FROM UNNEST(@keep) AS k WHERE k.provider = t.provider AND k.event_id = t.event_id AND k.occurred_at = t.occurred_at);
+DELETE FROM ${rollup} WHERE day >= @from AND user_id IN UNNEST(@users);
+${returned.length > 0 ? rollupRows("user_id IN UNNEST(@returned)") : ""}
+DELETE FROM ${jobs.name(CATEGORIES_TABLE)} WHERE as_of >= @from AND user_id IN UNNEST(@users);
+COMMIT TRANSACTION;`,
+          {
+            users,
+            keep: keep.map(({ event_id, occurred_at, provider }) => ({ provider, event_id, occurred_at: jobs.timestamp(occurred_at) })),
+            ...(returned.length > 0 ? { returned } : {}),
+            from: date(from),
+            fromTime
+          },
+          {
+            types: {
+              users: ["STRING"],
+              keep: [{ provider: "STRING", event_id: "STRING", occurred_at: "TIMESTAMP" }],
+              ...(returned.length > 0 ? { returned: ["STRING"] } : {}),
+              from: "DATE",
+              fromTime: "TIMESTAMP"
+            },
+            cap: "erasure"
+          }
         )
-        yield* jobs.dml("forget", `DELETE FROM ${rollup} WHERE day >= @from AND user_id IN UNNEST(@users)`, { users, from: date(from) }, {
-          types: { users: ["STRING"], from: "DATE" },
-          cap: "erasure"
-        })
-        const returned = (yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM users_seen WHERE user_id = ANY(${users}::text[])`).map((r) => r.userId)
-        if (returned.length > 0) {
-          yield* jobs.query(
-            "forget_rollup",
-            `INSERT INTO ${rollup} (user_id, day, app, accesses, auth_steps)
-SELECT user_id, DATE(occurred_at) AS day, app, COUNT(*) AS accesses, SUM(auth_steps) AS auth_steps
-FROM (
-  SELECT DISTINCT provider, event_id, occurred_at, user_id, app, auth_steps FROM ${raw}
-  WHERE occurred_at >= @fromTime AND user_id IN UNNEST(@users) AND app IS NOT NULL
-)
-GROUP BY user_id, day, app`,
-            { users: returned, fromTime },
-            { types: { users: ["STRING"], fromTime: "TIMESTAMP" } }
-          )
-        }
-        yield* sql`DELETE FROM bq_erasures WHERE user_id = ANY(${users}::text[])`
+        yield* sql`
+          DELETE FROM bq_erasures q USING unnest(${users}::text[], ${chunk.map((c) => c.requestedAt)}::timestamptz[]) AS a(user_id, requested_at)
+          WHERE q.user_id = a.user_id AND q.requested_at = a.requested_at`
       }
-      return queued.length
+      return all.length
     }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.erase"))
 
     /** Retention, in BigQuery: the events and rollup rows of days before `cutoff` (partitions expire by themselves too, at the tenant's retention). */
@@ -355,27 +385,46 @@ COMMIT TRANSACTION;`,
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.dropBefore"))
 
     /**
-     * Key rotation, in BigQuery: every user pseudonym and session hash of the dataset (and the
-     * `local` ones PostgreSQL holds) becomes `next` of itself. The values are read from BigQuery
-     * page by page (two years of session hashes do not fit a query parameter, nor memory), their
-     * pairs loaded into a mapping table (deleted at the end; it expires within a day should a
-     * crash leave it), and the three columns updated from it in one transaction. The distinct
+     * Key rotation, in BigQuery (in the rotation's transaction, under its key-version lock):
+     * first every pending export is loaded, so no row under the old key is still on its way;
+     * then every user pseudonym and session hash of the dataset (and the `local` ones PostgreSQL
+     * holds) becomes `next` of itself. The values are read from BigQuery page by page (two years
+     * of session hashes do not fit a query parameter, nor memory), their pairs loaded into a
+     * mapping table `REKEY_TABLE` (encrypted with the tenant's key; it expires within a day should
+     * a crash leave it, and is deleted at the end), and the raw events, the rollup and the
+     * published labels updated from it in one transaction, under the erasure cap. The distinct
      * values re-keyed.
      */
     const rekey = (next: (old: string) => string, local: ReadonlySet<string>) =>
       Effect.gen(function* () {
-        yield* ready
+        yield* loadPending
         const { from, fromTime } = kept()
         const map = jobs.dataset.table(REKEY_TABLE)
         yield* Effect.tryPromise(() => map.delete()).pipe(Effect.ignore)
         yield* Effect.tryPromise(() =>
-          map.create({ schema: { fields: [field("old", "STRING", "REQUIRED"), field("new", "STRING", "REQUIRED")] }, expirationTime: String(Date.now() + DAY_MS), labels: { app: "workcat", tenant: tenant.id } })
+          map.create({
+            schema: { fields: [field("old", "STRING", "REQUIRED"), field("new", "STRING", "REQUIRED")] },
+            expirationTime: String(Date.now() + DAY_MS),
+            labels: { app: "workcat", tenant: tenant.id },
+            ...(warehouse.kmsKeyName === null ? {} : { encryptionConfiguration: { kmsKeyName: warehouse.kmsKeyName } })
+          })
         )
         const rotation = randomUUID()
-        let page = 0
-        const loadPairs = (ids: ReadonlyArray<string>) =>
-          jobs.load(REKEY_TABLE, ndjson(ids.map((old) => JSON.stringify({ old, new: next(old) }))), jobIdFor(tenant.id, warehouse.dataset, rotation, String(page++)))
-        for (const chunk of Arr.chunksOf([...local], REKEY_PAGE)) yield* loadPairs(chunk)
+        let loads = 0
+        let batch: Array<string> = []
+        const flushPairs = Effect.suspend(() => {
+          if (batch.length === 0) return Effect.void
+          const body = ndjson(batch.map((old) => JSON.stringify({ old, new: next(old) })))
+          batch = []
+          return Effect.asVoid(jobs.load(REKEY_TABLE, body, jobIdFor(tenant.id, warehouse.dataset, rotation, String(loads++))))
+        })
+        // Pairs go in loads of up to `REKEY_LOAD` (BigQuery allows 1,500 loads of a table a day).
+        const add = (ids: ReadonlyArray<string>) =>
+          Effect.suspend(() => {
+            for (const id of ids) batch.push(id)
+            return batch.length >= REKEY_LOAD ? flushPairs : Effect.void
+          })
+        yield* add([...local])
         const params = { from: date(from), fromTime }
         const types = { from: "DATE", fromTime: "TIMESTAMP" }
         yield* jobs.queryPages<{ id: string }, WarehouseError | BigQueryRefused>(
@@ -386,68 +435,32 @@ COMMIT TRANSACTION;`,
   UNION DISTINCT SELECT user_id AS id FROM ${rollup} WHERE day >= @from
 ) WHERE id IS NOT NULL`,
           params,
-          { types, pageRows: REKEY_PAGE },
-          (rows) => Effect.asVoid(loadPairs(rows.map((r) => r.id)))
+          { types, pageRows: REKEY_PAGE, cap: "erasure" },
+          (rows) => add(rows.map((r) => r.id))
         )
+        yield* flushPairs
         const pairs = `(SELECT DISTINCT old, new FROM ${jobs.name(REKEY_TABLE)})`
+        // Counted before the update: nothing but the update may fail once the dataset is on the new key.
+        const [counted] = yield* jobs.query<{ n: number }>("rekey_count", `SELECT COUNT(DISTINCT old) AS n FROM ${jobs.name(REKEY_TABLE)}`)
         yield* jobs.query(
           "rekey",
           `BEGIN TRANSACTION;
 UPDATE ${raw} t SET user_id = m.new FROM ${pairs} AS m WHERE t.occurred_at >= @fromTime AND t.user_id = m.old;
 UPDATE ${raw} t SET session_id = m.new FROM ${pairs} AS m WHERE t.occurred_at >= @fromTime AND t.session_id = m.old;
 UPDATE ${rollup} t SET user_id = m.new FROM ${pairs} AS m WHERE t.day >= @from AND t.user_id = m.old;
+UPDATE ${jobs.name(CATEGORIES_TABLE)} t SET user_id = m.new FROM ${pairs} AS m WHERE t.as_of >= @from AND t.user_id = m.old;
 COMMIT TRANSACTION;`,
           params,
           { types, cap: "erasure" }
         )
-        const [counted] = yield* jobs.query<{ n: number }>("rekey_count", `SELECT COUNT(DISTINCT old) AS n FROM ${jobs.name(REKEY_TABLE)}`)
-        yield* Effect.tryPromise(() => map.delete())
+        yield* Effect.tryPromise(() => map.delete()).pipe(Effect.ignore)
         return Number(counted?.n ?? 0)
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.rekey"))
 
     /**
-     * Empties PostgreSQL's raw events of the days before the tenant's `postgresDays` whose every
-     * event is in BigQuery and rolled up there (none unexported, no export open, the rollup
-     * settled), with their PostgreSQL rollup. Each day under an exclusive lock of its partition,
-     * taken first, so an intake writing to it either committed before the check or waits for the
-     * truncation and writes into the empty partition (then exported as any new event). A day whose
-     * lock is not had within a second is left for the next time. The days emptied.
+     * A night's window sums (see `WindowSource`), computed from the rollup in BigQuery: two
+     * queries of the profile window's partitions, without the people whose forget is queued.
      */
-    const trim = Effect.gen(function* () {
-      const before = addDays(isoDate(new Date()), -warehouse.postgresDays)
-      const old = yield* sql<{ name: string }>`
-        SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${partitionOf(before)} ORDER BY 1`
-      const names = old.map((r) => r.name).filter((name) => /^sso_events_p\d{8}$/.test(name))
-      if (names.length === 0) return 0
-      // Which of them still hold rows: one probe of each (an emptied partition answers at once).
-      const held = yield* sql.unsafe<{ name: string }>(
-        names.map((name) => `SELECT '${name}' AS name WHERE EXISTS (SELECT 1 FROM "${name}")`).join(" UNION ALL ")
-      )
-      let emptied = 0
-      for (const { name } of held) {
-        const day = partitionDay(name)
-        const done = yield* Effect.gen(function* () {
-          yield* sql`SET LOCAL lock_timeout = '1s'`
-          yield* sql`LOCK TABLE ${sql(name)} IN ACCESS EXCLUSIVE MODE`
-          const [open] = yield* sql<{ open: boolean }>`
-            SELECT EXISTS (SELECT 1 FROM ${sql(name)} WHERE exported_job IS NULL)
-                OR EXISTS (SELECT 1 FROM bq_exports WHERE state <> 'done' AND ${day}::date = ANY(days))
-                OR EXISTS (SELECT 1 FROM rollup_dirty WHERE day = ${day}::date) AS open`
-          if (open?.open !== false) return false
-          yield* sql`TRUNCATE ${sql(name)}`
-          yield* sql`DELETE FROM user_app_daily WHERE day = ${day}::date`
-          return true
-        }).pipe(
-          sql.withTransaction,
-          Effect.catchIf((e) => sqlState(e) === LOCK_NOT_AVAILABLE, () => Effect.succeed(false))
-        )
-        if (done) emptied++
-      }
-      return emptied
-    }).pipe(Effect.withSpan("BigQueryExport.trim"))
-
-    /** A night's window sums (see `WindowSource`), computed from the rollup in BigQuery: two queries of the profile window's partitions. */
     const windowSums = (w: NightWindows) =>
       Effect.gen(function* () {
         yield* ready
@@ -455,9 +468,11 @@ COMMIT TRANSACTION;`,
           start: date(addDays(w.date, -w.profileWindowDays)),
           end: date(w.date),
           recent: date(addDays(w.date, -w.recentWindowDays)),
-          metrics: date(addDays(w.date, -w.metricsWindowDays))
+          metrics: date(addDays(w.date, -w.metricsWindowDays)),
+          // Whoever was forgotten since the last erasure: still in the dataset, never in a night.
+          forgotten: (yield* queued).map((q) => q.userId)
         }
-        const types = { start: "DATE", end: "DATE", recent: "DATE", metrics: "DATE" }
+        const types = { start: "DATE", end: "DATE", recent: "DATE", metrics: "DATE", forgotten: ["STRING"] }
         const numbers = <A extends object>(rows: ReadonlyArray<A>) =>
           rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "string" && k !== "user_id" && k !== "app" ? Number(v) : v])) as A)
         const [apps, users] = yield* Effect.all([
@@ -467,7 +482,7 @@ COMMIT TRANSACTION;`,
   SUM(IF(day >= @recent, accesses, 0)) AS recent_accesses, COUNTIF(day >= @recent) AS recent_days,
   SUM(IF(day >= @metrics, accesses, 0)) AS metric_accesses, SUM(IF(day >= @metrics, auth_steps, 0)) AS metric_auth_steps,
   COUNTIF(day >= @metrics) AS metric_days
-FROM ${rollup} WHERE day >= @start AND day < @end
+FROM ${rollup} WHERE day >= @start AND day < @end AND user_id NOT IN UNNEST(@forgotten)
 GROUP BY user_id, app`,
             params,
             { types }
@@ -476,7 +491,7 @@ GROUP BY user_id, app`,
             "window_sums_users",
             `SELECT user_id, COUNT(DISTINCT day) AS days, COUNT(DISTINCT IF(day >= @recent, day, NULL)) AS recent_days,
   COUNT(DISTINCT IF(day >= @metrics, day, NULL)) AS metric_days
-FROM ${rollup} WHERE day >= @start AND day < @end
+FROM ${rollup} WHERE day >= @start AND day < @end AND user_id NOT IN UNNEST(@forgotten)
 GROUP BY user_id`,
             params,
             { types }
@@ -514,6 +529,6 @@ GROUP BY user_id`,
         return categories.length + metrics.length
       }).pipe(asWarehouseError, Effect.withSpan("BigQueryExport.publish"))
 
-    return { flush, forget, erase, rekey, dropBefore, windowSums, publish } as const
+    return { flush, trim, forget, erase, rekey, dropBefore, windowSums, publish } as const
   })
 }) {}

@@ -80,15 +80,10 @@ const jobsWith = (
    * carries the cap too (`maximumBytesBilled`), so BigQuery refuses it should the estimate be low.
    * A script (`BEGIN TRANSACTION; …`) has no single estimate: the cap alone guards each of its statements.
    */
-  const capped = <A>(operation: string, sql: string, params: Record<string, unknown>, options: Options) =>
+  const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
     Effect.flatMap(/^\s*BEGIN\b/i.test(sql) ? Effect.succeed(0) : estimate(sql, params, options.types), (bytes) =>
       bytes > capOf(options) ? Effect.fail(overCap(operation, bytes, options)) : run<A>(operation, sql, params, options)
     )
-  const query = <A>(operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
-    Effect.map(capped<A>(operation, sql, params, options), (r) => r.rows)
-  /** `query` of one DML statement: the rows it changed. */
-  const dml = (operation: string, sql: string, params: Record<string, unknown> = {}, options: Options = {}) =>
-    Effect.map(capped(operation, sql, params, options), (r) => r.affected)
   const overCap = (operation: string, bytes: number, options: Options) =>
     new WarehouseError({
       cause: new Error(
@@ -106,15 +101,12 @@ const jobsWith = (
       maximumBytesBilled: String(capOf(options)),
       labels: { app: "workcat", tenant: target.tenant, operation: operation.replace(/[^a-z0-9_-]/g, "_").slice(0, 63) }
     })
-  /** What the finished job billed, recorded in the tenant's ledger; the rows a DML statement changed. */
+  /** What the finished job billed, recorded in the tenant's ledger. */
   const billed = (operation: string, job: Job) =>
     Effect.tryPromise({ try: () => job.getMetadata(), catch: fail }).pipe(
       Effect.flatMap(([metadata]) => {
         const bytes = Number(metadata.statistics?.query?.totalBytesBilled ?? 0)
-        return Effect.as(
-          record({ jobId: job.id ?? "", operation, bytesBilled: bytes, usd: usdOf(bytes) }),
-          Number(metadata.statistics?.query?.numDmlAffectedRows ?? 0)
-        )
+        return record({ jobId: job.id ?? "", operation, bytesBilled: bytes, usd: usdOf(bytes) })
       })
     )
 
@@ -127,7 +119,8 @@ const jobsWith = (
       },
       catch: fail
     }).pipe(
-      Effect.flatMap(({ job, rows }) => Effect.map(billed(operation, job), (affected) => ({ rows, affected }))),
+      Effect.tap(({ job }) => billed(operation, job)),
+      Effect.map(({ rows }) => rows),
       Effect.withSpan("BigQuery.query", { attributes: { operation } })
     )
 
@@ -153,7 +146,7 @@ const jobsWith = (
         if (rows.length > 0) yield* each(rows as ReadonlyArray<A>)
         page = next ?? undefined
       }
-      yield* Effect.asVoid(billed(operation, job))
+      yield* billed(operation, job)
     }).pipe(Effect.withSpan("BigQuery.queryPages", { attributes: { operation } }))
 
   /** The bytes a query would bill, from a dry run (nothing runs, nothing is billed). */
@@ -168,8 +161,9 @@ const jobsWith = (
 
   /**
    * Loads NDJSON rows into a table with a load job (free, atomic: all rows or none) under `jobId`.
-   * A job id BigQuery has seen already means this load ran before (a retry after a crash or a lost
-   * answer): if that job succeeded, nothing is loaded again ("existed").
+   * A job id BigQuery has seen already means this load ran before, or runs now (a retry after a
+   * crash or a lost answer, another process loading the same export): once that job has ended, if
+   * it succeeded, nothing is loaded again ("existed").
    */
   const load = (table: string, ndjson: string, jobId: string) =>
     Effect.tryPromise({
@@ -189,9 +183,13 @@ const jobsWith = (
           return "loaded" as const
         } catch (e) {
           if (reasonOf(e) !== "duplicate") throw e
-          const [metadata] = await client.job(jobId, { location: target.location }).getMetadata()
-          const error = metadata.status?.errorResult
-          if (error) throw Object.assign(new Error(`an earlier load under ${jobId} failed: ${error.message}`), { errors: [error] })
+          // That job may still be running (another process loading the same export): its end is waited for.
+          await client
+            .job(jobId, { location: target.location })
+            .promise()
+            .catch((failed: { errors?: ReadonlyArray<{ message?: string; reason?: string }>; message?: string }) => {
+              throw Object.assign(new Error(`an earlier load under ${jobId} failed: ${failed.errors?.[0]?.message ?? failed.message}`), { errors: failed.errors })
+            })
           return "existed" as const
         }
       },
@@ -200,7 +198,9 @@ const jobsWith = (
 
   /** A DATE parameter: a plain string typed DATE would reach BigQuery without its value. */
   const date = (day: string) => BigQuery.date(day)
+  /** A TIMESTAMP parameter from RFC 3339 text, to the microsecond (a `Date` would keep milliseconds only). */
+  const timestamp = (text: string) => BigQuery.timestamp(text)
 
-  return { dataset, name, query, dml, queryPages, estimate, load, date } as const
+  return { dataset, name, query, queryPages, estimate, load, date, timestamp } as const
 }
 export type BigQueryJobs = ReturnType<typeof jobsWith>

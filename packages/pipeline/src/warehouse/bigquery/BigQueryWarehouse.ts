@@ -19,10 +19,10 @@ export const BigQueryWarehouseLive = Layer.effect(
     const bigquery = yield* BigQueryExport
     // An intake's settle has stored its events either way: a failed export stays pending for the
     // next load, and is logged; a night's settle (`BigQueryWindowSourceLive`) fails instead.
+    const logged = (what: string) => <A, E>(self: Effect.Effect<A, E>) =>
+      self.pipe(Effect.asVoid, Effect.catchAllCause((cause) => Effect.logWarning(`${what} failed; the next settle tries again`, cause)))
     const exported = <A>(settled: Effect.Effect<A>) =>
-      Effect.tap(settled, () =>
-        bigquery.flush.pipe(Effect.catchAllCause((cause) => Effect.logWarning("exporting events to BigQuery failed; the next load tries again", cause)))
-      )
+      Effect.tap(settled, () => Effect.zipRight(bigquery.flush.pipe(logged("exporting events to BigQuery")), bigquery.trim.pipe(logged("emptying exported days in PostgreSQL"))))
     return {
       ...postgres,
       settle: exported(postgres.settle),
@@ -30,22 +30,26 @@ export const BigQueryWarehouseLive = Layer.effect(
       dropBefore: (cutoff) => Effect.tap(postgres.dropBefore(cutoff), () => bigquery.dropBefore(cutoff).pipe(Effect.orDie)),
       // The dataset's rows go at the start of the next night (`erase`): counted as queued.
       forget: (userId) => Effect.flatMap(postgres.forget(userId), (here) => Effect.map(bigquery.forget(userId).pipe(Effect.orDie), (queued) => ({ ...here, "bigquery.queued": queued }))),
+      // The queued forgets applied first (the night's reads leave them out either way: a failure is logged, not the night's).
+      beforeNight: Effect.gen(function* () {
+        yield* bigquery.erase.pipe(
+          Effect.catchAllCause((cause) => Effect.logError("applying forgets in BigQuery failed; the next night tries again", cause))
+        )
+        yield* exported(Effect.void)
+      }),
       publishResults: ({ date, runId }) => bigquery.publish(runId, date),
       rekey: (next) => Effect.flatMap(rekeyHere(next), (here) => bigquery.rekey(next, here).pipe(Effect.orDie))
     } satisfies EventWarehouse["Type"]
   })
 ).pipe(Layer.provide(BigQueryExport.Default))
 
-/** The night's window sums are computed in BigQuery from its rollup, once the settled days are exported there and the queued forgets applied. */
+/** The night's window sums are computed in BigQuery from its rollup, once the settled days are exported there. */
 export const BigQueryWindowSourceLive = Layer.effect(
   WindowSource,
   Effect.gen(function* () {
     const store = yield* EventStore
     const bigquery = yield* BigQueryExport
-    return {
-      // Everything in BigQuery and rolled up there, and the forgets queued since the last night applied, before the night reads.
-      settle: Effect.tap(store.settle, () => Effect.zipRight(bigquery.flush, bigquery.erase).pipe(Effect.orDie)),
-      sums: (w) => bigquery.windowSums(w).pipe(Effect.orDie)
-    }
+    // Everything in BigQuery and rolled up there before the night reads.
+    return { settle: Effect.tap(store.settle, () => bigquery.flush.pipe(Effect.orDie)), sums: (w) => bigquery.windowSums(w).pipe(Effect.orDie) }
   })
 ).pipe(Layer.provide(BigQueryExport.Default))

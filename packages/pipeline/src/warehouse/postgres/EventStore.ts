@@ -14,6 +14,16 @@ export const partitionDay = (name: string) => `${name.slice(12, 16)}-${name.slic
 /** The name of a day's partition. */
 export const partitionOf = (day: string) => `sso_events_p${day.replaceAll("-", "")}`
 
+/** The raw events' day partitions before `cutoff` (an ISO day), oldest first. */
+export const partitionsBefore = (cutoff: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ name: string }>`
+      SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${partitionOf(cutoff)}
+      ORDER BY 1`
+  ).pipe(Effect.map((rows) => rows.map((r) => r.name).filter((name) => /^sso_events_p\d{8}$/.test(name))))
+
 /** Pseudonyms computed under an old key must not be stored next to re-keyed ones. */
 const rotatedMeanwhile = Effect.dieMessage(
   "The tenant's pseudonymization key was rotated while this intake ran; run it again (intake is idempotent)"
@@ -222,12 +232,8 @@ export class EventStore extends Effect.Service<EventStore>()("workcat/EventStore
      * rollup's rows of those days. Returns the days dropped.
      */
     const dropBefore = Effect.fn("EventStore.dropBefore")(function* (cutoff: string) {
-      const old = yield* sql<{ name: string }>`
-        SELECT c.relname AS name FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'sso_events'::regclass AND c.relname < ${partitionOf(cutoff)}
-        ORDER BY 1`
-      for (const { name } of old) {
+      const old = yield* partitionsBefore(cutoff).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      for (const name of old) {
         yield* sql`DROP TABLE IF EXISTS ${sql(name)}`
         partitions.delete(partitionDay(name))
       }

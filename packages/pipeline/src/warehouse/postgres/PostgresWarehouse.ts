@@ -92,6 +92,7 @@ export const makePostgresWarehouse = Effect.gen(function* () {
     usersWithActivity,
     forget,
     rekey: (next) => Effect.map(rekeyHere(next), (ids) => ids.size),
+    beforeNight: Effect.void,
     // The labels and metrics are in the tenant's schema already, where the API reads them.
     publishResults: () => Effect.succeed(0)
   } satisfies EventWarehouse["Type"]
