@@ -1,6 +1,7 @@
 import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { ApiTokens, AuditLog, can, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { freshCache } from "./Fresh.js"
 import { pathOf } from "./RequestPath.js"
 import { makeRateLimiter } from "./RateLimit.js"
 
@@ -75,6 +76,9 @@ export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function* () {
     const tokens = yield* ApiTokens
+    // A token's verdict is reused for a second (`FRESH`): a revoked or expired token is refused
+    // within that on every server; a busy client costs a lookup a second, not one a request.
+    const verdicts = yield* freshCache((token: string) => tokens.verify(Redacted.make(token)), (e) => e._tag === "InvalidToken")
     const registry = yield* TenantRegistry
     const auditLog = yield* AuditLog
     const perMinute = yield* Config.integer("WORKCAT_API_RATE_LIMIT").pipe(Config.withDefault(600))
@@ -121,7 +125,7 @@ export const AuthenticationLive = Layer.effect(
       bearer: (token) =>
         Effect.gen(function* () {
           if (Redacted.value(token) === "") return yield* unauthorized(false, undefined)
-          const principal = yield* tokens.verify(token).pipe(Effect.catchTag("InvalidToken", (e) => unauthorized(true, e)))
+          const principal = yield* verdicts.get(Redacted.value(token)).pipe(Effect.catchTag("InvalidToken", (e) => unauthorized(true, e)))
           const wait = take(principal.tokenId)
           if (wait > 0) {
             yield* HttpApp.appendPreResponseHandler((_, response) =>

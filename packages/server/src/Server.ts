@@ -4,6 +4,7 @@ import { Config, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import { WorkcatApi } from "./Api.js"
 import { AuthenticationLive } from "./Auth.js"
+import { FreshSettingsLive } from "./Fresh.js"
 import { limitBodies } from "./http/Bodies.js"
 import { CategoriesLive } from "./http/CategoriesHandlers.js"
 import { EventsLive } from "./http/EventsHandlers.js"
@@ -21,7 +22,8 @@ export { MAX_JSON_BODY_BYTES } from "./http/Bodies.js"
 /** The API's handlers, over the run runtime (`RuntimeLive`: database, tenants, runs). */
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
   Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, DeadLettersLive, AuditLive, PipelineLive]),
-  Layer.provide(AuthenticationLive)
+  Layer.provide(AuthenticationLive),
+  Layer.provide(FreshSettingsLive)
 )
 
 /**

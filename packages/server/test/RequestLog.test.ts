@@ -1,16 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { freshTenant } from "@workcat/pipeline/testing"
-import { Cause, Effect, Exit, HashMap, Layer, Logger, type Tracer } from "effect"
+import { Cause, Effect, Exit, HashMap, Layer, Logger, LogLevel, type Tracer } from "effect"
 import { call, serverLayer, token } from "./support.js"
 
 const tenant = freshTenant("logs")
 
-/** Everything the server logs: message and annotations, as text. */
+/** Everything the server logs, its Debug lines (one per request) too: message and annotations, as text. */
 const lines: Array<string> = []
-const recordLogs = Logger.add(
-  Logger.make(({ annotations, message }) => {
-    lines.push(JSON.stringify({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
-  })
+const recordLogs = Layer.merge(
+  Logger.add(
+    Logger.make(({ annotations, message }) => {
+      lines.push(JSON.stringify({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
+    })
+  ),
+  Logger.minimumLogLevel(LogLevel.Debug)
 )
 
 /** Every span the server starts, with its attributes (read when the test looks, so after they end). */

@@ -1,4 +1,5 @@
-import { Effect } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Deferred, Effect, Queue } from "effect"
 import { ControlSql } from "./Database.js"
 
 /** One audited action: who did what, when, from where. Never an employee's identifier. */
@@ -18,15 +19,37 @@ export interface AuditRecord extends AuditEntry {
   readonly at: Date
 }
 
-/** The append-only audit log (`workcat.audit_log`; a trigger refuses updates and deletes). */
+/** Entries one insert takes at most. */
+const BATCH = 500
+
+/**
+ * The append-only audit log (`workcat.audit_log`; a trigger refuses updates and deletes).
+ * Entries are committed in groups: `record` waits until its entry is in the database, and the
+ * entries recorded meanwhile by others (a server's concurrent requests) go in the same insert, so
+ * a busy server makes one insert per round trip rather than one per request, and none is lost.
+ */
 export class AuditLog extends Effect.Service<AuditLog>()("workcat/AuditLog", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const sql = yield* ControlSql
+    const queue = yield* Queue.unbounded<{ readonly entry: AuditEntry; readonly done: Deferred.Deferred<void, SqlError> }>()
+
+    const insert = (entries: ReadonlyArray<AuditEntry>) =>
+      sql`
+        INSERT INTO audit_log (tenant, actor, role, action, details, origin)
+        SELECT tenant, actor, role, action, details, origin
+        FROM json_to_recordset(${JSON.stringify(entries)}::json) AS t(tenant text, actor text, role text, action text, details jsonb, origin text)`
+    // One writer: whatever is queued when it is free goes in one insert, in the order recorded.
+    yield* Effect.gen(function* () {
+      const first = yield* Queue.take(queue)
+      const batch = [first, ...(yield* Queue.takeUpTo(queue, BATCH - 1))]
+      const exit = yield* Effect.exit(Effect.asVoid(insert(batch.map((b) => b.entry))))
+      for (const b of batch) yield* Deferred.done(b.done, exit)
+    }).pipe(Effect.forever, Effect.forkScoped)
 
     const record = Effect.fn("AuditLog.record")(function* (entry: AuditEntry) {
-      yield* sql`
-        INSERT INTO audit_log (tenant, actor, role, action, details, origin)
-        VALUES (${entry.tenant}, ${entry.actor}, ${entry.role}, ${entry.action}, ${JSON.stringify(entry.details)}, ${entry.origin})`
+      const done = yield* Deferred.make<void, SqlError>()
+      yield* Queue.offer(queue, { entry, done })
+      yield* Deferred.await(done)
     }, Effect.orDie)
 
     /** Newest first; `before` pages back by id. */

@@ -235,8 +235,8 @@ export class TenantLayers extends Effect.Service<TenantLayers>()("workcat/Tenant
         return yield* hold(keyOf(tenant))
       }).pipe(Effect.withSpan("TenantLayers.acquire", { attributes: { tenant } }))
 
-    /** The tenant's services as a layer. */
-    const get = (tenant: TenantId) => Layer.unwrapScoped(Effect.map(acquire(tenant), (build) => build.layer))
+    /** The tenant's services as a layer (see `acquire` for `maxAgeMs`). */
+    const get = (tenant: TenantId, maxAgeMs?: number) => Layer.unwrapScoped(Effect.map(acquire(tenant, maxAgeMs), (build) => build.layer))
 
     /** The tenant's services as a runtime, held until the scope closes (see `acquire` for `maxAgeMs`). */
     const runtime = (tenant: TenantId, maxAgeMs?: number) => Effect.flatMap(acquire(tenant, maxAgeMs), (build) => build.runtimeEffect)
@@ -248,5 +248,5 @@ export class TenantLayers extends Effect.Service<TenantLayers>()("workcat/Tenant
   })
 }) {
   /** The tenant's services as a layer, from the `TenantLayers` in context. */
-  static readonly get = (tenant: TenantId) => Layer.unwrapScoped(Effect.map(TenantLayers, (layers) => layers.get(tenant)))
+  static readonly get = (tenant: TenantId, maxAgeMs?: number) => Layer.unwrapScoped(Effect.map(TenantLayers, (layers) => layers.get(tenant, maxAgeMs)))
 }

@@ -1,24 +1,54 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import type { IsoDate } from "@workcat/core"
 import { Metrics } from "@workcat/pipeline"
-import { TenantRegistry } from "@workcat/tenancy"
-import { Effect } from "effect"
-import { WorkcatApi } from "../Api.js"
-import { forTenant } from "../TenantServices.js"
+import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
+import { Data, Effect, Schema } from "effect"
+import { ProductivityMetrics, WorkcatApi } from "../Api.js"
+import { authorize } from "../Auth.js"
+import { freshCache } from "../Fresh.js"
+import { inTenant, settingsOf } from "../TenantServices.js"
+
+type GroupBy = "department" | "team" | "category"
+
+/** What an answer depends on: the tenant, the request's parameters and the settings it applies. */
+interface AnswerKey {
+  readonly tenant: TenantId
+  readonly groupBy: GroupBy
+  readonly asOf: IsoDate | undefined
+  readonly minGroupSize: number
+  readonly smallGroupPolicy: SmallGroupPolicy
+  readonly loadedCostPerHour: number
+}
+
+const encodeAnswer = Schema.encode(ProductivityMetrics)
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
-  handlers.handle("productivity", ({ path, urlParams }) =>
-    Effect.gen(function* () {
-      const groupBy = urlParams.groupBy ?? "department"
-      // Settings are read fresh: the tenant's layer is cached, a privacy setting must apply at once.
-      const { settings } = yield* Effect.flatMap(TenantRegistry, (r) => r.get(path.tenant)).pipe(Effect.orDie)
-      const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(groupBy, { asOf: urlParams.asOf, privacy: settings }))
-      const cost = settings.loadedCostPerHour
-      return {
-        ...snapshot,
-        groupBy,
-        loadedCostPerHour: cost,
-        groups: snapshot.groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
-      }
-    }).pipe(forTenant(path.tenant, "metrics:read"))
-  )
+  Effect.gen(function* () {
+    // A snapshot changes once a night: every request for the same answer within `FRESH` shares
+    // one read, and one encoding of it (the answer's JSON is kept, not re-encoded per request).
+    const answers = yield* freshCache((key: AnswerKey) =>
+        Effect.gen(function* () {
+          const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(key.groupBy, { asOf: key.asOf, privacy: key })).pipe(inTenant(key.tenant))
+          const cost = key.loadedCostPerHour
+          const answer = yield* encodeAnswer({
+            ...snapshot,
+            groupBy: key.groupBy,
+            loadedCostPerHour: cost,
+            groups: snapshot.groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
+          }).pipe(Effect.orDie)
+          return JSON.stringify(answer)
+        })
+    )
+    return handlers.handle("productivity", ({ path, urlParams }) =>
+      Effect.gen(function* () {
+        yield* authorize(path.tenant, "metrics:read")
+        // Settings as of at most `FRESH` ago: a privacy setting applies within it.
+        const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = yield* settingsOf(path.tenant)
+        const body = yield* answers.get(
+          Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour })
+        )
+        return HttpServerResponse.text(body, { contentType: "application/json" })
+      })
+    )
+  })
 )

@@ -25,15 +25,21 @@ const traced = HttpMiddleware.make((app) =>
   })
 )
 
-/** One log line per request, like `HttpMiddleware.logger` but with the path only (see `pathOf`). */
+/**
+ * One log line per request, like `HttpMiddleware.logger` but with the path only (see `pathOf`):
+ * at Debug level (not written by default: a load balancer logs requests anyway),
+ * a refusal with its cause at Info, a server error at Error.
+ */
 const logged = HttpMiddleware.make((app) =>
   Effect.withFiberRuntime((fiber) => {
     const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
     return Effect.onExit(app, (exit) => {
       const annotations = { "http.method": request.method, "http.url": pathOf(request.url) }
-      if (Exit.isSuccess(exit)) return Effect.log("Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": exit.value.status }))
+      if (Exit.isSuccess(exit)) return Effect.logDebug("Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": exit.value.status }))
       const [response, cause] = HttpServerError.causeResponseStripped(exit.cause)
-      return Effect.log(Option.isSome(cause) ? cause.value : "Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": response.status }))
+      // 499: the client went away before its answer (nothing failed here).
+      const log = response.status >= 500 ? Effect.logError : Option.isSome(cause) && response.status !== 499 ? Effect.logInfo : Effect.logDebug
+      return log(Option.isSome(cause) ? cause.value : "Sent HTTP response").pipe(Effect.annotateLogs({ ...annotations, "http.status": response.status }))
     }).pipe(Effect.withLogSpan("http"))
   })
 )

@@ -3,6 +3,7 @@ import { formatParseError } from "@workcat/core"
 import { changedSettings, patchSettings, TenantRegistry } from "@workcat/tenancy"
 import { Effect, Either } from "effect"
 import { BadRequest, WorkcatApi } from "../Api.js"
+import { FreshSettings } from "../Fresh.js"
 import { audit, forTenant } from "../TenantServices.js"
 
 export const SettingsLive = HttpApiBuilder.group(WorkcatApi, "settings", (handlers) =>
@@ -21,6 +22,7 @@ export const SettingsLive = HttpApiBuilder.group(WorkcatApi, "settings", (handle
         const patched = patchSettings((yield* registry.get(path.tenant).pipe(Effect.orDie)).settings, payload)
         if (Either.isLeft(patched)) return yield* new BadRequest({ message: formatParseError(patched.left) })
         const settings = yield* registry.update(path.tenant, payload).pipe(Effect.orDie)
+        yield* Effect.flatMap(FreshSettings, (f) => f.changed(path.tenant))
         yield* audit("tenant.settings.update", { changed: changedSettings(payload) })
         return settings
       }).pipe(forTenant(path.tenant, "settings:write"))
