@@ -5,12 +5,14 @@
  * PostgreSQL (or `DATABASE_URL`), a tenant of `--employees` people is seeded in SQL (not timed):
  * an HR record and a category each, spread over the built-in role archetypes' departments, and a
  * metrics snapshot by department, team and category. Then `workcat serve` (the binary, the bundle)
- * runs in a child process pinned to CPU 0 (`taskset`), and autocannon (in this process, pinned
- * with PostgreSQL to CPU 1) drives it with `--connections` clients on loopback for `--seconds` per
+ * runs in a child process pinned to CPU 0 (`taskset`), and autocannon (in this process, all its
+ * threads pinned to CPU 1, with the embedded PostgreSQL it starts) drives it with `--connections` clients on loopback for `--seconds` per
  * call: the dashboard's calls, then a bare Node `http` server on the same CPU answering the
  * metrics call's own body (the ceiling: what Node itself does with that response). Printed per
  * call: requests a second, latency p50 and p99 (autocannon's), p95 (from every response's time),
- * and any non-2xx answer by status. The per-token rate limit is lifted for the run (one token
+ * and any non-2xx answer by status (a run with any meets no target). Each call asks for one
+ * answer again and again (one tenant, one token, one URL): the best case for what the server
+ * reuses. The per-token rate limit is lifted for the run (one token
  * drives every client). Targets: p95 <= 50 ms for every call, metrics >= 5,000
  * requests a second on one core. Needs `npm run build`.
  */
@@ -141,7 +143,7 @@ const bench = Command.make(
   (args) =>
     Effect.gen(function* () {
       // This process (autocannon) and the PostgreSQL it starts on CPU 1; the servers on CPU 0.
-      execFileSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" })
+      execFileSync("taskset", ["-a", "-cp", "1", String(process.pid)], { stdio: "ignore" })
       const { config, label, url } = yield* benchDatabase
       const base = BaseLive.pipe(Layer.provide(config))
       const masterKey = yield* Config.string("WORKCAT_MASTER_KEY").pipe(Effect.provide(config))
@@ -183,11 +185,13 @@ const bench = Command.make(
       for (const m of [...results, bare]) yield* Console.log(row(m))
       const metrics = results.find((m) => m.call === "metrics?groupBy=department")!
       const slowest = Math.max(...results.map((m) => m.p95))
+      // A run with any answer but a 2xx (a cached refusal, an outage) meets nothing.
+      const clean = results.every((m) => m.non2xx + m.errors === 0)
       yield* Console.log(
         [
           "",
-          `every call's p95: the slowest ${slowest.toFixed(1)} ms (target <= ${TARGET.p95Ms} ms) ${slowest <= TARGET.p95Ms ? "met" : "NOT met"}`,
-          `metrics on one core: ${Math.round(metrics.rps).toLocaleString("en-US")} requests/s (target >= ${TARGET.metricsRps.toLocaleString("en-US")}) ${metrics.rps >= TARGET.metricsRps ? "met" : "NOT met"}; ` +
+          `every call's p95: the slowest ${slowest.toFixed(1)} ms (target <= ${TARGET.p95Ms} ms) ${clean && slowest <= TARGET.p95Ms ? "met" : "NOT met"}`,
+          `metrics on one core: ${Math.round(metrics.rps).toLocaleString("en-US")} requests/s (target >= ${TARGET.metricsRps.toLocaleString("en-US")}) ${clean && metrics.rps >= TARGET.metricsRps ? "met" : "NOT met"}; ` +
             `${((100 * metrics.rps) / bare.rps).toFixed(0)}% of the bare Node server's ${Math.round(bare.rps).toLocaleString("en-US")}`
         ].join("\n")
       )

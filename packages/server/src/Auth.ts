@@ -1,5 +1,5 @@
 import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { ApiTokens, AuditLog, can, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
+import { ApiTokens, AuditLog, can, isTokenShaped, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { freshCache } from "./Fresh.js"
 import { pathOf } from "./RequestPath.js"
@@ -78,7 +78,7 @@ export const AuthenticationLive = Layer.effect(
     const tokens = yield* ApiTokens
     // A token's verdict is reused for a second (`FRESH`): a revoked or expired token is refused
     // within that on every server; a busy client costs a lookup a second, not one a request.
-    const verdicts = yield* freshCache((token: string) => tokens.verify(Redacted.make(token)), (e) => e._tag === "InvalidToken")
+    const verdicts = yield* freshCache((token: Redacted.Redacted<string>) => tokens.verify(token), { capacity: 10_000, keep: (e) => e._tag === "InvalidToken" })
     const registry = yield* TenantRegistry
     const auditLog = yield* AuditLog
     const perMinute = yield* Config.integer("WORKCAT_API_RATE_LIMIT").pipe(Config.withDefault(600))
@@ -125,7 +125,10 @@ export const AuthenticationLive = Layer.effect(
       bearer: (token) =>
         Effect.gen(function* () {
           if (Redacted.value(token) === "") return yield* unauthorized(false, undefined)
-          const principal = yield* verdicts.get(Redacted.value(token)).pipe(Effect.catchTag("InvalidToken", (e) => unauthorized(true, e)))
+          // Only a token of the right shape is looked up (and so kept): a flood of others cannot fill the cache.
+          const principal = yield* (isTokenShaped(token) ? verdicts.get(token) : tokens.verify(token)).pipe(
+            Effect.catchTag("InvalidToken", (e) => unauthorized(true, e))
+          )
           const wait = take(principal.tokenId)
           if (wait > 0) {
             yield* HttpApp.appendPreResponseHandler((_, response) =>

@@ -34,7 +34,7 @@ export const inTenant =
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.provide(effect, tenantLayer(tenant, FRESH_MS))
 
-/** The tenant's settings as of at most `FRESH` ago; a tenant removed meanwhile is a 404. */
+/** The tenant's settings as of at most `FRESH` ago, with their revision and this server's generation of the tenant (see `FreshSettings`); a tenant removed meanwhile is a 404. */
 export const settingsOf = (tenant: TenantId) =>
   Effect.flatMap(FreshSettings, (s) => s.get(tenant)).pipe(Effect.catchTag("TenantNotFound", () => new NotFound({ message: "Not found" })))
 

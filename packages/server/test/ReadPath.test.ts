@@ -27,6 +27,17 @@ describe("the read path under load", () => {
         expect(row!.inserts).toBeLessThan(reads)
       }))
 
+    it.effect("never serves an answer read for one tenant to another tenant's token", () =>
+      Effect.gen(function* () {
+        const other = freshTenant("read")
+        yield* seedTenant(other)
+        const [mine, theirs] = [yield* token(tenant, "analyst"), yield* token(other, "analyst")]
+        for (const path of [`/api/v1/tenants/${other}/metrics/productivity?groupBy=department`, `/api/v1/tenants/${other}/categories?pageSize=5`]) {
+          expect((yield* call("GET", path, { token: theirs })).status).toBe(200) // the answer is now reused for a second
+          expect((yield* call("GET", path, { token: mine })).status).toBe(404)
+        }
+      }))
+
     it.effect("serves a new night's metrics within a second of their writing", () =>
       Effect.gen(function* () {
         const analyst = yield* token(tenant, "analyst")

@@ -33,6 +33,9 @@ export interface TokenInfo {
 }
 
 const TOKEN = /^wct_([0-9a-f]{10})_([0-9A-Za-z_-]{43})$/
+
+/** Whether a bearer value has a token's shape (`verify` refuses any other as malformed, without a query). */
+export const isTokenShaped = (token: Redacted.Redacted<string>) => TOKEN.test(Redacted.value(token))
 const hash = (secret: string) => createHash("sha256").update(secret, "utf8").digest("hex")
 
 /**

@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Queue } from "effect"
+import { Array as Arr, Deferred, Effect, Queue } from "effect"
 import { ControlSql } from "./Database.js"
 
 /** One audited action: who did what, when, from where. Never an employee's identifier. */
@@ -25,26 +25,54 @@ const BATCH = 500
 /**
  * The append-only audit log (`workcat.audit_log`; a trigger refuses updates and deletes).
  * Entries are committed in groups: `record` waits until its entry is in the database, and the
- * entries recorded meanwhile by others (a server's concurrent requests) go in the same insert, so
- * a busy server makes one insert per round trip rather than one per request, and none is lost.
+ * entries recorded meanwhile by others (a server's concurrent requests) go in the same insert, in
+ * the order recorded, so a busy server makes one insert per round trip rather than one per
+ * request. A group the database refuses is inserted again entry by entry (one bad entry fails its
+ * own caller only). When the service closes, what is queued is written before it ends; a `record`
+ * after that is interrupted. An entry is its own statement: it is not part of the caller's transaction.
  */
 export class AuditLog extends Effect.Service<AuditLog>()("workcat/AuditLog", {
   scoped: Effect.gen(function* () {
     const sql = yield* ControlSql
-    const queue = yield* Queue.unbounded<{ readonly entry: AuditEntry; readonly done: Deferred.Deferred<void, SqlError> }>()
+    type Waiting = { readonly entry: AuditEntry; readonly done: Deferred.Deferred<void, SqlError> }
+    const queue = yield* Queue.unbounded<Waiting>()
 
     const insert = (entries: ReadonlyArray<AuditEntry>) =>
-      sql`
-        INSERT INTO audit_log (tenant, actor, role, action, details, origin)
-        SELECT tenant, actor, role, action, details, origin
-        FROM json_to_recordset(${JSON.stringify(entries)}::json) AS t(tenant text, actor text, role text, action text, details jsonb, origin text)`
-    // One writer: whatever is queued when it is free goes in one insert, in the order recorded.
-    yield* Effect.gen(function* () {
-      const first = yield* Queue.take(queue)
-      const batch = [first, ...(yield* Queue.takeUpTo(queue, BATCH - 1))]
-      const exit = yield* Effect.exit(Effect.asVoid(insert(batch.map((b) => b.entry))))
-      for (const b of batch) yield* Deferred.done(b.done, exit)
-    }).pipe(Effect.forever, Effect.forkScoped)
+      Effect.suspend(() =>
+        sql`
+          INSERT INTO audit_log (tenant, actor, role, action, details, origin)
+          SELECT tenant, actor, role, action, details, origin
+          FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries)}::json) AS (tenant text, actor text, role text, action text, details jsonb, origin text))
+            WITH ORDINALITY AS t(tenant, actor, role, action, details, origin, n)
+          ORDER BY n`
+      ).pipe(Effect.asVoid)
+    /** Writes a group and tells each of its callers; a refused group goes again entry by entry. */
+    const write = (batch: ReadonlyArray<Waiting>) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(insert(batch.map((b) => b.entry)))
+        if (exit._tag === "Success" || batch.length === 1) {
+          for (const b of batch) yield* Deferred.done(b.done, exit)
+          return
+        }
+        for (const b of batch) yield* Deferred.done(b.done, yield* Effect.exit(insert([b.entry])))
+      }).pipe(Effect.catchAllDefect((defect) => Effect.forEach(batch, (b) => Deferred.die(b.done, defect), { discard: true })))
+
+    // What is still queued when the service closes is written first (added before the writer, so it runs after it stops).
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        const left = yield* Queue.takeAll(queue)
+        yield* Queue.shutdown(queue)
+        for (const batch of Arr.chunksOf([...left], BATCH)) yield* write(batch)
+      })
+    )
+    // One writer: whatever is queued when it is free goes in one insert. Only its wait for work can be interrupted.
+    yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const first = yield* restore(Queue.take(queue))
+        const rest = yield* Queue.takeUpTo(queue, BATCH - 1)
+        yield* write([first, ...rest])
+      })
+    ).pipe(Effect.forever, Effect.forkScoped)
 
     const record = Effect.fn("AuditLog.record")(function* (entry: AuditEntry) {
       const done = yield* Deferred.make<void, SqlError>()

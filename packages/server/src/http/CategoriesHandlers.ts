@@ -1,6 +1,6 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { CategoryStore } from "@workcat/pipeline"
-import type { TenantId, TenantSettings } from "@workcat/tenancy"
+import type { TenantId } from "@workcat/tenancy"
 import { Data, Effect, Schema } from "effect"
 import { CategoryPage, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
@@ -14,16 +14,20 @@ interface PageKey {
   readonly category: string | undefined
   readonly page: number
   readonly pageSize: number
-  readonly taxonomy: TenantSettings["taxonomy"]
+  /** The settings' revision (their taxonomy names the categories) and this server's generation of the tenant (a forget here starts a new one). */
+  readonly revision: string
+  readonly generation: number
 }
 
 const encodeAnswer = Schema.encode(CategoryPage)
+const encoder = new TextEncoder()
 
 export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (handlers) =>
   Effect.gen(function* () {
     // Labels change with a night or a forget: a page is read and encoded at most once per `FRESH`, however many ask.
-    const answers = yield* freshCache(({ category, department, page, pageSize, taxonomy, tenant }: PageKey) =>
+    const answers = yield* freshCache(({ category, department, page, pageSize, tenant }: PageKey) =>
         Effect.gen(function* () {
+          const { taxonomy } = (yield* settingsOf(tenant)).settings
           const { items, total } = yield* Effect.flatMap(CategoryStore, (store) =>
             store.page({ department, category, offset: (page - 1) * pageSize, limit: pageSize })
           ).pipe(inTenant(tenant))
@@ -33,13 +37,15 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
             pageSize,
             total
           }).pipe(Effect.orDie)
-          return { body: JSON.stringify(answer), returned: items.length }
-        })
+          return { body: encoder.encode(JSON.stringify(answer)), returned: items.length }
+        }),
+      // At most this many answers held (a page of 500 is a few hundred KB).
+      { capacity: 1_000 }
     )
     return handlers.handle("list", ({ path, urlParams }) =>
       Effect.gen(function* () {
         yield* authorize(path.tenant, "categories:read")
-        const { taxonomy } = yield* settingsOf(path.tenant)
+        const { generation, revision } = yield* settingsOf(path.tenant)
         const { body, returned } = yield* answers.get(
           Data.struct({
             tenant: path.tenant,
@@ -48,11 +54,12 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
             category: urlParams.category || undefined,
             page: urlParams.page ?? 1,
             pageSize: urlParams.pageSize ?? 50,
-            taxonomy
+            revision,
+            generation
           })
         )
         yield* audit("categories.read", { ...urlParams, returned })
-        return HttpServerResponse.text(body, { contentType: "application/json" })
+        return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
       })
     )
   })

@@ -18,9 +18,12 @@ interface AnswerKey {
   readonly minGroupSize: number
   readonly smallGroupPolicy: SmallGroupPolicy
   readonly loadedCostPerHour: number
+  /** This server's generation of the tenant: a forget or a settings change here starts a new one. */
+  readonly generation: number
 }
 
 const encodeAnswer = Schema.encode(ProductivityMetrics)
+const encoder = new TextEncoder()
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
   Effect.gen(function* () {
@@ -36,18 +39,21 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
             loadedCostPerHour: cost,
             groups: snapshot.groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
           }).pipe(Effect.orDie)
-          return JSON.stringify(answer)
-        })
+          return encoder.encode(JSON.stringify(answer))
+        }),
+      // At most this many answers held (a few KB each).
+      { capacity: 1_000 }
     )
     return handlers.handle("productivity", ({ path, urlParams }) =>
       Effect.gen(function* () {
         yield* authorize(path.tenant, "metrics:read")
         // Settings as of at most `FRESH` ago: a privacy setting applies within it.
-        const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = yield* settingsOf(path.tenant)
+        const { generation, settings } = yield* settingsOf(path.tenant)
+        const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
         const body = yield* answers.get(
-          Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour })
+          Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation })
         )
-        return HttpServerResponse.text(body, { contentType: "application/json" })
+        return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
       })
     )
   })

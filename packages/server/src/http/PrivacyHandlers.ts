@@ -3,12 +3,15 @@ import { DeadLetters, Privacy } from "@workcat/pipeline"
 import { AuditLog } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { WorkcatApi } from "../Api.js"
+import { FreshSettings } from "../Fresh.js"
 import { audit, forTenant } from "../TenantServices.js"
 
 export const PrivacyLive = HttpApiBuilder.group(WorkcatApi, "privacy", (handlers) =>
   handlers.handle("forget", ({ path, payload }) =>
     Effect.gen(function* () {
       const result = yield* Effect.flatMap(Privacy, (p) => p.forget(payload.login))
+      // This server's answers naming the person go at once (other servers' within a second).
+      yield* Effect.flatMap(FreshSettings, (f) => f.changed(path.tenant))
       yield* audit("privacy.forget", result)
       return result
     }).pipe(forTenant(path.tenant, "privacy:forget"))
