@@ -154,13 +154,43 @@ export class CategoriesApi extends tenantGroup("categories").add(
     .annotate(OpenApi.Summary, "Employees' work categories, paginated, filterable by department and category (audited)")
 ) {}
 
-export class MetricsApi extends tenantGroup("metrics").add(
-  HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
-    .setPath(TenantPath)
-    .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(ApiDate) }))
-    .addSuccess(ProductivityMetrics)
-    .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
-) {}
+/** The nightly snapshots of one grouping over the last `days`, oldest first. */
+export const MetricsTrend = Schema.Struct({
+  groupBy: GroupBy,
+  days: Schema.Int,
+  minGroupSize: Schema.Int,
+  loadedCostPerHour: Schema.Number,
+  points: Schema.Array(
+    Schema.Struct({
+      asOf: Schema.String,
+      windowDays: Schema.Int,
+      groups: Schema.Array(GroupMetrics),
+      /** Groups smaller than `minGroupSize` that night, withheld. */
+      suppressedGroups: Schema.Int
+    })
+  )
+})
+
+export class MetricsApi extends tenantGroup("metrics")
+  .add(
+    HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
+      .setPath(TenantPath)
+      .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(ApiDate) }))
+      .addSuccess(ProductivityMetrics)
+      .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
+  )
+  .add(
+    HttpApiEndpoint.get("trend", "/api/v1/tenants/:tenant/metrics/trend")
+      .setPath(TenantPath)
+      .setUrlParams(
+        Schema.Struct({
+          groupBy: Schema.optional(GroupBy),
+          days: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 730)))
+        })
+      )
+      .addSuccess(MetricsTrend)
+      .annotate(OpenApi.Summary, "The same, night by night over the last days (default 90), small groups withheld each night")
+  ) {}
 
 export class SettingsApi extends tenantGroup("settings")
   .add(

@@ -1,6 +1,7 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { freshTenant } from "@workcat/pipeline/testing"
+import { ControlSql } from "@workcat/tenancy"
 import { Effect } from "effect"
 import { call, END, seedTenant, serverLayer, token } from "./support.js"
 
@@ -66,6 +67,32 @@ describe("HTTP API", () => {
         expect(rolled.body.groups.map((g: any) => g.group)).toContain("(small groups)")
         expect(employees(rolled)).toBeGreaterThan(employees(byCategory))
         for (const g of rolled.body.groups) expect(g.employees).toBeGreaterThanOrEqual(8)
+      }))
+
+    it.effect("serves the metrics night by night over the last days, each night's small groups withheld", () =>
+      Effect.gen(function* () {
+        const analyst = yield* token(tenant, "analyst")
+        const sql = yield* ControlSql
+        // A second night's snapshot, the day after the seeded one, where the largest department is down to one person.
+        yield* sql.unsafe(`
+          INSERT INTO tenant_${tenant}.productivity_metrics
+          SELECT as_of + 1, group_by, group_value, window_days, CASE WHEN group_value = (SELECT group_value FROM tenant_${tenant}.productivity_metrics WHERE group_by = 'department' ORDER BY employees DESC LIMIT 1) THEN 1 ELSE employees END,
+                 active_days, accesses, avg_auth_step, distinct_apps_per_day, auth_waste_hours, context_switch_waste_hours, waste_hours_per_employee_week, run_id
+          FROM tenant_${tenant}.productivity_metrics WHERE as_of = ${"'" + END + "'"}::date`)
+        const trend = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/trend?groupBy=department&days=730`, { token: analyst })
+        expect(trend.status).toBe(200)
+        expect(trend.body).toMatchObject({ groupBy: "department", days: 730, minGroupSize: 8, loadedCostPerHour: 75 })
+        const [first, second] = trend.body.points
+        expect(trend.body.points).toHaveLength(2)
+        expect(Date.parse(second.asOf) - Date.parse(first.asOf)).toBe(86_400_000)
+        // The tenant's policy now (rollup, 8) on each night: the department of one person the second night is not shown.
+        for (const point of trend.body.points) for (const g of point.groups) expect(g.employees).toBeGreaterThanOrEqual(8)
+        const departments = (point: any) => point.groups.map((g: any) => g.group)
+        const shrunk = departments(first).find((d: string) => !departments(second).includes(d))
+        expect(shrunk).toBeDefined()
+        const snapshot = yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=department&asOf=${first.asOf}`, { token: analyst })
+        expect(first.groups).toEqual(snapshot.body.groups)
+        expect((yield* call("GET", `/api/v1/tenants/${tenant}/metrics/trend?days=0`, { token: analyst })).status).toBe(400)
       }))
 
     it.effect("rejects bad input with 400", () =>

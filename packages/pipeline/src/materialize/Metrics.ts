@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { applySmallGroupPolicy, type GroupMetrics, groupMetricsOf, type IsoDate } from "@workcat/core"
 import { defaultNightly, type TenantSettings } from "@workcat/tenancy"
-import { Effect } from "effect"
+import { Array as Arr, Effect } from "effect"
 import { EventWarehouse, type NightWindows } from "../warehouse/EventWarehouse.js"
 
 /** Productivity metrics look at the last four whole weeks, unless the tenant's `nightly.metricsWindowDays` says otherwise. */
@@ -83,6 +83,36 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
       return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, ...shown } satisfies MetricsSnapshot
     }, Effect.orDie)
 
-    return { materialize, snapshot } as const
+    /**
+     * The snapshots of one grouping since `from` (an ISO date), oldest first: a nightly trend,
+     * each snapshot's small groups withheld per the tenant's policy, as `snapshot` does.
+     */
+    const trend = Effect.fn("Metrics.trend")(function* (
+      groupBy: GroupBy,
+      options: { readonly from: IsoDate; readonly privacy: Pick<TenantSettings, "minGroupSize" | "smallGroupPolicy"> }
+    ) {
+      const rows = yield* sql<GroupMetrics & { asOf: IsoDate; windowDays: number }>`
+        SELECT as_of::text AS "asOf", window_days AS "windowDays", group_by AS "groupBy", group_value AS "group", employees,
+               active_days AS "activeDays", accesses, avg_auth_step AS "avgAuthStep",
+               distinct_apps_per_day AS "distinctAppsPerDay", auth_waste_hours AS "authWasteHours",
+               context_switch_waste_hours AS "contextSwitchWasteHours",
+               waste_hours_per_employee_week AS "wasteHoursPerEmployeeWeek"
+        FROM productivity_metrics
+        WHERE group_by = ${groupBy} AND as_of >= ${options.from}::date
+        ORDER BY as_of, group_value`
+      const { minGroupSize, smallGroupPolicy } = options.privacy
+      const points: Array<{ readonly asOf: IsoDate; readonly windowDays: number; readonly groups: ReadonlyArray<GroupMetrics>; readonly suppressedGroups: number }> = []
+      for (const day of Arr.isNonEmptyReadonlyArray(rows) ? Arr.groupWith(rows, (a, b) => a.asOf === b.asOf) : []) {
+        const windowDays = day[0].windowDays
+        const shown = applySmallGroupPolicy(
+          day.map(({ asOf: _a, windowDays: _w, ...g }) => g),
+          { minGroupSize, policy: smallGroupPolicy, windowDays }
+        )
+        points.push({ asOf: day[0].asOf, windowDays, ...shown })
+      }
+      return { minGroupSize, points }
+    }, Effect.orDie)
+
+    return { materialize, snapshot, trend } as const
   }),
 }) {}

@@ -1,9 +1,9 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import type { IsoDate } from "@workcat/core"
+import { addDays, type IsoDate, isoDate } from "@workcat/core"
 import { Metrics } from "@workcat/pipeline"
 import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
 import { Data, Effect, Schema } from "effect"
-import { ProductivityMetrics, WorkcatApi } from "../Api.js"
+import { MetricsTrend, ProductivityMetrics, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
 import { freshCache } from "../Fresh.js"
 import { inTenant, settingsOf } from "../TenantServices.js"
@@ -22,7 +22,18 @@ interface AnswerKey {
   readonly generation: number
 }
 
+/** What a trend depends on: the same, with the days it covers up to today instead of a date. */
+interface TrendKey extends Omit<AnswerKey, "asOf"> {
+  readonly days: number
+  readonly today: IsoDate
+}
+
+/** A snapshot's groups with their cost: (auth + context-switch waste hours) × the tenant's loaded cost per hour. */
+const priced = <G extends { readonly authWasteHours: number; readonly contextSwitchWasteHours: number }>(groups: ReadonlyArray<G>, cost: number) =>
+  groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
+
 const encodeAnswer = Schema.encode(ProductivityMetrics)
+const encodeTrend = Schema.encode(MetricsTrend)
 const encoder = new TextEncoder()
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
@@ -37,24 +48,51 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
             ...snapshot,
             groupBy: key.groupBy,
             loadedCostPerHour: cost,
-            groups: snapshot.groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
+            groups: priced(snapshot.groups, cost)
           }).pipe(Effect.orDie)
           return encoder.encode(JSON.stringify(answer))
         }),
       // At most this many answers held (a few KB each).
       { capacity: 1_000 }
     )
-    return handlers.handle("productivity", ({ path, urlParams }) =>
-      Effect.gen(function* () {
-        yield* authorize(path.tenant, "metrics:read")
-        // Settings as of at most `FRESH` ago: a privacy setting applies within it.
-        const { generation, settings } = yield* settingsOf(path.tenant)
-        const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
-        const body = yield* answers.get(
-          Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation })
-        )
-        return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
-      })
+    const trends = yield* freshCache(
+      (key: TrendKey) =>
+        Effect.gen(function* () {
+          const trend = yield* Effect.flatMap(Metrics, (m) => m.trend(key.groupBy, { from: addDays(key.today, -key.days), privacy: key })).pipe(inTenant(key.tenant))
+          const cost = key.loadedCostPerHour
+          const answer = yield* encodeTrend({
+            groupBy: key.groupBy,
+            days: key.days,
+            minGroupSize: trend.minGroupSize,
+            loadedCostPerHour: cost,
+            points: trend.points.map((p) => ({ ...p, groups: priced(p.groups, cost) }))
+          }).pipe(Effect.orDie)
+          return encoder.encode(JSON.stringify(answer))
+        }),
+      { capacity: 1_000 }
     )
+    return handlers
+      .handle("trend", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* authorize(path.tenant, "metrics:read")
+          const { generation, settings } = yield* settingsOf(path.tenant)
+          const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
+          const key = { tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", days: urlParams.days ?? 90, today: isoDate(new Date()) }
+          const body = yield* trends.get(Data.struct({ ...key, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation }))
+          return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
+        })
+      )
+      .handle("productivity", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* authorize(path.tenant, "metrics:read")
+          // Settings as of at most `FRESH` ago: a privacy setting applies within it.
+          const { generation, settings } = yield* settingsOf(path.tenant)
+          const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
+          const body = yield* answers.get(
+            Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation })
+          )
+          return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
+        })
+      )
   })
 )
