@@ -171,6 +171,24 @@ export const MetricsTrend = Schema.Struct({
   )
 })
 
+/** The tenant's latest nightly run as the dashboard shows it: no per-person data, no error text. */
+export const LatestRun = Schema.Struct({
+  run: Schema.NullOr(
+    Schema.Struct({
+      runId: Schema.String,
+      /** The night's date. */
+      key: Schema.String,
+      state: Schema.String,
+      createdAt: Schema.Date,
+      startedAt: Schema.NullOr(Schema.Date),
+      finishedAt: Schema.NullOr(Schema.Date),
+      /** From its start to its end (or to now, while it runs); null before it starts. */
+      durationSeconds: Schema.NullOr(Schema.Number),
+      costUsd: Schema.Number
+    })
+  )
+})
+
 export class MetricsApi extends tenantGroup("metrics")
   .add(
     HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
@@ -190,6 +208,12 @@ export class MetricsApi extends tenantGroup("metrics")
       )
       .addSuccess(MetricsTrend)
       .annotate(OpenApi.Summary, "The same, night by night over the last days (default 90), small groups withheld each night")
+  )
+  .add(
+    HttpApiEndpoint.get("latestRun", "/api/v1/tenants/:tenant/runs/latest")
+      .setPath(TenantPath)
+      .addSuccess(LatestRun)
+      .annotate(OpenApi.Summary, "The latest nightly run: its state, date, duration and cost")
   ) {}
 
 export class SettingsApi extends tenantGroup("settings")

@@ -95,6 +95,17 @@ describe("HTTP API", () => {
         expect((yield* call("GET", `/api/v1/tenants/${tenant}/metrics/trend?days=0`, { token: analyst })).status).toBe(400)
       }))
 
+    it.effect("tells the latest nightly run's state, date, duration and cost, to the roles that read metrics", () =>
+      Effect.gen(function* () {
+        const latest = yield* call("GET", `/api/v1/tenants/${tenant}/runs/latest`, { token: yield* token(tenant, "analyst") })
+        expect(latest.status).toBe(200)
+        expect(latest.body.run).toMatchObject({ key: END, state: "READY", costUsd: 0 })
+        expect(latest.body.run.durationSeconds).toBeGreaterThanOrEqual(0)
+        expect(Object.keys(latest.body.run).sort()).toEqual(["costUsd", "createdAt", "durationSeconds", "finishedAt", "key", "runId", "startedAt", "state"])
+        expect((yield* call("GET", `/api/v1/tenants/${tenant}/runs/latest`, { token: yield* token(tenant, "ingest") })).status).toBe(403)
+        expect((yield* call("GET", `/api/v1/tenants/${other}/runs/latest`, { token: yield* token(other, "analyst") })).body).toEqual({ run: null })
+      }))
+
     it.effect("rejects bad input with 400", () =>
       Effect.gen(function* () {
         const analyst = yield* token(tenant, "analyst")

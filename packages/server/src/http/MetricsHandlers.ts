@@ -1,6 +1,6 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { addDays, type IsoDate, isoDate } from "@workcat/core"
-import { Metrics } from "@workcat/pipeline"
+import { Metrics, RunLedger } from "@workcat/pipeline"
 import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
 import { Data, Effect, Schema } from "effect"
 import { MetricsTrend, ProductivityMetrics, WorkcatApi } from "../Api.js"
@@ -72,6 +72,28 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
       { capacity: 1_000 }
     )
     return handlers
+      .handle("latestRun", ({ path }) =>
+        Effect.gen(function* () {
+          yield* authorize(path.tenant, "metrics:read")
+          // The newest nightly run among the last few of any pipeline.
+          const { items } = yield* Effect.flatMap(RunLedger, (l) => l.history(path.tenant, { limit: 20, offset: 0 }))
+          const run = items.find((r) => r.pipeline === "nightly")
+          if (run === undefined) return { run: null }
+          const end = run.finishedAt ?? new Date()
+          return {
+            run: {
+              runId: run.id,
+              key: run.runKey,
+              state: run.state,
+              createdAt: run.createdAt,
+              startedAt: run.startedAt,
+              finishedAt: run.finishedAt,
+              durationSeconds: run.startedAt === null ? null : (end.getTime() - run.startedAt.getTime()) / 1000,
+              costUsd: run.costUsd
+            }
+          }
+        })
+      )
       .handle("trend", ({ path, urlParams }) =>
         Effect.gen(function* () {
           yield* authorize(path.tenant, "metrics:read")
