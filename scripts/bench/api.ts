@@ -14,7 +14,8 @@
  * answer again and again (one tenant, one token, one URL): the best case for what the server
  * reuses. The per-token rate limit is lifted for the run (one token
  * drives every client). Targets: p95 <= 50 ms for every call, metrics >= 5,000
- * requests a second on one core. Needs `npm run build`.
+ * requests a second on one core. Needs `npm run build`. With `BENCH_SERVER_LOG=1` the server's
+ * log goes to this terminal.
  */
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
