@@ -1,5 +1,6 @@
+import { HttpServerResponse } from "@effect/platform"
 import { type TenantId, TenantNotFound, TenantRegistry, type TenantSettings } from "@workcat/tenancy"
-import { Cache, Cause, Context, Data, Duration, Effect, Layer, Option } from "effect"
+import { Cache, Cause, Context, Data, Duration, Effect, Layer, Option, Schema } from "effect"
 
 /**
  * How long a server reuses what it read of the control plane and a tenant's read model: a
@@ -25,6 +26,17 @@ export const freshCache = <K, A, E, R>(
         Effect.tapErrorCause((cause) => (Cause.failureOption(cause).pipe(Option.exists(options.keep ?? (() => false))) ? Effect.void : cache.invalidate(key)))
       )
   }))
+
+const encoder = new TextEncoder()
+
+/** An answer encoded by its schema once, as its JSON's bytes: what a reused answer keeps. */
+export const encodedJson = <A, I>(schema: Schema.Schema<A, I>) => {
+  const encode = Schema.encode(schema)
+  return (answer: A) => Effect.map(Effect.orDie(encode(answer)), (json) => encoder.encode(JSON.stringify(json)))
+}
+
+/** A reused answer as the response (the encoding it would get is already in it). */
+export const jsonResponse = (body: Uint8Array) => HttpServerResponse.uint8Array(body, { contentType: "application/json" })
 
 /**
  * A tenant's settings as of at most `FRESH` ago (one registry read a second per tenant, not one

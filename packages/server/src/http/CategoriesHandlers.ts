@@ -1,10 +1,10 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { CategoryStore } from "@workcat/pipeline"
 import type { TenantId } from "@workcat/tenancy"
-import { Data, Effect, Schema } from "effect"
+import { Data, Effect } from "effect"
 import { CategoryPage, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
-import { freshCache } from "../Fresh.js"
+import { encodedJson, freshCache, jsonResponse } from "../Fresh.js"
 import { audit, inTenant, settingsOf } from "../TenantServices.js"
 
 /** What an answer depends on: the tenant, the request's parameters and the taxonomy that names the categories. */
@@ -19,8 +19,7 @@ interface PageKey {
   readonly generation: number
 }
 
-const encodeAnswer = Schema.encode(CategoryPage)
-const encoder = new TextEncoder()
+const encodeAnswer = encodedJson(CategoryPage)
 
 export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (handlers) =>
   Effect.gen(function* () {
@@ -31,13 +30,13 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
           const { items, total } = yield* Effect.flatMap(CategoryStore, (store) =>
             store.page({ department, category, offset: (page - 1) * pageSize, limit: pageSize })
           ).pipe(inTenant(tenant))
-          const answer = yield* encodeAnswer({
+          const body = yield* encodeAnswer({
             items: items.map((c) => ({ ...c, categoryName: taxonomy.find(c.category)?.name ?? c.category })),
             page,
             pageSize,
             total
-          }).pipe(Effect.orDie)
-          return { body: encoder.encode(JSON.stringify(answer)), returned: items.length }
+          })
+          return { body, returned: items.length }
         }),
       // At most this many answers held (a page of 500 is a few hundred KB).
       { capacity: 1_000 }
@@ -59,7 +58,7 @@ export const CategoriesLive = HttpApiBuilder.group(WorkcatApi, "categories", (ha
           })
         )
         yield* audit("categories.read", { ...urlParams, returned })
-        return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
+        return jsonResponse(body)
       })
     )
   })

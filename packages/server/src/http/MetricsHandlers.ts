@@ -1,11 +1,11 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { addDays, type IsoDate, isoDate } from "@workcat/core"
 import { Metrics, RunLedger } from "@workcat/pipeline"
 import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
-import { Data, Effect, Schema } from "effect"
+import { Data, Effect } from "effect"
 import { MetricsTrend, ProductivityMetrics, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
-import { freshCache } from "../Fresh.js"
+import { encodedJson, freshCache, jsonResponse } from "../Fresh.js"
 import { inTenant, settingsOf } from "../TenantServices.js"
 
 type GroupBy = "department" | "team" | "category"
@@ -32,9 +32,17 @@ interface TrendKey extends Omit<AnswerKey, "asOf"> {
 const priced = <G extends { readonly authWasteHours: number; readonly contextSwitchWasteHours: number }>(groups: ReadonlyArray<G>, cost: number) =>
   groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
 
-const encodeAnswer = Schema.encode(ProductivityMetrics)
-const encodeTrend = Schema.encode(MetricsTrend)
-const encoder = new TextEncoder()
+const encodeAnswer = encodedJson(ProductivityMetrics)
+const encodeTrend = encodedJson(MetricsTrend)
+
+/** The caller authorized to read the tenant's metrics, and what every metrics answer of it depends on (its settings as of at most `FRESH` ago). */
+const readingMetrics = (tenant: TenantId) =>
+  Effect.gen(function* () {
+    yield* authorize(tenant, "metrics:read")
+    const { generation, settings } = yield* settingsOf(tenant)
+    const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
+    return { tenant, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation }
+  })
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
   Effect.gen(function* () {
@@ -44,13 +52,7 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
         Effect.gen(function* () {
           const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(key.groupBy, { asOf: key.asOf, privacy: key })).pipe(inTenant(key.tenant))
           const cost = key.loadedCostPerHour
-          const answer = yield* encodeAnswer({
-            ...snapshot,
-            groupBy: key.groupBy,
-            loadedCostPerHour: cost,
-            groups: priced(snapshot.groups, cost)
-          }).pipe(Effect.orDie)
-          return encoder.encode(JSON.stringify(answer))
+          return yield* encodeAnswer({ ...snapshot, groupBy: key.groupBy, loadedCostPerHour: cost, groups: priced(snapshot.groups, cost) })
         }),
       // At most this many answers held (a few KB each).
       { capacity: 1_000 }
@@ -60,14 +62,13 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
         Effect.gen(function* () {
           const trend = yield* Effect.flatMap(Metrics, (m) => m.trend(key.groupBy, { from: addDays(key.today, -key.days), privacy: key })).pipe(inTenant(key.tenant))
           const cost = key.loadedCostPerHour
-          const answer = yield* encodeTrend({
+          return yield* encodeTrend({
             groupBy: key.groupBy,
             days: key.days,
             minGroupSize: trend.minGroupSize,
             loadedCostPerHour: cost,
             points: trend.points.map((p) => ({ ...p, groups: priced(p.groups, cost) }))
-          }).pipe(Effect.orDie)
-          return encoder.encode(JSON.stringify(answer))
+          })
         }),
       { capacity: 1_000 }
     )
@@ -96,24 +97,16 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
       )
       .handle("trend", ({ path, urlParams }) =>
         Effect.gen(function* () {
-          yield* authorize(path.tenant, "metrics:read")
-          const { generation, settings } = yield* settingsOf(path.tenant)
-          const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
-          const key = { tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", days: urlParams.days ?? 90, today: isoDate(new Date()) }
-          const body = yield* trends.get(Data.struct({ ...key, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation }))
-          return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
+          const reading = yield* readingMetrics(path.tenant)
+          const key = { ...reading, groupBy: urlParams.groupBy ?? "department", days: urlParams.days ?? 90, today: isoDate(new Date()) }
+          return jsonResponse(yield* trends.get(Data.struct(key)))
         })
       )
       .handle("productivity", ({ path, urlParams }) =>
         Effect.gen(function* () {
-          yield* authorize(path.tenant, "metrics:read")
-          // Settings as of at most `FRESH` ago: a privacy setting applies within it.
-          const { generation, settings } = yield* settingsOf(path.tenant)
-          const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
-          const body = yield* answers.get(
-            Data.struct({ tenant: path.tenant, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation })
-          )
-          return HttpServerResponse.uint8Array(body, { contentType: "application/json" })
+          // A privacy setting applies within `FRESH`.
+          const reading = yield* readingMetrics(path.tenant)
+          return jsonResponse(yield* answers.get(Data.struct({ ...reading, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf })))
         })
       )
   })
