@@ -32,9 +32,16 @@ export const userWaste = (p: Pick<AppProfile, "accesses" | "authSteps" | "active
   contextSwitchWasteHours: contextSwitchWasteHours(distinctAppsPerDay(p)) * p.activeDays
 })
 
-/** Productivity metrics of a group of employees (a department, team or category) over a window. */
+/**
+ * How a night's totals are grouped: by department, team or category; by category within each
+ * department (`department_category`, the group a JSON array `[department, category]`); by app (the
+ * employees being the app's users).
+ */
+export type Grouping = "department" | "team" | "category" | "department_category" | "app"
+
+/** Productivity metrics of a group of employees (a department, team, category or an app's users) over a window. */
 export interface GroupMetrics {
-  readonly groupBy: "department" | "team" | "category"
+  readonly groupBy: Grouping
   readonly group: string
   readonly employees: number
   readonly activeDays: number

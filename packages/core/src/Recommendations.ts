@@ -1,6 +1,6 @@
 import type { AppCatalog } from "./AppCatalog.js"
 import type { Archetypes } from "./Archetypes.js"
-import { authWasteHours, contextSwitchWasteHours } from "./Metrics.js"
+import { authWasteHours, contextSwitchWasteHours, type GroupMetrics } from "./Metrics.js"
 import { type AppProfile, avgAuthStep, distinctAppsPerDay } from "./Profile.js"
 import type { CategoryId } from "./Taxonomy.js"
 
@@ -67,4 +67,58 @@ export const recommendations = (
     })
   }
   return found.sort((a, b) => b.cost - a.cost).slice(0, 3).map((f) => f.text)
+}
+
+/** A recommendation for the whole tenant, from its aggregate metrics: what it is about and what the friction costs a year. */
+export interface TenantRecommendation {
+  readonly kind: "sign-in" | "app-switching"
+  /** The app (sign-in) or department (app switching) it is about. */
+  readonly subject: string
+  readonly text: string
+  readonly hoursPerYear: number
+  readonly costUsdPerYear: number
+}
+
+/**
+ * Tenant-level recommendations from a night's shown groups (small ones already withheld): the apps
+ * whose extra sign-in steps cost most, and the departments switching between the most apps a
+ * day. Costly first, at most `limit`; hours over the window are scaled to a year.
+ */
+export const tenantRecommendations = (
+  snapshot: {
+    readonly windowDays: number
+    readonly apps: ReadonlyArray<GroupMetrics>
+    readonly departments: ReadonlyArray<GroupMetrics>
+  },
+  options: { readonly loadedCostPerHour: number; readonly catalog: AppCatalog; readonly limit?: number }
+): ReadonlyArray<TenantRecommendation> => {
+  const perYear = 365 / Math.max(1, snapshot.windowDays)
+  const money = (h: number) => `$${Math.round(h * options.loadedCostPerHour).toLocaleString("en-US")}`
+  const found: Array<TenantRecommendation> = []
+  for (const app of snapshot.apps) {
+    if (app.avgAuthStep < FRICTION.avgAuthStep) continue
+    const h = app.authWasteHours * perYear
+    const name = options.catalog.displayName(app.group)
+    found.push({
+      kind: "sign-in",
+      subject: app.group,
+      text: `${name} asks its ${app.employees} users for ${app.avgAuthStep.toFixed(2)} sign-in steps on average: about ${hours(h)} h (${money(h)}) a year; longer SSO sessions or device trust for ${name} would cut the prompts.`,
+      hoursPerYear: h,
+      costUsdPerYear: h * options.loadedCostPerHour
+    })
+  }
+  for (const department of snapshot.departments) {
+    if (department.distinctAppsPerDay < FRICTION.distinctAppsPerDay) continue
+    // Each app fewer a day saves a refocus on every active day.
+    const excess = department.distinctAppsPerDay - FRICTION.distinctAppsPerDay + 1
+    const h = contextSwitchWasteHours(excess) * department.activeDays * perYear
+    found.push({
+      kind: "app-switching",
+      subject: department.group,
+      text: `${department.group} uses ${department.distinctAppsPerDay.toFixed(1)} apps a day per person; bringing that under ${FRICTION.distinctAppsPerDay} would save about ${hours(h)} h (${money(h)}) a year of context switching.`,
+      hoursPerYear: h,
+      costUsdPerYear: h * options.loadedCostPerHour
+    })
+  }
+  return found.sort((a, b) => b.hoursPerYear - a.hoursPerYear).slice(0, options.limit ?? 5)
 }

@@ -94,7 +94,7 @@ describe("the night's queries in the warehouse", () => {
     }).pipe(Effect.provide(PipelineLive(tenant)), Effect.provide(Layer.provideMerge(provision(tenant), TestRuntime)))
   })
 
-  it.effect("sums the metrics' groups in the warehouse as `groupMetrics` does from profiles", () => {
+  it.effect("sums the metrics' groups (and each app's) in the warehouse as `groupMetrics` does from profiles", () => {
     const tenant = freshTenant("nq")
     const people = range(0, 11).map((i) => user(`0000b${i.toString(16).padStart(3, "0")}`))
     return Effect.gen(function* () {
@@ -117,7 +117,20 @@ describe("the night's queries in the warehouse", () => {
       const expected = [
         ...groupMetrics("department", wastes.map((x) => ({ group: staff.get(x.userId)?.department ?? "Unknown", waste: x.waste })), 28),
         ...groupMetrics("team", wastes.map((x) => ({ group: staff.get(x.userId)?.team ?? "Unknown", waste: x.waste })), 28),
-        ...groupMetrics("category", wastes.map((x) => ({ group: labels.get(x.userId)?.category ?? "uncategorized", waste: x.waste })), 28)
+        ...groupMetrics("category", wastes.map((x) => ({ group: labels.get(x.userId)?.category ?? "uncategorized", waste: x.waste })), 28),
+        ...groupMetrics(
+          "department_category",
+          wastes.map((x) => ({ group: JSON.stringify([staff.get(x.userId)?.department ?? "Unknown", labels.get(x.userId)?.category ?? "uncategorized"]), waste: x.waste })),
+          28
+        ),
+        // Per app: each user's use of it as if it were all they did.
+        ...groupMetrics(
+          "app",
+          [...profiles.values()].flatMap((p) =>
+            p.apps.map((a) => ({ group: a.app as string, waste: userWaste({ accesses: a.accesses, authSteps: a.authSteps, activeDays: a.activeDays, appDays: a.activeDays }) }))
+          ),
+          28
+        )
       ]
       expect(totals).toHaveLength(expected.length)
       for (const e of expected) {

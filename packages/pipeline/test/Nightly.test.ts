@@ -151,7 +151,8 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
 
         // Everyone overdue for the periodic refresh, and one person promoted the next day.
         const sql = yield* SqlClient.SqlClient
-        yield* sql`UPDATE work_categories SET categorized_at = categorized_at - interval '70 days'`
+        // Relative to the night, not to today: the test must not age with the calendar.
+        yield* sql`UPDATE work_categories SET categorized_at = ${end}::date - interval '70 days'`
         const { pseudonyms } = yield* CurrentTenant
         const categorized = new Set((yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM work_categories`).map((r) => r.userId))
         // Not hired lately either (the new-hire trigger would fire for them too; who that is depends on the tenant's random name).

@@ -81,7 +81,8 @@ export const CategoryQuery = Schema.Struct({
   category: Schema.optional(QueryText)
 })
 
-export const GroupBy = Schema.Literal("department", "team", "category")
+/** How the metrics are grouped: by department, team or category, or by app (the group's employees being the app's users). */
+export const GroupBy = Schema.Literal("department", "team", "category", "app")
 
 export const GroupMetrics = Schema.Struct({
   group: Schema.String,
@@ -101,6 +102,8 @@ export const ProductivityMetrics = Schema.Struct({
   asOf: Schema.NullOr(Schema.String),
   windowDays: Schema.Int,
   groupBy: GroupBy,
+  /** The department drilled into (its categories), or null. */
+  department: Schema.NullOr(Schema.String),
   groups: Schema.Array(GroupMetrics),
   minGroupSize: Schema.Int,
   loadedCostPerHour: Schema.Number,
@@ -171,6 +174,21 @@ export const MetricsTrend = Schema.Struct({
   )
 })
 
+export const TenantRecommendations = Schema.Struct({
+  asOf: Schema.NullOr(Schema.String),
+  loadedCostPerHour: Schema.Number,
+  items: Schema.Array(
+    Schema.Struct({
+      kind: Schema.Literal("sign-in", "app-switching"),
+      /** The app (sign-in) or the department (app switching). */
+      subject: Schema.String,
+      text: Schema.String,
+      hoursPerYear: Schema.Number,
+      costUsdPerYear: Schema.Number
+    })
+  )
+})
+
 /** The tenant's latest nightly run as the dashboard shows it: no per-person data, no error text. */
 export const LatestRun = Schema.Struct({
   run: Schema.NullOr(
@@ -193,9 +211,16 @@ export class MetricsApi extends tenantGroup("metrics")
   .add(
     HttpApiEndpoint.get("productivity", "/api/v1/tenants/:tenant/metrics/productivity")
       .setPath(TenantPath)
-      .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(ApiDate) }))
+      .setUrlParams(Schema.Struct({ groupBy: Schema.optional(GroupBy), asOf: Schema.optional(ApiDate), department: Schema.optional(QueryText) }))
       .addSuccess(ProductivityMetrics)
-      .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team or category")
+      .addError(BadRequest)
+      .annotate(OpenApi.Summary, "Time lost to sign-ins and app switching, by department, team, category or app; with department, that department's categories")
+  )
+  .add(
+    HttpApiEndpoint.get("recommendations", "/api/v1/tenants/:tenant/metrics/recommendations")
+      .setPath(TenantPath)
+      .addSuccess(TenantRecommendations)
+      .annotate(OpenApi.Summary, "What would save the tenant most time, from the latest metrics (small groups withheld)")
   )
   .add(
     HttpApiEndpoint.get("trend", "/api/v1/tenants/:tenant/metrics/trend")

@@ -58,22 +58,31 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
       return rows.length
     }, Effect.orDie)
 
-    /** The latest snapshot (or that of `asOf`) for one grouping, small groups withheld per the tenant's policy. */
+    /**
+     * The latest snapshot (or that of `asOf`) for one grouping, small groups withheld per the
+     * tenant's policy; with `department`, the categories within that department (a drill-down).
+     */
     const snapshot = Effect.fn("Metrics.snapshot")(function* (
       groupBy: GroupBy,
-      options: { readonly asOf?: IsoDate | undefined; readonly privacy: Pick<TenantSettings, "minGroupSize" | "smallGroupPolicy"> }
+      options: {
+        readonly asOf?: IsoDate | undefined
+        readonly department?: string | undefined
+        readonly privacy: Pick<TenantSettings, "minGroupSize" | "smallGroupPolicy">
+      }
     ) {
       const asOf = options.asOf
+      const within = options.department
       const rows = yield* sql<GroupMetrics & { asOf: IsoDate; windowDays: number }>`
-        SELECT as_of AS "asOf", window_days AS "windowDays", group_by AS "groupBy", group_value AS "group", employees,
+        SELECT as_of AS "asOf", window_days AS "windowDays", ${groupBy}::text AS "groupBy",
+               ${within === undefined ? sql`group_value` : sql`group_value::json->>1`} AS "group", employees,
                active_days AS "activeDays", accesses, avg_auth_step AS "avgAuthStep",
                distinct_apps_per_day AS "distinctAppsPerDay", auth_waste_hours AS "authWasteHours",
                context_switch_waste_hours AS "contextSwitchWasteHours",
                waste_hours_per_employee_week AS "wasteHoursPerEmployeeWeek"
         FROM productivity_metrics
-        WHERE group_by = ${groupBy}
+        WHERE ${within === undefined ? sql`group_by = ${groupBy}` : sql`group_by = 'department_category' AND group_value::json->>0 = ${within}`}
           AND as_of = ${asOf ?? sql`(SELECT max(as_of) FROM productivity_metrics)`}
-        ORDER BY group_value`
+        ORDER BY "group"`
       const windowDays = rows[0]?.windowDays ?? METRICS_WINDOW_DAYS
       const { minGroupSize, smallGroupPolicy } = options.privacy
       const shown = applySmallGroupPolicy(

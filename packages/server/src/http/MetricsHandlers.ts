@@ -1,20 +1,22 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { addDays, type IsoDate, isoDate } from "@workcat/core"
+import { addDays, DefaultAppCatalog, type IsoDate, isoDate, tenantRecommendations } from "@workcat/core"
 import { Metrics, RunLedger } from "@workcat/pipeline"
 import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
-import { MetricsTrend, ProductivityMetrics, WorkcatApi } from "../Api.js"
+import { BadRequest, MetricsTrend, ProductivityMetrics, TenantRecommendations, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
 import { encodedJson, freshCache, jsonResponse } from "../Fresh.js"
 import { inTenant, settingsOf } from "../TenantServices.js"
 
-type GroupBy = "department" | "team" | "category"
+type GroupBy = "department" | "team" | "category" | "app"
 
 /** What an answer depends on: the tenant, the request's parameters and the settings it applies. */
 interface AnswerKey {
   readonly tenant: TenantId
   readonly groupBy: GroupBy
   readonly asOf: IsoDate | undefined
+  /** A drill-down: the categories of this department. */
+  readonly department: string | undefined
   readonly minGroupSize: number
   readonly smallGroupPolicy: SmallGroupPolicy
   readonly loadedCostPerHour: number
@@ -23,7 +25,7 @@ interface AnswerKey {
 }
 
 /** What a trend depends on: the same, with the days it covers up to today instead of a date. */
-interface TrendKey extends Omit<AnswerKey, "asOf"> {
+interface TrendKey extends Omit<AnswerKey, "asOf" | "department"> {
   readonly days: number
   readonly today: IsoDate
 }
@@ -34,6 +36,7 @@ const priced = <G extends { readonly authWasteHours: number; readonly contextSwi
 
 const encodeAnswer = encodedJson(ProductivityMetrics)
 const encodeTrend = encodedJson(MetricsTrend)
+const encodeRecommendations = encodedJson(TenantRecommendations)
 
 /** The caller authorized to read the tenant's metrics, and what every metrics answer of it depends on (its settings as of at most `FRESH` ago). */
 const readingMetrics = (tenant: TenantId) =>
@@ -50,9 +53,17 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
     // one read, and one encoding of it (the answer's JSON is kept, not re-encoded per request).
     const answers = yield* freshCache((key: AnswerKey) =>
         Effect.gen(function* () {
-          const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(key.groupBy, { asOf: key.asOf, privacy: key })).pipe(inTenant(key.tenant))
+          const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(key.groupBy, { asOf: key.asOf, department: key.department, privacy: key })).pipe(
+            inTenant(key.tenant)
+          )
           const cost = key.loadedCostPerHour
-          return yield* encodeAnswer({ ...snapshot, groupBy: key.groupBy, loadedCostPerHour: cost, groups: priced(snapshot.groups, cost) })
+          return yield* encodeAnswer({
+            ...snapshot,
+            groupBy: key.groupBy,
+            department: key.department ?? null,
+            loadedCostPerHour: cost,
+            groups: priced(snapshot.groups, cost)
+          })
         }),
       // At most this many answers held (a few KB each).
       { capacity: 1_000 }
@@ -72,7 +83,27 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
         }),
       { capacity: 1_000 }
     )
+    const recommendations = yield* freshCache(
+      (key: Omit<AnswerKey, "groupBy" | "asOf" | "department">) =>
+        Effect.gen(function* () {
+          const [apps, departments] = yield* Effect.flatMap(Metrics, (m) =>
+            Effect.all([m.snapshot("app", { privacy: key }), m.snapshot("department", { privacy: key })])
+          ).pipe(inTenant(key.tenant))
+          const items = tenantRecommendations(
+            { windowDays: departments.windowDays, apps: apps.groups, departments: departments.groups },
+            { loadedCostPerHour: key.loadedCostPerHour, catalog: DefaultAppCatalog }
+          )
+          return yield* encodeRecommendations({ asOf: departments.asOf, loadedCostPerHour: key.loadedCostPerHour, items })
+        }),
+      { capacity: 1_000 }
+    )
     return handlers
+      .handle("recommendations", ({ path }) =>
+        Effect.gen(function* () {
+          const reading = yield* readingMetrics(path.tenant)
+          return jsonResponse(yield* recommendations.get(Data.struct(reading)))
+        })
+      )
       .handle("latestRun", ({ path }) =>
         Effect.gen(function* () {
           yield* authorize(path.tenant, "metrics:read")
@@ -106,7 +137,12 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
         Effect.gen(function* () {
           // A privacy setting applies within `FRESH`.
           const reading = yield* readingMetrics(path.tenant)
-          return jsonResponse(yield* answers.get(Data.struct({ ...reading, groupBy: urlParams.groupBy ?? "department", asOf: urlParams.asOf })))
+          const department = urlParams.department
+          if (department !== undefined && urlParams.groupBy !== undefined && urlParams.groupBy !== "category") {
+            return yield* new BadRequest({ message: "department drills into a department's categories: use it with groupBy=category (or without groupBy)" })
+          }
+          const groupBy = urlParams.groupBy ?? (department === undefined ? "department" : "category")
+          return jsonResponse(yield* answers.get(Data.struct({ ...reading, groupBy, asOf: urlParams.asOf, department })))
         })
       )
   })

@@ -170,7 +170,8 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
       ).pipe(Stream.orDie, Stream.withSpan("NightQueries.appActivity"))
 
     /**
-     * `userWaste` per user over the metrics window, then summed per group (`GROUPING SETS`). HR as
+     * `userWaste` per user over the metrics window, then summed per group (`GROUPING SETS`: by
+     * department, team, category and department × category), and the same per app. HR as
      * of the night's date is `foldHrEvents`' in SQL: the last department and team a hire or role change gave, in
      * effective-date order (ties by event id, in the database's collation).
      */
@@ -200,11 +201,23 @@ export class NightQueries extends Effect.Service<NightQueries>()("workcat/NightQ
                       ELSE (p.app_days / p.active_days) * ${MINUTES_PER_APP_SWITCH}::float8 / 60 * p.active_days END AS ctx
           FROM per_user p LEFT JOIN hr USING (user_id) LEFT JOIN work_categories c USING (user_id)
         )
-        SELECT CASE WHEN grouping(department) = 0 THEN 'department' WHEN grouping(team) = 0 THEN 'team' ELSE 'category' END AS "groupBy",
-               coalesce(department, team, category) AS "group", count(*)::int AS employees,
+        SELECT CASE WHEN grouping(department) = 0 AND grouping(category) = 0 THEN 'department_category'
+                    WHEN grouping(department) = 0 THEN 'department' WHEN grouping(team) = 0 THEN 'team' ELSE 'category' END AS "groupBy",
+               CASE WHEN grouping(department) = 0 AND grouping(category) = 0 THEN to_json(ARRAY[department, category])::text
+                    ELSE coalesce(department, team, category) END AS "group", count(*)::int AS employees,
                sum(active_days)::float8 AS "activeDays", sum(app_days)::float8 AS "appDays", sum(accesses)::float8 AS accesses,
                sum(auth_steps)::float8 AS "authSteps", sum(auth)::float8 AS "authWasteHours", sum(ctx)::float8 AS "contextSwitchWasteHours"
-        FROM waste GROUP BY GROUPING SETS ((department), (team), (category))`)
+        FROM waste GROUP BY GROUPING SETS ((department), (team), (category), (department, category))
+        UNION ALL
+        -- Per app: its users' extra sign-in steps on it, and a refocus for each day it was used;
+        -- a day of an app counts as one active day of it (so an app's distinct apps a day is 1).
+        SELECT 'app', a.app, count(*)::int, sum(a.metric_days)::float8, sum(a.metric_days)::float8, sum(a.metric_accesses)::float8,
+               sum(a.metric_auth_steps)::float8,
+               sum(greatest(0, a.metric_auth_steps - a.metric_accesses))::float8 * ${MINUTES_PER_EXTRA_AUTH_STEP}::float8 / 60,
+               sum(a.metric_days)::float8 * ${MINUTES_PER_APP_SWITCH}::float8 / 60
+        FROM ${sql(t.apps)} a JOIN ${sql(t.users)} u USING (user_id)
+        WHERE u.metric_days > 0 AND a.metric_days > 0
+        GROUP BY a.app`)
     }, Effect.orDie)
 
     return { candidates, profiles, appActivity, groupTotals } as const
