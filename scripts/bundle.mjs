@@ -27,3 +27,17 @@ await build({
   banner: { js: "import { createRequire as __workcatRequire } from 'node:module'; const require = __workcatRequire(import.meta.url);" },
   logLevel: "warning"
 })
+
+// The dashboard's page script with Chart.js, for the browser (served at /assets/, no CDN), and its
+// style sheet: packages/server/dist/web, which the server reads at start (src/dashboard/Page.ts).
+await build({
+  absWorkingDir: root,
+  entryPoints: ["packages/server/web/dashboard.ts", "packages/server/web/dashboard.css"],
+  outdir: "packages/server/dist/web",
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  logLevel: "warning"
+})

@@ -25,6 +25,7 @@ packages/tenancy/package.json
 packages/pipeline/package.json
 packages/server/package.json
 packages/server/dist/workcat.mjs
+packages/server/dist/web
 packages/server/bin
 scripts/production-install.sh
 "

@@ -2,7 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { FormatChoice, IsoDate } from "@workcat/core"
 import { Role, SettingsPatch, TenantId, TenantSettings } from "@workcat/tenancy"
 import { Schema } from "effect"
-import { Authentication, Forbidden, NotFound } from "./Auth.js"
+import { Authentication, Forbidden, NotFound, Unauthorized } from "./Auth.js"
 
 const TenantPath = Schema.Struct({ tenant: TenantId })
 const PositiveIntFromString = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
@@ -86,6 +86,8 @@ export const GroupBy = Schema.Literal("department", "team", "category", "app")
 
 export const GroupMetrics = Schema.Struct({
   group: Schema.String,
+  /** What a page calls the group: a category's name in the tenant's taxonomy, an app's display name, else the group. */
+  label: Schema.String,
   employees: Schema.Int,
   activeDays: Schema.Int,
   accesses: Schema.Int,
@@ -108,7 +110,9 @@ export const ProductivityMetrics = Schema.Struct({
   minGroupSize: Schema.Int,
   loadedCostPerHour: Schema.Number,
   /** Groups smaller than `minGroupSize`, withheld. */
-  suppressedGroups: Schema.Int
+  suppressedGroups: Schema.Int,
+  /** Everyone the groups add up to, withheld groups included (by app: the apps' users summed). */
+  totalEmployees: Schema.Int
 })
 
 /** How an intake went; every record is in one of the counts, and `reasons` counts the rejected ones by reason. */
@@ -430,8 +434,48 @@ export class PipelineApi extends HttpApiGroup.make("pipeline")
   ) {}
 
 /** The HTTP contract of workcat; `/docs` renders it. */
+/** A dashboard session as its page sees it: whose, until when, and the CSRF token it sends back. */
+export const SessionView = Schema.Struct({
+  tenant: TenantId,
+  role: Role,
+  /** Sent back in `X-CSRF-Token` on every request that changes something. */
+  csrf: Schema.String,
+  expiresAt: Schema.Date
+})
+
+/** Signing in to the dashboard: an API token for a session cookie. No bearer token needed, nor taken. */
+export class SignInApi extends HttpApiGroup.make("signIn").add(
+  HttpApiEndpoint.post("withToken", "/api/v1/session")
+    .setPayload(Schema.Struct({ token: Schema.String.pipe(Schema.maxLength(200)) }))
+    .addSuccess(SessionView)
+    .addError(Unauthorized)
+    .addError(Forbidden)
+    .annotate(
+      OpenApi.Summary,
+      "Opens a dashboard session with an API token (any role that reads metrics): an HTTP-only, SameSite=Strict cookie for 8 hours at most, never past the token's expiry"
+    )
+) {}
+
+/** The session itself, by its cookie. */
+export class SessionApi extends HttpApiGroup.make("session")
+  .middleware(Authentication)
+  .add(
+    HttpApiEndpoint.get("current", "/api/v1/session")
+      .addSuccess(SessionView)
+      .addError(BadRequest)
+      .annotate(OpenApi.Summary, "The browser's session (by its cookie): tenant, role, CSRF token, expiry")
+  )
+  .add(
+    HttpApiEndpoint.post("signOut", "/api/v1/session/sign-out")
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(BadRequest)
+      .annotate(OpenApi.Summary, "Ends the browser's session (with its X-CSRF-Token) and clears the cookie")
+  ) {}
+
 export class WorkcatApi extends HttpApi.make("workcat")
   .add(HealthApi)
+  .add(SignInApi)
+  .add(SessionApi)
   .add(CategoriesApi)
   .add(MetricsApi)
   .add(SettingsApi)

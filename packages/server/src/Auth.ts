@@ -1,15 +1,38 @@
 import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { ApiTokens, AuditLog, can, isTokenShaped, type InvalidToken, networkOf, type Permission, type Principal, TenantId, TenantRegistry } from "@workcat/tenancy"
+import {
+  ApiTokens,
+  AuditLog,
+  can,
+  isSessionShaped,
+  isTokenShaped,
+  type InvalidToken,
+  networkOf,
+  type Permission,
+  type Principal,
+  sameCsrf,
+  TenantId,
+  TenantRegistry,
+  type WebSession,
+  WebSessions
+} from "@workcat/tenancy"
 import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { freshCache } from "./Fresh.js"
 import { pathOf } from "./RequestPath.js"
 import { makeRateLimiter } from "./RateLimit.js"
 
-/** The authenticated caller of the current request, and the network it calls from. */
+/**
+ * The authenticated caller of the current request: a token, or a dashboard session (its
+ * `session`); who it is in the audit log (`actor`), and the network it calls from.
+ */
 export class CurrentPrincipal extends Context.Tag("workcat/CurrentPrincipal")<
   CurrentPrincipal,
-  Principal & { readonly origin: string | null }
+  Principal & { readonly actor: string; readonly origin: string | null; readonly session?: WebSession | undefined }
 >() {}
+
+/** The dashboard's session cookie (HTTP-only, SameSite=Strict). */
+export const SESSION_COOKIE = "workcat_session"
+/** The header a session's page sends its CSRF token in, on every request that changes something. */
+export const CSRF_HEADER = "x-csrf-token"
 
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   "Unauthorized",
@@ -36,9 +59,12 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
   HttpApiSchema.annotations({ status: 429 })
 ) {}
 
-/** Bearer tokens on every endpoint of a group it is applied to; also the per-token rate limit. */
+/**
+ * Bearer tokens on every endpoint of a group it is applied to, or without one the dashboard's
+ * session cookie (with its CSRF header on anything but GET and HEAD); also the per-caller rate limit.
+ */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("workcat/Authentication", {
-  failure: Schema.Union(Unauthorized, TooManyRequests),
+  failure: Schema.Union(Unauthorized, Forbidden, TooManyRequests),
   provides: CurrentPrincipal,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
@@ -79,6 +105,12 @@ export const AuthenticationLive = Layer.effect(
     // A token's verdict is reused for a second (`FRESH`): a revoked or expired token is refused
     // within that on every server; a busy client costs a lookup a second, not one a request.
     const verdicts = yield* freshCache((token: Redacted.Redacted<string>) => tokens.verify(token), { capacity: 10_000, keep: (e) => e._tag === "InvalidToken" })
+    // The same for sessions: a sign-out, or the end of a session's token, holds within a second everywhere.
+    const sessions = yield* WebSessions
+    const sessionVerdicts = yield* freshCache((cookie: Redacted.Redacted<string>) => sessions.verify(cookie), {
+      capacity: 10_000,
+      keep: (e) => e._tag === "InvalidSession"
+    })
     const registry = yield* TenantRegistry
     const auditLog = yield* AuditLog
     const perMinute = yield* Config.integer("WORKCAT_API_RATE_LIMIT").pipe(Config.withDefault(600))
@@ -121,23 +153,50 @@ export const AuthenticationLive = Layer.effect(
         return yield* new Unauthorized({ message: "A valid bearer token is required" })
       })
 
+    /** The caller may make this many more requests this minute; else a 429 with `Retry-After`. */
+    const limited = (key: string) =>
+      Effect.gen(function* () {
+        const wait = take(key)
+        if (wait === 0) return
+        yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(wait))))
+        return yield* new TooManyRequests({ message: `Rate limit of ${perMinute} requests a minute exceeded`, retryAfterSeconds: wait })
+      })
+
+    /** A request with the session cookie and no bearer token: the session, and its CSRF token on a request that changes something. */
+    const fromSession = (request: HttpServerRequest.HttpServerRequest, cookie: string) =>
+      Effect.gen(function* () {
+        const session = yield* (isSessionShaped(cookie) ? sessionVerdicts.get(Redacted.make(cookie)) : sessions.verify(Redacted.make(cookie))).pipe(
+          Effect.catchTag("InvalidSession", (e) =>
+            Effect.zipRight(
+              Effect.logInfo("Refused an ended or unknown session").pipe(Effect.annotateLogs({ ...requestDetails(request), reason: `${e.reason} session` })),
+              new Unauthorized({ message: "The session has ended: sign in again" })
+            )
+          )
+        )
+        if (request.method !== "GET" && request.method !== "HEAD" && !sameCsrf(session, request.headers[CSRF_HEADER])) {
+          return yield* new Forbidden({ message: `A request that changes something needs the session's ${CSRF_HEADER} header` })
+        }
+        yield* limited(session.actor)
+        const { actor, role, tenant, tokenId } = session
+        return { tokenId, tenant, role, actor, session, origin: originOf(request) }
+      })
+
     return {
       bearer: (token) =>
         Effect.gen(function* () {
-          if (Redacted.value(token) === "") return yield* unauthorized(false, undefined)
+          if (Redacted.value(token) === "") {
+            const request = yield* HttpServerRequest.HttpServerRequest
+            const cookie = request.cookies[SESSION_COOKIE]
+            if (cookie !== undefined && cookie !== "") return yield* fromSession(request, cookie)
+            return yield* unauthorized(false, undefined)
+          }
           // Only a token of the right shape is looked up (and so kept): a flood of others cannot fill the cache.
           const principal = yield* (isTokenShaped(token) ? verdicts.get(token) : tokens.verify(token)).pipe(
             Effect.catchTag("InvalidToken", (e) => unauthorized(true, e))
           )
-          const wait = take(principal.tokenId)
-          if (wait > 0) {
-            yield* HttpApp.appendPreResponseHandler((_, response) =>
-              Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(wait)))
-            )
-            return yield* new TooManyRequests({ message: `Rate limit of ${perMinute} requests a minute exceeded`, retryAfterSeconds: wait })
-          }
+          yield* limited(principal.tokenId)
           const request = yield* HttpServerRequest.HttpServerRequest
-          return { ...principal, origin: originOf(request) }
+          return { ...principal, actor: `token:${principal.tokenId}`, origin: originOf(request) }
         })
     }
   })
@@ -154,7 +213,7 @@ export const auditDenied = (details: { readonly status: number; readonly reason:
     yield* Effect.flatMap(AuditLog, (log) =>
       log.record({
         tenant: principal.tenant,
-        actor: `token:${principal.tokenId}`,
+        actor: principal.actor,
         role: principal.role,
         action: "auth.denied",
         details: { ...requestDetails(request), ...details },

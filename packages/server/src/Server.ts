@@ -1,9 +1,12 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
+import { WebSessions } from "@workcat/tenancy"
 import { Config, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import { WorkcatApi } from "./Api.js"
 import { AuthenticationLive } from "./Auth.js"
+import { DashboardPageLive } from "./dashboard/Page.js"
+import { SessionLive, SignInLive } from "./dashboard/SessionHandlers.js"
 import { FreshSettingsLive } from "./Fresh.js"
 import { limitBodies } from "./http/Bodies.js"
 import { CategoriesLive } from "./http/CategoriesHandlers.js"
@@ -21,9 +24,22 @@ export { MAX_JSON_BODY_BYTES } from "./http/Bodies.js"
 
 /** The API's handlers, over the run runtime (`RuntimeLive`: database, tenants, runs). */
 export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
-  Layer.provide([HealthLive, CategoriesLive, MetricsLive, SettingsLive, EventsLive, PrivacyLive, DeadLettersLive, AuditLive, PipelineLive]),
+  Layer.provide([
+    HealthLive,
+    SignInLive,
+    SessionLive,
+    CategoriesLive,
+    MetricsLive,
+    SettingsLive,
+    EventsLive,
+    PrivacyLive,
+    DeadLettersLive,
+    AuditLive,
+    PipelineLive
+  ]),
   Layer.provide(AuthenticationLive),
-  Layer.provide(FreshSettingsLive)
+  Layer.provide(FreshSettingsLive),
+  Layer.provide(WebSessions.Default)
 )
 
 /**
@@ -32,9 +48,13 @@ export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
  */
 const ApiMiddlewareLive = HttpApiBuilder.middleware(WorkcatApi, (app) => secureResponses(limitBodies(respondToFailures(app))))
 
-/** The API with Swagger UI at `/docs` and the OpenAPI document at `/docs/openapi.json`, on any HttpServer. */
+/**
+ * The API with the dashboard at `/`, Swagger UI at `/docs` and the OpenAPI document at
+ * `/docs/openapi.json`, on any HttpServer.
+ */
 export const HttpAppLive = HttpApiBuilder.serve(logRequests).pipe(
   Layer.provide(ApiMiddlewareLive),
+  Layer.provide(DashboardPageLive),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
   Layer.provide(ApiLive),

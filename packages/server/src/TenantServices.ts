@@ -45,7 +45,7 @@ export const audit = (action: string, details: Readonly<Record<string, unknown>>
     const log = yield* AuditLog
     yield* log.record({
       tenant: principal.tenant,
-      actor: `token:${principal.tokenId}`,
+      actor: principal.actor,
       role: principal.role,
       action,
       details,

@@ -9,6 +9,7 @@ import { from as copyFrom } from "pg-copy-streams"
 import { runMigrations } from "./Migrate.js"
 import tenants0001 from "./migrations/0001_tenants.js"
 import publicSchema0002 from "./migrations/0002_public_schema.js"
+import webSessions0003 from "./migrations/0003_web_sessions.js"
 
 /** The PostgreSQL connection string of the control plane; tenant pools derive theirs from it. */
 export class DatabaseUrl extends Context.Tag("workcat/DatabaseUrl")<
@@ -168,7 +169,7 @@ export const ControlSqlLive = Layer.scoped(
       Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
     )
     yield* assertSchema(sql, CONTROL_SCHEMA)
-    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001, "0002_public_schema": publicSchema0002 }), "tenancy_migrations").pipe(
+    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001, "0002_public_schema": publicSchema0002, "0003_web_sessions": webSessions0003 }), "tenancy_migrations").pipe(
       Effect.provideService(SqlClient.SqlClient, sql)
     )
     return sql

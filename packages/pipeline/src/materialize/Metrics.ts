@@ -16,6 +16,8 @@ export interface MetricsSnapshot {
   /** Groups below the tenant's minimum group size that were withheld. */
   readonly suppressedGroups: number
   readonly minGroupSize: number
+  /** Everyone the snapshot's groups add up to, withheld groups included (for an app grouping, the sum of its users). */
+  readonly totalEmployees: number
 }
 
 /** `productivity_metrics`: waste hours by department, team and category, one snapshot per day. */
@@ -89,7 +91,8 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
         rows.map(({ asOf: _a, windowDays: _w, ...g }) => g),
         { minGroupSize, policy: smallGroupPolicy, windowDays }
       )
-      return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, ...shown } satisfies MetricsSnapshot
+      const totalEmployees = rows.reduce((n, r) => n + r.employees, 0)
+      return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, totalEmployees, ...shown } satisfies MetricsSnapshot
     }, Effect.orDie)
 
     /**

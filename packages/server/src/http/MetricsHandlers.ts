@@ -1,7 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { addDays, DefaultAppCatalog, type IsoDate, isoDate, tenantRecommendations } from "@workcat/core"
+import { addDays, DefaultAppCatalog, type GroupMetrics, type IsoDate, isoDate, type Taxonomy, tenantRecommendations } from "@workcat/core"
 import { Metrics, RunLedger } from "@workcat/pipeline"
-import type { SmallGroupPolicy, TenantId } from "@workcat/tenancy"
+import type { SmallGroupPolicy, TenantId, TenantSettings } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
 import { BadRequest, MetricsTrend, ProductivityMetrics, TenantRecommendations, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
@@ -22,6 +22,8 @@ interface AnswerKey {
   readonly loadedCostPerHour: number
   /** This server's generation of the tenant: a forget or a settings change here starts a new one. */
   readonly generation: number
+  /** The settings' revision: the taxonomy the category labels come from, changed on any server. */
+  readonly revision: string
 }
 
 /** What a trend depends on: the same, with the days it covers up to today instead of a date. */
@@ -30,9 +32,17 @@ interface TrendKey extends Omit<AnswerKey, "asOf" | "department"> {
   readonly today: IsoDate
 }
 
-/** A snapshot's groups with their cost: (auth + context-switch waste hours) × the tenant's loaded cost per hour. */
-const priced = <G extends { readonly authWasteHours: number; readonly contextSwitchWasteHours: number }>(groups: ReadonlyArray<G>, cost: number) =>
-  groups.map((g) => ({ ...g, wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * cost }))
+/** What a group is called on a page: a category's name in the tenant's taxonomy, an app's in the catalog, else itself. */
+const labelOf = (groupBy: GroupBy, group: string, taxonomy: Taxonomy) =>
+  groupBy === "category" ? (taxonomy.find(group)?.name ?? group) : groupBy === "app" ? DefaultAppCatalog.displayName(group) : group
+
+/** A snapshot's groups with their label and cost: (auth + context-switch waste hours) × the tenant's loaded cost per hour. */
+const priced = <G extends GroupMetrics>(groups: ReadonlyArray<G>, groupBy: GroupBy, settings: Pick<TenantSettings, "loadedCostPerHour" | "taxonomy">) =>
+  groups.map((g) => ({
+    ...g,
+    label: labelOf(groupBy, g.group, settings.taxonomy),
+    wasteCostUsd: (g.authWasteHours + g.contextSwitchWasteHours) * settings.loadedCostPerHour
+  }))
 
 const encodeAnswer = encodedJson(ProductivityMetrics)
 const encodeTrend = encodedJson(MetricsTrend)
@@ -42,9 +52,9 @@ const encodeRecommendations = encodedJson(TenantRecommendations)
 const readingMetrics = (tenant: TenantId) =>
   Effect.gen(function* () {
     yield* authorize(tenant, "metrics:read")
-    const { generation, settings } = yield* settingsOf(tenant)
+    const { generation, revision, settings } = yield* settingsOf(tenant)
     const { loadedCostPerHour, minGroupSize, smallGroupPolicy } = settings
-    return { tenant, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation }
+    return { tenant, minGroupSize, smallGroupPolicy, loadedCostPerHour, generation, revision }
   })
 
 export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers) =>
@@ -56,13 +66,13 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
           const snapshot = yield* Effect.flatMap(Metrics, (m) => m.snapshot(key.groupBy, { asOf: key.asOf, department: key.department, privacy: key })).pipe(
             inTenant(key.tenant)
           )
-          const cost = key.loadedCostPerHour
+          const { settings } = yield* settingsOf(key.tenant)
           return yield* encodeAnswer({
             ...snapshot,
             groupBy: key.groupBy,
             department: key.department ?? null,
-            loadedCostPerHour: cost,
-            groups: priced(snapshot.groups, cost)
+            loadedCostPerHour: key.loadedCostPerHour,
+            groups: priced(snapshot.groups, key.groupBy, { loadedCostPerHour: key.loadedCostPerHour, taxonomy: settings.taxonomy })
           })
         }),
       // At most this many answers held (a few KB each).
@@ -72,13 +82,14 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
       (key: TrendKey) =>
         Effect.gen(function* () {
           const trend = yield* Effect.flatMap(Metrics, (m) => m.trend(key.groupBy, { from: addDays(key.today, -key.days), privacy: key })).pipe(inTenant(key.tenant))
-          const cost = key.loadedCostPerHour
+          const { settings } = yield* settingsOf(key.tenant)
+          const pricing = { loadedCostPerHour: key.loadedCostPerHour, taxonomy: settings.taxonomy }
           return yield* encodeTrend({
             groupBy: key.groupBy,
             days: key.days,
             minGroupSize: trend.minGroupSize,
-            loadedCostPerHour: cost,
-            points: trend.points.map((p) => ({ ...p, groups: priced(p.groups, cost) }))
+            loadedCostPerHour: key.loadedCostPerHour,
+            points: trend.points.map((p) => ({ ...p, groups: priced(p.groups, key.groupBy, pricing) }))
           })
         }),
       { capacity: 1_000 }

@@ -10,12 +10,19 @@ const API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none';
 const DOCS_POLICY =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
+/** The dashboard runs its own script and style only, and talks to this origin only. */
+const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+const policyOf = (path: string) =>
+  path === "/docs" ? DOCS_POLICY : path === "/" || path === "/signin" || path.startsWith("/assets/") ? PAGE_POLICY : API_POLICY
+
 const headersFor = (request: HttpServerRequest.HttpServerRequest) => ({
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
-  "content-security-policy": pathOf(request.url) === "/docs" ? DOCS_POLICY : API_POLICY
+  "content-security-policy": policyOf(pathOf(request.url))
 })
 
 /** Bodies of errors the framework answers without one (no route, a defect, a server shutting down). */

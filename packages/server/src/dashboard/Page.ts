@@ -1,0 +1,84 @@
+import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { type AuditLog, WebSessions } from "@workcat/tenancy"
+import { Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { openSession } from "./SessionHandlers.js"
+
+/**
+ * The dashboard's files, built by `npm run build` (scripts/bundle.mjs) from packages/server/web
+ * into packages/server/dist/web: found by walking up from this module, whether it runs from the
+ * sources, from tsc's dist/ or from the bundle.
+ */
+const webDirectory = (): string | undefined => {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, "dist", "web")
+    if (fs.existsSync(path.join(candidate, "dashboard.js"))) return candidate
+    dir = path.dirname(dir)
+  }
+  return undefined
+}
+
+const ASSETS: Readonly<Record<string, string>> = { "dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8" }
+
+/** The page's own HTML: everything it shows, the page builds from the API with its script. */
+const html = (body: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>workcat</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/dashboard.css">
+<script type="module" src="/assets/dashboard.js"></script>
+</head>
+<body>
+${body}
+</body>
+</html>
+`
+
+const PAGE = html(`<a class="skip" href="#main">Skip to the numbers</a>
+<header id="top"><h1>workcat</h1><div id="who" aria-live="polite"></div></header>
+<main id="main" tabindex="-1"><p id="status" role="status">Loading…</p></main>`)
+
+const page = (status: number, body: string) =>
+  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8" })
+
+const NOT_BUILT = html(`<main><h1>The dashboard is not built</h1><p>Run <code>npm run build</code>: it bundles the page into packages/server/dist/web.</p></main>`)
+
+/** `/` (the dashboard), `/assets/…` (its script and style), `/signin?code=…` (a one-time sign-in link). */
+export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const services = yield* Effect.context<WebSessions | AuditLog>()
+    const dir = webDirectory()
+    const files = new Map<string, Uint8Array>()
+    if (dir !== undefined) for (const name of Object.keys(ASSETS)) files.set(name, fs.readFileSync(path.join(dir, name)))
+    yield* router.get("/", Effect.succeed(dir === undefined ? page(503, NOT_BUILT) : page(200, PAGE)))
+    yield* router.get(
+      "/assets/:file",
+      Effect.gen(function* () {
+        const { file } = yield* HttpRouter.params
+        const body = file === undefined ? undefined : files.get(file)
+        return body === undefined ? HttpServerResponse.empty({ status: 404 }) : HttpServerResponse.uint8Array(body, { contentType: ASSETS[file!]! })
+      })
+    )
+    yield* router.get(
+      "/signin",
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const code = new URL(request.url, "http://x").searchParams.get("code") ?? ""
+        const grant = yield* Effect.flatMap(WebSessions, (s) => s.redeem(Redacted.make(code)))
+        yield* openSession(request, grant, "link")
+        return HttpServerResponse.empty({ status: 303, headers: { location: "/" } })
+      }).pipe(
+        Effect.catchTag("InvalidSession", () =>
+          Effect.succeed(page(400, html(`<main><h1>This sign-in link has been used or has expired</h1><p><a href="/">Sign in</a> with a token, or ask for a new link.</p></main>`)))
+        ),
+        Effect.provide(services)
+      )
+    )
+  })
+).pipe(Layer.provide(WebSessions.Default))

@@ -1,0 +1,90 @@
+import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { ApiTokens, AuditLog, can, networkOf, type SessionGrant, WebSessions } from "@workcat/tenancy"
+import { Effect, Option, Redacted } from "effect"
+import { BadRequest, WorkcatApi } from "../Api.js"
+import { CurrentPrincipal, Forbidden, SESSION_COOKIE, Unauthorized } from "../Auth.js"
+
+/**
+ * The session cookie: HTTP-only (the page's script never sees it), SameSite=Strict (no other site
+ * sends it), for the whole origin; Secure when the request came over HTTPS (a load balancer's
+ * `X-Forwarded-Proto`, as Cloud Run sets it), so plain-HTTP loopback (the demo) works too.
+ */
+const cookieOptions = (request: HttpServerRequest.HttpServerRequest, expires: Date) => ({
+  httpOnly: true,
+  sameSite: "strict" as const,
+  path: "/",
+  secure: request.headers["x-forwarded-proto"] === "https",
+  expires
+})
+
+/** Sets the session cookie on the response. */
+export const setSessionCookie = (request: HttpServerRequest.HttpServerRequest, value: Redacted.Redacted<string>, expires: Date) =>
+  HttpApp.appendPreResponseHandler((_, response) =>
+    HttpServerResponse.setCookie(response, SESSION_COOKIE, Redacted.value(value), cookieOptions(request, expires)).pipe(Effect.orDie)
+  )
+
+/** Opens a session for the grant and records it in the tenant's audit log; the page's view of it. */
+export const openSession = (request: HttpServerRequest.HttpServerRequest, grant: SessionGrant, via: string) =>
+  Effect.gen(function* () {
+    const session = yield* Effect.flatMap(WebSessions, (s) => s.open(grant))
+    yield* Effect.flatMap(AuditLog, (log) =>
+      log.record({
+        tenant: grant.tenant,
+        actor: grant.actor,
+        role: grant.role,
+        action: "session.open",
+        details: { via, session: session.id, expiresAt: session.expiresAt.toISOString() },
+        origin: networkOf(Option.getOrUndefined(request.remoteAddress))
+      })
+    )
+    yield* setSessionCookie(request, session.value, session.expiresAt)
+    return { session, view: { tenant: grant.tenant, role: grant.role, csrf: session.csrf, expiresAt: session.expiresAt } }
+  })
+
+export const SignInLive = HttpApiBuilder.group(WorkcatApi, "signIn", (handlers) =>
+  handlers.handle("withToken", ({ payload, request }) =>
+    Effect.gen(function* () {
+      const principal = yield* Effect.flatMap(ApiTokens, (t) => t.verify(Redacted.make(payload.token))).pipe(
+        Effect.catchTag("InvalidToken", () => new Unauthorized({ message: "That token is not valid: check it, or ask an admin for a new one" }))
+      )
+      if (!can(principal.role, "metrics:read")) {
+        return yield* new Forbidden({ message: `A token of the ${principal.role} role cannot sign in to the dashboard` })
+      }
+      const { view } = yield* openSession(request, { tenant: principal.tenant, role: principal.role, actor: `token:${principal.tokenId}`, tokenId: principal.tokenId }, "token")
+      return view
+    })
+  )
+)
+
+/** The caller's session; a bearer token has none. */
+const currentSession = Effect.gen(function* () {
+  const principal = yield* CurrentPrincipal
+  if (principal.session === undefined) return yield* new BadRequest({ message: "This request carries a bearer token, not a dashboard session" })
+  return { principal, session: principal.session }
+})
+
+export const SessionLive = HttpApiBuilder.group(WorkcatApi, "session", (handlers) =>
+  handlers
+    .handle("current", () =>
+      Effect.map(currentSession, ({ session }) => ({ tenant: session.tenant, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt }))
+    )
+    .handle("signOut", () =>
+      Effect.gen(function* () {
+        const { principal, session } = yield* currentSession
+        yield* Effect.flatMap(WebSessions, (s) => s.end(session.sessionId))
+        yield* Effect.flatMap(AuditLog, (log) =>
+          log.record({
+            tenant: session.tenant,
+            actor: session.actor,
+            role: session.role,
+            action: "session.end",
+            details: { session: session.sessionId },
+            origin: principal.origin
+          })
+        )
+        yield* HttpApp.appendPreResponseHandler((_, response) =>
+          HttpServerResponse.expireCookie(response, SESSION_COOKIE, { path: "/" }).pipe(Effect.orDie)
+        )
+      })
+    )
+)
