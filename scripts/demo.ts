@@ -18,7 +18,7 @@ import {
   runNightly
 } from "@workcat/pipeline"
 import { ServerLive } from "@workcat/server"
-import { ApiTokens, TenantId, TenantRegistry, WorkcatHome } from "@workcat/tenancy"
+import { ApiTokens, TenantId, TenantRegistry, WebSessions, WorkcatHome } from "@workcat/tenancy"
 import { Config, Console, Duration, Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -129,8 +129,12 @@ const demo = Command.make(
       if (!args.serve) return
       const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
       const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
-      // The API takes bearer tokens: one analyst token for the demo, valid for a day.
-      const { token } = yield* Effect.flatMap(ApiTokens, (t) => t.create(TENANT, "analyst", { expiresIn: Duration.days(1), description: "demo" }))
+      // The API takes bearer tokens: one analyst token for the demo, valid for a day; the dashboard
+      // a session, which a one-time link opens (the token never goes in a URL).
+      const { id, token } = yield* Effect.flatMap(ApiTokens, (t) => t.create(TENANT, "analyst", { expiresIn: Duration.days(1), description: "demo" }))
+      const { code } = yield* Effect.flatMap(WebSessions, (s) => s.link({ tenant: TENANT, role: "analyst", actor: `token:${id}`, tokenId: id })).pipe(
+        Effect.provide(WebSessions.Default)
+      )
       yield* Layer.launch(
         ServerLive({ port, host }).pipe(
           Layer.tap(() =>
@@ -139,6 +143,8 @@ const demo = Command.make(
               yield* Console.log(
                 [
                   "",
+                  `dashboard    ${base}/`,
+                  `sign in      ${base}/signin?code=${Redacted.value(code)}  (once, within 15 minutes; or paste the token below)`,
                   `API docs     ${base}/docs`,
                   `health       ${base}/healthz`,
                   `analyst token (valid 24 h): TOKEN=${Redacted.value(token)}`,

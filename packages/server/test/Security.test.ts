@@ -49,7 +49,8 @@ describe("access control", () => {
         const tokensOfA = yield* Effect.forEach(["admin", "analyst", "ingest", "hr_admin"] as const, (role) => token(a, role))
         const answers: Array<[string, Answer]> = []
         for (const [template, operations] of Object.entries<Record<string, unknown>>(spec.paths)) {
-          if (template === "/healthz") continue
+          // No tenant in these paths: health, and the dashboard session of the caller's own token or cookie (Sessions.test.ts).
+          if (template === "/healthz" || template.startsWith("/api/v1/session")) continue
           for (const method of Object.keys(operations)) {
             for (const t of tokensOfA) {
               const path = template.replace("{tenant}", b).replace("{runId}", runId).replace("{format}", "okta")

@@ -410,6 +410,7 @@ const showDashboard = async (s: Session) => {
   }
 }
 
-api<Session>("/api/v1/session")
-  .then(showDashboard)
-  .catch(() => showSignIn())
+/** The server puts the browser's session in the page when its cookie holds one. */
+const given = document.querySelector<HTMLMetaElement>("meta[name=workcat-session]")?.content
+if (given === undefined) showSignIn()
+else void showDashboard(JSON.parse(given) as Session)

@@ -1,6 +1,7 @@
 import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { type AuditLog, WebSessions } from "@workcat/tenancy"
-import { Effect, Layer, Redacted } from "effect"
+import { type AuditLog, isSessionShaped, type WebSession, WebSessions } from "@workcat/tenancy"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { SESSION_COOKIE } from "../Auth.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -24,7 +25,7 @@ const webDirectory = (): string | undefined => {
 const ASSETS: Readonly<Record<string, string>> = { "dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8" }
 
 /** The page's own HTML: everything it shows, the page builds from the API with its script. */
-const html = (body: string) => `<!doctype html>
+const html = (body: string, head = "") => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -33,16 +34,29 @@ const html = (body: string) => `<!doctype html>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/dashboard.css">
 <script type="module" src="/assets/dashboard.js"></script>
-</head>
+${head}</head>
 <body>
 ${body}
 </body>
 </html>
 `
 
-const PAGE = html(`<a class="skip" href="#main">Skip to the numbers</a>
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+
+/**
+ * The page, with the browser's session when its cookie holds a valid one (tenant, role, expiry and
+ * the CSRF token the page sends back): the page starts on the numbers, with no request to find out.
+ */
+const dashboard = (session: WebSession | undefined) =>
+  html(
+    `<a class="skip" href="#main">Skip to the numbers</a>
 <header id="top"><h1>workcat</h1><div id="who" aria-live="polite"></div></header>
-<main id="main" tabindex="-1"><p id="status" role="status">Loading…</p></main>`)
+<main id="main" tabindex="-1"><p id="status" role="status">Loading…</p></main>`,
+    session === undefined
+      ? ""
+      : `<meta name="workcat-session" content="${escapeHtml(JSON.stringify({ tenant: session.tenant, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt }))}">\n`
+  )
 
 const page = (status: number, body: string) =>
   HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8" })
@@ -56,7 +70,18 @@ export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
     const dir = webDirectory()
     const files = new Map<string, Uint8Array>()
     if (dir !== undefined) for (const name of Object.keys(ASSETS)) files.set(name, fs.readFileSync(path.join(dir, name)))
-    yield* router.get("/", Effect.succeed(dir === undefined ? page(503, NOT_BUILT) : page(200, PAGE)))
+    yield* router.get(
+      "/",
+      Effect.gen(function* () {
+        if (dir === undefined) return page(503, NOT_BUILT)
+        const cookie = (yield* HttpServerRequest.HttpServerRequest).cookies[SESSION_COOKIE]
+        const session =
+          cookie !== undefined && isSessionShaped(cookie)
+            ? yield* Effect.flatMap(WebSessions, (s) => s.verify(Redacted.make(cookie))).pipe(Effect.option, Effect.map(Option.getOrUndefined))
+            : undefined
+        return page(200, dashboard(session))
+      }).pipe(Effect.provide(services))
+    )
     yield* router.get(
       "/assets/:file",
       Effect.gen(function* () {

@@ -1,0 +1,180 @@
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { RuntimeLive } from "@workcat/pipeline"
+import { freshTenant, provision, testConfig } from "@workcat/pipeline/testing"
+import { ApiTokens, type Role, type TenantId } from "@workcat/tenancy"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { existsSync } from "node:fs"
+import { createServer } from "node:http"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { HttpAppLive } from "../src/Server.js"
+import { seedTenant } from "./support.js"
+
+/** Debian's chromium (`.ci/run` installs it), or `CHROMIUM`. */
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium"
+
+const tenant = freshTenant("web")
+const other = freshTenant("web")
+
+/** The server on a real port of loopback, as a browser reaches it. */
+const runtime = ManagedRuntime.make(
+  HttpAppLive.pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+    Layer.provide(provision(tenant, other)),
+    Layer.provideMerge(RuntimeLive),
+    Layer.provide(testConfig())
+  )
+)
+const run = <A, E>(effect: Effect.Effect<A, E, ManagedRuntime.ManagedRuntime.Context<typeof runtime>>) => runtime.runPromise(effect)
+
+let browser: Browser
+let base = ""
+
+const tokenOf = (t: TenantId, role: Role) => run(Effect.flatMap(ApiTokens, (tokens) => tokens.create(t, role)).pipe(Effect.map((c) => Redacted.value(c.token))))
+
+/** What the API answers the page's caller (the page's own session, from inside the page). */
+const fromPage = (page: Page, path: string): Promise<{ status: number; body: any }> =>
+  page.evaluate(async (p) => {
+    const response = await fetch(p, { headers: { accept: "application/json" } })
+    return { status: response.status, body: await response.json() }
+  }, path)
+
+/** A new browser context (no cookies), signed in through the form with a token. */
+const signedIn = async (role: Role = "analyst") => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const errors: Array<string> = []
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text())
+  })
+  page.on("pageerror", (e) => errors.push(String(e)))
+  await page.goto(base)
+  await page.waitForSelector("body[data-ready=sign-in]")
+  await page.fill("#token", await tokenOf(tenant, role))
+  await page.press("#token", "Enter")
+  await page.waitForSelector("body[data-ready=dashboard]")
+  return { page, errors, close: () => context.close() }
+}
+
+/** The numbers a chart's table holds, by row heading. */
+const tableValues = (page: Page, figure: string) =>
+  page.$$eval(`#${figure} tbody tr`, (rows) =>
+    rows.map((row) => ({
+      label: row.querySelector("th")!.textContent,
+      values: [...row.querySelectorAll("td")].map((td) => Number(td.getAttribute("data-value")))
+    }))
+  )
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (.ci/run does), or set CHROMIUM`)
+  const address = await run(Effect.map(HttpServer.HttpServer, (s) => s.address))
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  base = `http://127.0.0.1:${address.port}`
+  await run(seedTenant(tenant, 120))
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+  })
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await runtime.dispose()
+})
+
+describe("the dashboard in a browser", () => {
+  it("signs in with a token and shows the API's numbers, with no script error", async () => {
+    const { close, errors, page } = await signedIn()
+    const categories = await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category`)
+    expect(categories.status).toBe(200)
+    const rows = await tableValues(page, "categories-chart")
+    expect(rows.map((r) => r.label).sort()).toEqual(categories.body.groups.map((g: any) => g.label).sort())
+    const scale = 365 / categories.body.windowDays
+    for (const g of categories.body.groups) {
+      const row = rows.find((r) => r.label === g.label)!
+      expect(row.values[0]).toBe(g.employees)
+      expect(row.values[2]).toBeCloseTo(g.wasteCostUsd * scale, 6)
+    }
+    const departments = await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=department`)
+    for (const row of await tableValues(page, "departments-chart")) {
+      const g = departments.body.groups.find((d: any) => d.label === row.label)
+      expect(row.values.slice(0, 3)).toEqual([g.employees, g.authWasteHours, g.contextSwitchWasteHours])
+    }
+    // The headline is the largest category's sentence.
+    const largest = [...categories.body.groups].filter((g: any) => g.group !== "uncategorized").sort((a: any, b: any) => b.employees - a.employees)[0]
+    expect(await page.textContent("#headline h2")).toMatch(new RegExp(`^${largest.label} \\(\\d+%\\): \\$[\\d.,]+[KM]?/year opportunity in tool friction$`))
+    expect(await page.textContent("#run-state")).toBe("READY")
+    expect(await page.$$eval("canvas", (c) => c.every((x) => x.width > 0 && x.height > 0))).toBe(true)
+    expect(errors).toEqual([])
+    await close()
+  })
+
+  it("shows a department's categories with its small groups withheld", async () => {
+    const admin = await tokenOf(tenant, "admin")
+    await fetch(`${base}/api/v1/tenants/${tenant}/settings`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ minGroupSize: 5, smallGroupPolicy: "suppress" })
+    })
+    const { close, page } = await signedIn()
+    const departments = await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=department`)
+    const largest = [...departments.body.groups].sort((a: any, b: any) => b.employees - a.employees)[0]
+    await page.click(`button[data-department="${largest.group}"]`)
+    await page.waitForSelector("#drill-title:focus")
+    const drill = await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity?department=${encodeURIComponent(largest.group)}`)
+    expect(drill.body.suppressedGroups).toBeGreaterThan(0)
+    const rows = await tableValues(page, "drill-chart")
+    expect(rows.map((r) => r.label).sort()).toEqual(drill.body.groups.map((g: any) => g.label).sort())
+    for (const row of rows) expect(row.values[0]).toBeGreaterThanOrEqual(5)
+    expect(await page.textContent("#drill-withheld")).toBe(`${drill.body.suppressedGroups} group${drill.body.suppressedGroups === 1 ? "" : "s"} of fewer than 5 people withheld for privacy.`)
+    await close()
+  })
+
+  it("cannot see another tenant's numbers", async () => {
+    const { close, page } = await signedIn()
+    const answer = await fromPage(page, `/api/v1/tenants/${other}/metrics/productivity`)
+    expect(answer.status).toBe(404)
+    expect(await page.textContent("#who")).toContain(tenant)
+    await close()
+  })
+
+  it("is usable by keyboard alone: Tab reaches a department's drill-down, Enter opens it and moves focus there", async () => {
+    const { close, page } = await signedIn()
+    const first = await page.getAttribute("#departments .drill-buttons button", "data-department")
+    let focused: string | null = null
+    for (let i = 0; i < 60 && focused !== first; i++) {
+      await page.keyboard.press("Tab")
+      // Runs in the page (this file's types have no DOM).
+      focused = await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute("data-department") ?? null)
+    }
+    expect(focused).toBe(first)
+    await page.keyboard.press("Enter")
+    await page.waitForSelector("#drill-title:focus")
+    expect(await page.textContent("#drill-title")).toBe(`${first}: its categories`)
+    // The tables behind the charts open from the keyboard too.
+    await page.focus("#categories-chart-table summary")
+    await page.keyboard.press("Enter")
+    expect(await page.$eval("#categories-chart-table", (d) => (d as any).open)).toBe(true)
+    await close()
+  })
+
+  it("is ready within a second of navigation on loopback, signed in", async () => {
+    const { close, page } = await signedIn()
+    await page.reload()
+    await page.waitForSelector("body[data-ready=dashboard]")
+    const ready = await page.evaluate(() => performance.getEntriesByName("dashboard-ready")[0]!.startTime)
+    expect(ready).toBeLessThan(1000)
+    await close()
+  })
+
+  it("signs out: the page asks for a token again and the cookie no longer reads anything", async () => {
+    const { close, page } = await signedIn()
+    await page.click("#sign-out")
+    await page.waitForSelector("body[data-ready=sign-in]")
+    // The cookie is gone from the browser; the page's requests are refused.
+    expect((await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity`)).status).toBe(401)
+    await close()
+  })
+})
