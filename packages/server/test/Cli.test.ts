@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { freshTenant, testDatabaseUrl, testMasterKey } from "@workcat/pipeline/testing"
 import { execFile } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Pg from "pg"
@@ -79,4 +79,45 @@ describe("the workcat CLI", () => {
     ])
     for (const r of rows) expect(r).toMatchObject({ actor: expect.stringMatching(/^cli:.+@.+/), origin: "cli" })
   }, 240_000)
+
+  it("sets up sign-in with the tenant's identity provider, its client secret sealed, never printed", async () => {
+    const u = freshTenant("cli")
+    expect(await workcat("tenants", "add", u)).toMatchObject({ code: 0 })
+    const secretFile = join(home, "client-secret")
+    writeFileSync(secretFile, "the-client-secret-value\n")
+    const issuer = "https://acme.okta.com/oauth2/default"
+    const base = ["tenants", "sign-in", u, "--issuer", issuer, "--client-id", "0oa123"]
+    expect(await workcat(...base, "--role", "workcat-analysts=analyst")).toMatchObject({ code: 3, stderr: expect.stringContaining("--client-secret-file") })
+    expect(await workcat(...base, "--client-secret-file", secretFile, "--role", "analysts=ingest")).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining("GROUP=ROLE")
+    })
+    expect((await workcat("tenants", "sign-in", u, "--issuer", "http://idp.example.com", "--client-id", "x", "--client-secret-file", secretFile)).code).toBe(3)
+    const set = await workcat(...base, "--client-secret-file", secretFile, "--scope", "groups", "--role", "workcat-admins=admin", "--role", "workcat-analysts=analyst")
+    expect(set.code).toBe(0)
+    expect(JSON.parse(set.stdout).oidc).toEqual({
+      issuer,
+      clientId: "0oa123",
+      scopes: ["groups"],
+      groupsClaim: "groups",
+      roles: [
+        { group: "workcat-admins", role: "admin" },
+        { group: "workcat-analysts", role: "analyst" }
+      ],
+      defaultRole: null
+    })
+    // Changing the mapping keeps the stored secret.
+    expect((await workcat(...base, "--default-role", "analyst")).code).toBe(0)
+    const client = new Pg.Client(testDatabaseUrl())
+    await client.connect()
+    const { rows } = await client.query("SELECT sealed FROM workcat.tenant_secrets WHERE tenant = $1", [u])
+    const shown = await workcat("tenants", "show", u)
+    expect(rows).toHaveLength(1)
+    expect(rows[0].sealed).not.toContain("the-client-secret")
+    expect(shown.stdout + set.stdout).not.toContain("the-client-secret")
+    expect(await workcat("tenants", "sign-in", u, "--off")).toMatchObject({ code: 0 })
+    expect((await client.query("SELECT 1 FROM workcat.tenant_secrets WHERE tenant = $1", [u])).rows).toHaveLength(0)
+    await client.end()
+    await workcat("tenants", "remove", u, "--yes")
+  }, 60_000)
 })

@@ -2,10 +2,12 @@ import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RuntimeLive } from "@workcat/pipeline"
 import { freshTenant, provision, testConfig } from "@workcat/pipeline/testing"
-import { ApiTokens, type Role, type TenantId } from "@workcat/tenancy"
+import { ApiTokens, ControlSql, type Role, type TenantId, TenantRegistry, TenantSecrets } from "@workcat/tenancy"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { existsSync } from "node:fs"
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import Provider from "oidc-provider"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { HttpAppLive } from "../src/Server.js"
@@ -22,6 +24,7 @@ const runtime = ManagedRuntime.make(
   HttpAppLive.pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provide(provision(tenant, other)),
+    Layer.provideMerge(TenantSecrets.Default),
     Layer.provideMerge(RuntimeLive),
     Layer.provide(testConfig())
   )
@@ -30,6 +33,72 @@ const run = <A, E>(effect: Effect.Effect<A, E, ManagedRuntime.ManagedRuntime.Con
 
 let browser: Browser
 let base = ""
+let provider: Server | undefined
+
+/** The people of the test's identity provider and their groups (any password signs them in). */
+const PEOPLE: Readonly<Record<string, ReadonlyArray<string>>> = {
+  "ana@example.com": ["everyone", "workcat-analysts"],
+  "hal@example.com": ["everyone", "workcat-hr", "workcat-analysts"],
+  "nobody@example.com": ["everyone"]
+}
+
+/**
+ * A local OpenID provider (the `oidc-provider` package, its development login and consent pages)
+ * with workcat registered as a client, and the tenant set up to sign in with it.
+ */
+const startProvider = async () => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const oidc = new Provider(issuer, {
+    clients: [{ client_id: "workcat", client_secret: "s3cret-of-the-test", redirect_uris: [`${base}/signin/oidc/callback`], grant_types: ["authorization_code"], response_types: ["code"] }],
+    claims: { openid: ["sub"], groups: ["groups"] },
+    scopes: ["openid", "groups"],
+    // The groups in the ID token itself, as Okta and Entra put them.
+    conformIdTokenClaims: false,
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, groups: [...(PEOPLE[sub] ?? [])] }) })
+  })
+  server.on("request", oidc.callback())
+  provider = server
+  await run(
+    Effect.gen(function* () {
+      yield* Effect.flatMap(TenantSecrets, (s) => s.put(tenant, "oidc.clientSecret", Redacted.make("s3cret-of-the-test")))
+      yield* Effect.flatMap(TenantRegistry, (r) =>
+        r.update(tenant, {
+          oidc: {
+            issuer,
+            clientId: "workcat",
+            scopes: ["groups"],
+            groupsClaim: "groups",
+            roles: [
+              { group: "workcat-hr", role: "hr_admin" },
+              { group: "workcat-analysts", role: "analyst" }
+            ],
+            defaultRole: null
+          }
+        })
+      )
+    })
+  )
+}
+
+/** Through the provider's login and consent pages, as `login`; the page the browser lands on. */
+const signInWithProvider = async (login: string) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(base)
+  await page.waitForSelector("body[data-ready=sign-in]")
+  await page.fill("#oidc-tenant", tenant)
+  await page.press("#oidc-tenant", "Enter")
+  await page.waitForSelector("input[name=login]")
+  await page.fill("input[name=login]", login)
+  await page.fill("input[name=password]", "any")
+  await page.click("button[type=submit]")
+  await page.waitForSelector("button.login-submit")
+  await page.click("button.login-submit")
+  await page.waitForURL(`${base}/**`)
+  return { page, close: () => context.close() }
+}
 
 const tokenOf = (t: TenantId, role: Role) => run(Effect.flatMap(ApiTokens, (tokens) => tokens.create(t, role)).pipe(Effect.map((c) => Redacted.value(c.token))))
 
@@ -77,9 +146,11 @@ beforeAll(async () => {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
   })
+  await startProvider()
 }, 180_000)
 
 afterAll(async () => {
+  provider?.close()
   await browser?.close()
   await runtime.dispose()
 })
@@ -176,5 +247,44 @@ describe("the dashboard in a browser", () => {
     // The cookie is gone from the browser; the page's requests are refused.
     expect((await fromPage(page, `/api/v1/tenants/${tenant}/metrics/productivity`)).status).toBe(401)
     await close()
+  })
+})
+
+describe("signing in with the tenant's identity provider (OpenID Connect)", () => {
+  it("maps the person's groups to a role, the first mapped group first, and keeps nothing readable of them", async () => {
+    const ana = await signInWithProvider("ana@example.com")
+    await ana.page.waitForSelector("body[data-ready=dashboard]")
+    expect(await ana.page.textContent("#who")).toContain(`${tenant} · analyst`)
+    await ana.close()
+    const hal = await signInWithProvider("hal@example.com")
+    await hal.page.waitForSelector("body[data-ready=dashboard]")
+    expect(await hal.page.textContent("#who")).toContain(`${tenant} · hr_admin`)
+    await hal.close()
+    const stored = await run(
+      Effect.flatMap(ControlSql, (sql) =>
+        sql<{ text: string }>`
+          SELECT (SELECT string_agg(row_to_json(a)::text, ' ') FROM audit_log a WHERE tenant = ${tenant}) ||
+                 (SELECT string_agg(row_to_json(s)::text, ' ') FROM web_sessions s WHERE tenant = ${tenant}) AS text`
+      )
+    )
+    const text = stored[0]!.text
+    expect(text).toMatch(/"actor":"oidc:r_[0-9a-f]+"/)
+    expect(text).not.toContain("example.com")
+  })
+
+  it("lets no one in whose groups give no role", async () => {
+    const nobody = await signInWithProvider("nobody@example.com")
+    expect(await nobody.page.textContent("main")).toContain("no group this organization gives a workcat role")
+    expect((await fromPage(nobody.page, `/api/v1/tenants/${tenant}/metrics/productivity`)).status).toBe(401)
+    await nobody.close()
+  })
+
+  it("refuses a callback it did not start", async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const response = await page.goto(`${base}/signin/oidc/callback?code=forged&state=forged`)
+    expect(response!.status()).toBe(400)
+    expect(await page.textContent("main")).toContain("not started here")
+    await context.close()
   })
 })

@@ -191,8 +191,23 @@ const showSignIn = (message?: string) => {
       })
       .catch((e: unknown) => showSignIn(e instanceof Error ? e.message : String(e)))
   })
-  main().append(form)
-  input.focus()
+  // Sign-in with the organization's own identity provider: a navigation (not a form post), so the
+  // page's form-action policy does not stand between the server and the provider it redirects to.
+  const tenantInput = el("input", { id: "oidc-tenant", name: "tenant", autocomplete: "organization", required: "", spellcheck: "false" })
+  const company = el(
+    "form",
+    { id: "sign-in-oidc" },
+    el("h2", {}, "Sign in with your organization"),
+    el("label", { for: "oidc-tenant" }, "Tenant id"),
+    tenantInput,
+    el("button", { type: "submit" }, "Continue to your identity provider")
+  )
+  company.addEventListener("submit", (event) => {
+    event.preventDefault()
+    window.location.assign(`/signin/oidc?tenant=${encodeURIComponent(tenantInput.value.trim())}`)
+  })
+  main().append(company, form)
+  tenantInput.focus()
   document.body.dataset.ready = "sign-in"
 }
 

@@ -161,6 +161,44 @@ export const WarehouseSettings = Schema.Union(PostgresWarehouse, BigQueryWarehou
 export type WarehouseSettings = typeof WarehouseSettings.Type
 export type BigQueryWarehouse = typeof BigQueryWarehouse.Type
 
+/** The roles a sign-in through the tenant's identity provider may be given (ingest tokens are for machines). */
+export const SignInRole = Schema.Literal("admin", "analyst", "hr_admin")
+export type SignInRole = typeof SignInRole.Type
+
+const isLoopback = (host: string) => host === "localhost" || host === "127.0.0.1" || host === "[::1]"
+
+/** An issuer URL: HTTPS, or plain HTTP on loopback only (a test or a local provider). */
+const IssuerUrl = Schema.String.pipe(
+  Schema.maxLength(500),
+  Schema.filter((s) => {
+    try {
+      const url = new URL(s)
+      return url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)) || "must be an https URL (plain http on loopback only)"
+    } catch {
+      return "must be a URL"
+    }
+  })
+)
+
+/**
+ * Sign-in to the dashboard with the tenant's own OpenID Connect provider (Okta, Entra, Google…):
+ * the client workcat is registered as there (its secret is kept sealed apart, see `TenantSecrets`),
+ * the claim holding the person's groups, and which group gives which role (the first listed
+ * group the person is in wins); without a mapped group, `defaultRole`, or no entry.
+ */
+export const OidcSettings = Schema.Struct({
+  issuer: IssuerUrl,
+  clientId: Schema.NonEmptyString.pipe(Schema.maxLength(500)),
+  /** Asked for besides `openid` (Okta's groups claim needs `groups`). */
+  scopes: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/))).pipe(Schema.maxItems(20)), {
+    default: () => []
+  }),
+  groupsClaim: Schema.optionalWith(Schema.NonEmptyString.pipe(Schema.maxLength(100)), { default: () => "groups" }),
+  roles: Schema.Array(Schema.Struct({ group: Schema.NonEmptyString.pipe(Schema.maxLength(500)), role: SignInRole })).pipe(Schema.maxItems(100)),
+  defaultRole: Schema.optionalWith(Schema.NullOr(SignInRole), { default: () => null })
+})
+export type OidcSettings = typeof OidcSettings.Type
+
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({
   displayName: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
@@ -183,7 +221,9 @@ export const TenantSettings = Schema.Struct({
   // Settings stored before the nightly's windows were settings read as today's defaults.
   nightly: Schema.optionalWith(NightlySettings, { default: () => defaultNightly }),
   /** Null: the process's default (`WORKCAT_WAREHOUSE`), PostgreSQL unless set. */
-  warehouse: Schema.optionalWith(Schema.NullOr(WarehouseSettings), { default: () => null })
+  warehouse: Schema.optionalWith(Schema.NullOr(WarehouseSettings), { default: () => null }),
+  /** Null: the dashboard signs in with API tokens only. */
+  oidc: Schema.optionalWith(Schema.NullOr(OidcSettings), { default: () => null })
 })
 export type TenantSettings = typeof TenantSettings.Type
 
@@ -202,7 +242,8 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 },
   ledgerRetentionDays: 90,
   nightly: defaultNightly,
-  warehouse: null
+  warehouse: null,
+  oidc: null
 })
 
 /** The path of the first string (key or value) holding a NUL character, which PostgreSQL cannot store. */
@@ -233,7 +274,8 @@ export const SettingsPatch = Schema.partial(
     llm: Schema.partial(Schema.Struct(llmLimits)),
     ledgerRetentionDays: LedgerRetentionDays,
     nightly: Schema.partial(Schema.Struct(nightlyFields)).pipe(Schema.filter((n) => nightlyRules(n))),
-    warehouse: Schema.NullOr(WarehouseSettings)
+    warehouse: Schema.NullOr(WarehouseSettings),
+    oidc: Schema.NullOr(OidcSettings)
   })
 ).pipe(
   Schema.filter((patch) => {

@@ -1,7 +1,18 @@
 import { Command, Options } from "@effect/cli"
 import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
-import { changedSettings, patchSettings, SettingsPatch, SmallGroupPolicy, TenantRegistry, type WarehouseSettings } from "@workcat/tenancy"
-import { Console, Effect, Either, Option, type ParseResult, Schema } from "effect"
+import {
+  changedSettings,
+  OidcSettings,
+  patchSettings,
+  SettingsPatch,
+  SignInRole,
+  SmallGroupPolicy,
+  TenantRegistry,
+  TenantSecrets,
+  type WarehouseSettings
+} from "@workcat/tenancy"
+import { Console, Effect, Either, Layer, Option, type ParseResult, Redacted, Schema } from "effect"
+import { readFileSync } from "node:fs"
 import { BaseLive, TenantCommandLive } from "../app/Layers.js"
 import { Privacy } from "../privacy/Privacy.js"
 import { auditCli } from "./Admin.js"
@@ -227,9 +238,69 @@ const remove = Command.make(
     }).pipe(Effect.provide(BaseLive))
 ).pipe(Command.withDescription("Delete a tenant and all its data"))
 
+/** `GROUP=ROLE` → one entry of the mapping. */
+const parseRole = (text: string) => {
+  const at = text.lastIndexOf("=")
+  const role = text.slice(at + 1)
+  return at <= 0 || !Schema.is(SignInRole)(role) ? undefined : { group: text.slice(0, at), role }
+}
+
+const signIn = Command.make(
+  "sign-in",
+  {
+    tenant: Opt.tenantArg,
+    issuer: Options.text("issuer").pipe(Options.optional, Options.withDescription("The OpenID provider's issuer URL (https; http on loopback only)")),
+    clientId: Options.text("client-id").pipe(Options.optional, Options.withDescription("workcat's client id at the provider")),
+    clientSecretFile: Options.file("client-secret-file", { exists: "yes" }).pipe(
+      Options.optional,
+      Options.withDescription("A file holding the client secret (kept sealed with the master key, never shown)")
+    ),
+    scopes: Options.text("scope").pipe(Options.repeated, Options.withDescription("A scope to ask for besides openid (repeatable; Okta's groups claim needs `groups`)")),
+    groupsClaim: Options.text("groups-claim").pipe(Options.optional, Options.withDescription("The claim listing the person's groups (default groups)")),
+    roles: Options.text("role").pipe(Options.repeated, Options.withDescription("GROUP=ROLE (admin, analyst, hr_admin); repeatable, the first group the person is in wins")),
+    defaultRole: Opt.choice("default-role", SignInRole.literals).pipe(Options.optional, Options.withDescription("The role of a person in no mapped group (default: no entry)")),
+    off: Options.boolean("off").pipe(Options.withDescription("Turn sign-in with the identity provider off (API tokens only) and delete the secret"))
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const registry = yield* TenantRegistry
+      const secrets = yield* TenantSecrets
+      if (args.off) {
+        yield* registry.update(args.tenant, { oidc: null })
+        yield* secrets.remove(args.tenant, "oidc.clientSecret")
+        yield* auditCli(args.tenant, "tenant.signIn.off")
+        return yield* Console.log(`tenant ${args.tenant}: the dashboard signs in with API tokens only`)
+      }
+      const roles = args.roles.map((text) => ({ text, parsed: parseRole(text) }))
+      const bad = roles.find((r) => r.parsed === undefined)
+      if (bad !== undefined) return yield* new InvalidInput({ message: `--role ${bad.text}: give GROUP=ROLE, ROLE one of ${SignInRole.literals.join(", ")}` })
+      if (Option.isNone(args.issuer) || Option.isNone(args.clientId)) return yield* new InvalidInput({ message: "give --issuer and --client-id (or --off)" })
+      const stored = yield* secrets.get(args.tenant, "oidc.clientSecret")
+      if (Option.isNone(args.clientSecretFile) && Option.isNone(stored)) return yield* new InvalidInput({ message: "give --client-secret-file: the tenant has no client secret yet" })
+      const decoded = Schema.decodeUnknownEither(OidcSettings, { errors: "all" })({
+        issuer: args.issuer.value,
+        clientId: args.clientId.value,
+        scopes: args.scopes,
+        groupsClaim: Option.getOrUndefined(args.groupsClaim),
+        roles: roles.map((r) => r.parsed),
+        defaultRole: Option.getOrNull(args.defaultRole)
+      })
+      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid sign-in settings: ${formatParseError(decoded.left)}` })
+      if (Option.isSome(args.clientSecretFile)) {
+        const file = args.clientSecretFile.value
+        const secret = (yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: (e) => new InvalidInput({ message: String(e) }) })).trim()
+        if (secret === "") return yield* new InvalidInput({ message: "--client-secret-file is empty" })
+        yield* secrets.put(args.tenant, "oidc.clientSecret", Redacted.make(secret))
+      }
+      const settings = yield* registry.update(args.tenant, { oidc: decoded.right })
+      yield* auditCli(args.tenant, "tenant.signIn.update", { issuer: decoded.right.issuer, roles: decoded.right.roles.length })
+      yield* printJson({ oidc: settings.oidc, clientSecret: "(sealed)" })
+    }).pipe(Effect.provide(TenantSecrets.Default.pipe(Layer.provideMerge(BaseLive))))
+).pipe(Command.withDescription("Sign-in to the dashboard with the tenant's OpenID Connect provider, its groups mapped to roles"))
+
 export const tenantsCommand = Command.make("tenants").pipe(
   Command.withDescription("Manage tenants"),
-  Command.withSubcommands([add, list, show, set, rotateKey, remove])
+  Command.withSubcommands([add, list, show, set, signIn, rotateKey, remove])
 )
 
 export const forgetCommand = Command.make(

@@ -1,10 +1,12 @@
 import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { type AuditLog, isSessionShaped, type WebSession, WebSessions } from "@workcat/tenancy"
+import type { TenantLayers } from "@workcat/pipeline"
+import { type AuditLog, isSessionShaped, type MasterKey, TenantSecrets, type WebSession, WebSessions } from "@workcat/tenancy"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { SESSION_COOKIE } from "../Auth.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { CALLBACK_PATH, makeOidcRoutes, type OidcRefused } from "./Oidc.js"
 import { openSession } from "./SessionHandlers.js"
 
 /**
@@ -63,10 +65,22 @@ const page = (status: number, body: string) =>
 
 const NOT_BUILT = html(`<main><h1>The dashboard is not built</h1><p>Run <code>npm run build</code>: it bundles the page into packages/server/dist/web.</p></main>`)
 
-/** `/` (the dashboard), `/assets/…` (its script and style), `/signin?code=…` (a one-time sign-in link). */
+/**
+ * `/` (the dashboard), `/assets/…` (its script and style), `/signin?code=…` (a one-time sign-in
+ * link), `/signin/oidc?tenant=T` and its callback (the tenant's identity provider).
+ */
 export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const services = yield* Effect.context<WebSessions | AuditLog>()
+    const services = yield* Effect.context<WebSessions | AuditLog | TenantLayers | MasterKey>()
+    const oidc = yield* makeOidcRoutes
+    /** A sign-in that cannot go on, as a page that says why. */
+    const signInFailed = (e: OidcRefused) =>
+      Effect.zipRight(
+        Effect.logInfo("Refused a sign-in through an identity provider").pipe(Effect.annotateLogs({ status: e.status, reason: e.message })),
+        Effect.succeed(page(e.status, html(`<main><h1>Sign-in failed</h1><p>${escapeHtml(e.message)}</p><p><a href="/">Back to the dashboard</a></p></main>`)))
+      )
+    yield* router.get("/signin/oidc", oidc.start.pipe(Effect.catchTag("OidcRefused", signInFailed), Effect.provide(services)))
+    yield* router.get(CALLBACK_PATH, oidc.callback.pipe(Effect.catchTag("OidcRefused", signInFailed), Effect.provide(services)))
     const dir = webDirectory()
     const files = new Map<string, Uint8Array>()
     if (dir !== undefined) for (const name of Object.keys(ASSETS)) files.set(name, fs.readFileSync(path.join(dir, name)))
@@ -106,4 +120,4 @@ export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
       )
     )
   })
-).pipe(Layer.provide(WebSessions.Default))
+).pipe(Layer.provide([WebSessions.Default, TenantSecrets.Default]))

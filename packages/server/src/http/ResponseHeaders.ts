@@ -15,7 +15,7 @@ const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 const policyOf = (path: string) =>
-  path === "/docs" ? DOCS_POLICY : path === "/" || path === "/signin" || path.startsWith("/assets/") ? PAGE_POLICY : API_POLICY
+  path === "/docs" ? DOCS_POLICY : path === "/" || path === "/signin" || path.startsWith("/signin/") || path.startsWith("/assets/") ? PAGE_POLICY : API_POLICY
 
 const headersFor = (request: HttpServerRequest.HttpServerRequest) => ({
   "x-content-type-options": "nosniff",
