@@ -34,3 +34,19 @@ export class IllegalTransition extends Schema.TaggedError<IllegalTransition>()("
   to: RunState,
   message: Schema.String
 }) {}
+
+/** A nightly run must be READY within this long of being queued. */
+export const NIGHTLY_SLA_HOURS = 4
+
+/**
+ * Whether a nightly run met its service level: READY (or READY and since STALE) within
+ * `NIGHTLY_SLA_HOURS` of being queued (`met`); not so and past it (`missed`); else still in time (`pending`).
+ */
+export const slaOf = (
+  run: { readonly state: RunState; readonly queuedAt: Date; readonly finishedAt: Date | null },
+  now: Date
+): "met" | "missed" | "pending" => {
+  const deadline = run.queuedAt.getTime() + NIGHTLY_SLA_HOURS * 3_600_000
+  if ((run.state === "READY" || run.state === "STALE") && run.finishedAt !== null && run.finishedAt.getTime() <= deadline) return "met"
+  return now.getTime() > deadline || run.state === "READY" ? "missed" : "pending"
+}

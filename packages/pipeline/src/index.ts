@@ -42,6 +42,8 @@ export * from "./nightly/RunNightly.js"
 export * from "./materialize/CategoryStore.js"
 export * from "./materialize/Metrics.js"
 export * from "./materialize/NightResults.js"
+export * from "./operations/FleetHealth.js"
+export * from "./operations/IntakeLog.js"
 export * from "./eval/Evaluate.js"
 export * from "./privacy/Privacy.js"
 // Operations.

@@ -84,7 +84,7 @@ describe("the workcat CLI's answers to mistakes", () => {
     )
     // A value the command line itself refuses: named too, one line.
     const role = await workcat("tokens", "create", "--tenant", t, "--role", "owner")
-    expect(role).toMatchObject({ code: 3, stderr: expect.stringMatching(/^--role: expected one of admin, analyst, ingest, hr_admin\s*$/) })
+    expect(role).toMatchObject({ code: 3, stderr: expect.stringMatching(/^--role: expected one of admin, analyst, ingest, hr_admin, operator\s*$/) })
     const mappingFile = join(home, "bad-mapping.json")
     writeFileSync(mappingFile, JSON.stringify({ preset: "sap", columns: { login: 3 } }))
     const mapping = await workcat("tenants", "set", t, "--hr-mapping", mappingFile)

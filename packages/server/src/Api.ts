@@ -434,9 +434,62 @@ export class PipelineApi extends HttpApiGroup.make("pipeline")
   ) {}
 
 /** The HTTP contract of workcat; `/docs` renders it. */
+/** One tenant as an operator sees it: run, spend, intake, dead letters and accuracy; nobody in it. */
+export const TenantOverview = Schema.Struct({
+  tenant: TenantId,
+  displayName: Schema.String,
+  run: Schema.NullOr(
+    Schema.Struct({
+      key: Schema.String,
+      state: Schema.String,
+      queuedAt: Schema.Date,
+      finishedAt: Schema.NullOr(Schema.Date),
+      /** From being queued to its end (or to now). */
+      durationSeconds: Schema.Number,
+      /** READY within the SLA of being queued (`met`), not and past it (`missed`), or still in time (`pending`). */
+      sla: Schema.Literal("met", "missed", "pending"),
+      costUsd: Schema.Number
+    })
+  ),
+  spend: Schema.Struct({ monthUsd: Schema.Number, budgetUsd: Schema.Number, budgetUsed: Schema.Number }),
+  intake: Schema.Struct({
+    accepted: Schema.Number,
+    duplicates: Schema.Number,
+    rejected: Schema.Number,
+    lastIntakeAt: Schema.NullOr(Schema.Date),
+    newestEventAt: Schema.NullOr(Schema.Date),
+    /** How far behind now the newest event ingested is; null before any. */
+    lagSeconds: Schema.NullOr(Schema.Number)
+  }),
+  deadLetters: Schema.Struct({
+    total: Schema.Int,
+    rate: Schema.Number,
+    byReason: Schema.Array(Schema.Struct({ reason: Schema.String, count: Schema.Int }))
+  }),
+  accuracy: Schema.NullOr(
+    Schema.Struct({ validatedAt: Schema.Date, sampled: Schema.Int, judged: Schema.Int, accuracy: Schema.NullOr(Schema.Number) })
+  )
+})
+
+export const FleetOverview = Schema.Struct({ slaHours: Schema.Number, at: Schema.Date, tenants: Schema.Array(TenantOverview) })
+
+/** The operators' view: every tenant's aggregates, no tenant's data (role operator). */
+export class OperatorApi extends HttpApiGroup.make("operator")
+  .middleware(Authentication)
+  .addError(Forbidden)
+  .add(
+    HttpApiEndpoint.get("tenants", "/api/v1/operator/tenants")
+      .addSuccess(FleetOverview)
+      .annotate(
+        OpenApi.Summary,
+        "Every tenant's last nightly run against the SLA, LLM spend against budget, SSO intake and its lag, dead letters by reason (last 24 h) and the latest accuracy sample"
+      )
+  ) {}
+
 /** A dashboard session as its page sees it: whose, until when, and the CSRF token it sends back. */
 export const SessionView = Schema.Struct({
-  tenant: TenantId,
+  /** Null: an operator's session (every tenant's aggregates, no tenant's data). */
+  tenant: Schema.NullOr(TenantId),
   role: Role,
   /** Sent back in `X-CSRF-Token` on every request that changes something. */
   csrf: Schema.String,
@@ -452,7 +505,7 @@ export class SignInApi extends HttpApiGroup.make("signIn").add(
     .addError(Forbidden)
     .annotate(
       OpenApi.Summary,
-      "Opens a dashboard session with an API token (any role that reads metrics): an HTTP-only, SameSite=Strict cookie for 8 hours at most, never past the token's expiry"
+      "Opens a dashboard session with an API token (a role that reads metrics, or an operator): an HTTP-only, SameSite=Strict cookie for 8 hours at most, never past the token's expiry"
     )
 ) {}
 
@@ -476,6 +529,7 @@ export class WorkcatApi extends HttpApi.make("workcat")
   .add(HealthApi)
   .add(SignInApi)
   .add(SessionApi)
+  .add(OperatorApi)
   .add(CategoriesApi)
   .add(MetricsApi)
   .add(SettingsApi)

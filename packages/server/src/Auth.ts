@@ -3,6 +3,7 @@ import {
   ApiTokens,
   AuditLog,
   can,
+  FLEET,
   isSessionShaped,
   isTokenShaped,
   type InvalidToken,
@@ -203,8 +204,8 @@ export const AuthenticationLive = Layer.effect(
 )
 
 /**
- * Records a refused request in the caller's own tenant: another tenant's resources (404) or a
- * missing right (403). Never the token, the query string or the body.
+ * Records a refused request in the caller's own tenant (an operator's under `FLEET`): another
+ * tenant's resources (404) or a missing right (403). Never the token, the query string or the body.
  */
 export const auditDenied = (details: { readonly status: number; readonly reason: string } & Readonly<Record<string, unknown>>) =>
   Effect.gen(function* () {
@@ -212,7 +213,7 @@ export const auditDenied = (details: { readonly status: number; readonly reason:
     const request = yield* HttpServerRequest.HttpServerRequest
     yield* Effect.flatMap(AuditLog, (log) =>
       log.record({
-        tenant: principal.tenant,
+        tenant: principal.tenant ?? FLEET,
         actor: principal.actor,
         role: principal.role,
         action: "auth.denied",

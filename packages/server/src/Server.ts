@@ -14,6 +14,7 @@ import { EventsLive } from "./http/EventsHandlers.js"
 import { respondToFailures } from "./http/Failures.js"
 import { HealthLive } from "./http/HealthHandlers.js"
 import { MetricsLive } from "./http/MetricsHandlers.js"
+import { OperatorLive } from "./http/OperatorHandlers.js"
 import { PipelineLive } from "./http/PipelineHandlers.js"
 import { AuditLive, DeadLettersLive, PrivacyLive } from "./http/PrivacyHandlers.js"
 import { logRequests } from "./http/RequestLog.js"
@@ -35,7 +36,8 @@ export const ApiLive = HttpApiBuilder.api(WorkcatApi).pipe(
     PrivacyLive,
     DeadLettersLive,
     AuditLive,
-    PipelineLive
+    PipelineLive,
+    OperatorLive
   ]),
   Layer.provide(AuthenticationLive),
   Layer.provide(FreshSettingsLive),

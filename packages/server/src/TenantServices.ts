@@ -1,5 +1,5 @@
 import { TenantLayers } from "@workcat/pipeline"
-import { AuditLog, type Permission, type TenantId, TenantNotFound } from "@workcat/tenancy"
+import { AuditLog, FLEET, type Permission, type TenantId, TenantNotFound } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { authorize, CurrentPrincipal, NotFound } from "./Auth.js"
 import { FRESH_MS, FreshSettings } from "./Fresh.js"
@@ -44,7 +44,7 @@ export const audit = (action: string, details: Readonly<Record<string, unknown>>
     const principal = yield* CurrentPrincipal
     const log = yield* AuditLog
     yield* log.record({
-      tenant: principal.tenant,
+      tenant: principal.tenant ?? FLEET,
       actor: principal.actor,
       role: principal.role,
       action,

@@ -120,4 +120,17 @@ describe("the workcat CLI", () => {
     await client.end()
     await workcat("tenants", "remove", u, "--yes")
   }, 60_000)
+
+  it("creates, lists and revokes the operators' tokens, which belong to no tenant", async () => {
+    expect(await workcat("tokens", "create", "--role", "analyst")).toMatchObject({ code: 3, stderr: expect.stringContaining("--tenant") })
+    expect(await workcat("tokens", "create", "--tenant", t, "--role", "operator")).toMatchObject({ code: 3, stderr: expect.stringContaining("no tenant") })
+    const created = await workcat("tokens", "create", "--role", "operator", "--description", "on call")
+    expect(created.code).toBe(0)
+    expect(created.stderr).toContain("for the operators")
+    const listed = JSON.parse((await workcat("tokens", "list", "--operator", "--json")).stdout)
+    const mine = listed.find((i: any) => i.description === "on call")
+    expect(mine).toMatchObject({ role: "operator", tenant: null, revokedAt: null })
+    expect((await workcat("tokens", "list", "--json")).code).toBe(3)
+    expect(await workcat("tokens", "revoke", "--operator", mine.id)).toMatchObject({ code: 0 })
+  }, 60_000)
 })

@@ -250,6 +250,24 @@ describe("the dashboard in a browser", () => {
   })
 })
 
+describe("the operators' view in a browser", () => {
+  it("shows every tenant's row, with the API's numbers", async () => {
+    const operator = await run(Effect.flatMap(ApiTokens, (t) => t.create(null, "operator")).pipe(Effect.map((c) => Redacted.value(c.token))))
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(base)
+    await page.waitForSelector("body[data-ready=sign-in]")
+    await page.fill("#token", operator)
+    await page.press("#token", "Enter")
+    await page.waitForSelector("body[data-ready=fleet]")
+    const view = await fromPage(page, "/api/v1/operator/tenants")
+    const rows = await page.$$eval("#fleet tbody tr", (trs) => trs.map((tr) => tr.querySelector("th")!.textContent))
+    expect(rows).toEqual(view.body.tenants.map((t: any) => `${t.displayName} (${t.tenant})`))
+    expect(await page.textContent("#fleet")).toContain("READY")
+    await context.close()
+  })
+})
+
 describe("signing in with the tenant's identity provider (OpenID Connect)", () => {
   it("maps the person's groups to a role, the first mapped group first, and keeps nothing readable of them", async () => {
     const ana = await signInWithProvider("ana@example.com")

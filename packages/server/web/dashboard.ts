@@ -22,7 +22,8 @@ import {
 Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip)
 
 interface Session {
-  readonly tenant: string
+  /** Null: an operator (every tenant's aggregates). */
+  readonly tenant: string | null
   readonly role: string
   readonly csrf: string
   readonly expiresAt: string
@@ -176,7 +177,7 @@ const showSignIn = (message?: string) => {
     "form",
     { id: "sign-in" },
     el("h2", {}, "Sign in"),
-    el("p", {}, "Paste an API token (analyst, admin or hr_admin). It is exchanged for a session cookie and never stored by this page."),
+    el("p", {}, "Paste an API token (analyst, admin, hr_admin or operator). It is exchanged for a session cookie and never stored by this page."),
     el("label", { for: "token" }, "API token"),
     input,
     el("button", { type: "submit" }, "Sign in"),
@@ -296,7 +297,7 @@ const frictionBars = (id: string, title: string, groups: ReadonlyArray<Group>, s
   )
 
 const drillDown = async (department: string, into: HTMLElement) => {
-  const s = await api<Snapshot>(`/api/v1/tenants/${encodeURIComponent(session!.tenant)}/metrics/productivity?department=${encodeURIComponent(department)}`)
+  const s = await api<Snapshot>(`/api/v1/tenants/${encodeURIComponent(session!.tenant!)}/metrics/productivity?department=${encodeURIComponent(department)}`)
   const groups = [...s.groups].sort((a, b) => b.wasteCostUsd - a.wasteCostUsd)
   const heading = el("h3", { id: "drill-title", tabindex: "-1" }, `${department}: its categories`)
   into.replaceChildren(
@@ -386,13 +387,67 @@ const latestRun = ({ run }: LatestRun) => {
   )
 }
 
+interface TenantOverview {
+  readonly tenant: string
+  readonly displayName: string
+  readonly run: null | { readonly key: string; readonly state: string; readonly durationSeconds: number; readonly sla: string; readonly costUsd: number }
+  readonly spend: { readonly monthUsd: number; readonly budgetUsd: number; readonly budgetUsed: number }
+  readonly intake: { readonly accepted: number; readonly lagSeconds: number | null }
+  readonly deadLetters: { readonly total: number; readonly rate: number; readonly byReason: ReadonlyArray<{ readonly reason: string; readonly count: number }> }
+  readonly accuracy: null | { readonly accuracy: number | null; readonly judged: number; readonly validatedAt: string }
+}
+
+const duration = (seconds: number) =>
+  seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`
+
+/** The operators' view: one row per tenant, aggregates only. */
+const fleet = (view: { readonly slaHours: number; readonly tenants: ReadonlyArray<TenantOverview> }) =>
+  section(
+    "fleet",
+    "Every tenant",
+    el("p", {}, `Nightly runs must be READY within ${view.slaHours} h of being queued. Dead letters and intake: the last 24 hours.`),
+    table(
+      "Every tenant",
+      ["Tenant", "Last night", "State", "Duration", "SLA", "LLM spend this month", "Intake (24 h)", "Intake lag", "Dead letters (24 h)", "Top reason", "Accuracy"],
+      view.tenants.map((t) => [
+        el("th", { scope: "row" }, `${t.displayName} (${t.tenant})`),
+        t.run?.key ?? "no run yet",
+        t.run?.state ?? "—",
+        t.run === null ? "—" : numberCell(t.run.durationSeconds, duration(t.run.durationSeconds)),
+        el("td", { class: t.run?.sla === "missed" ? "late" : "" }, t.run?.sla ?? "—"),
+        numberCell(t.spend.monthUsd, `$${t.spend.monthUsd.toFixed(2)} of $${t.spend.budgetUsd.toFixed(0)} (${percent(t.spend.budgetUsed)})`),
+        numberCell(t.intake.accepted, t.intake.accepted.toLocaleString("en-US")),
+        t.intake.lagSeconds === null ? "—" : numberCell(t.intake.lagSeconds, duration(t.intake.lagSeconds)),
+        numberCell(t.deadLetters.total, `${t.deadLetters.total.toLocaleString("en-US")} (${(t.deadLetters.rate * 100).toFixed(2)}% of SSO records)`),
+        t.deadLetters.byReason[0]?.reason ?? "—",
+        t.accuracy === null || t.accuracy.accuracy === null ? "not validated" : numberCell(t.accuracy.accuracy, `${percent(t.accuracy.accuracy)} of ${t.accuracy.judged}`)
+      ])
+    )
+  )
+
+const showFleet = async () => {
+  try {
+    const view = await api<{ slaHours: number; tenants: ReadonlyArray<TenantOverview> }>("/api/v1/operator/tenants")
+    clear()
+    main().append(fleet(view))
+    performance.mark("dashboard-ready")
+    document.body.dataset.ready = "fleet"
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 401) return showSignIn("Your session has ended: sign in again.")
+    clear()
+    main().append(status(e instanceof Error ? e.message : String(e), "alert"))
+    document.body.dataset.ready = "error"
+  }
+}
+
 const showDashboard = async (s: Session) => {
   session = s
   clear()
   const signOutButton = el("button", { type: "button", id: "sign-out" }, "Sign out")
   signOutButton.addEventListener("click", () => void signOut())
-  document.getElementById("who")!.replaceChildren(el("span", {}, `${s.tenant} · ${s.role}`), signOutButton)
+  document.getElementById("who")!.replaceChildren(el("span", {}, `${s.tenant ?? "all tenants"} · ${s.role}`), signOutButton)
   main().append(status("Loading the numbers…"))
+  if (s.tenant === null) return showFleet()
   const base = `/api/v1/tenants/${encodeURIComponent(s.tenant)}`
   try {
     const [categories, departments, apps, recs, nights, run] = await Promise.all([

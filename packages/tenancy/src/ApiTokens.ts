@@ -4,10 +4,10 @@ import { ControlSql } from "./Database.js"
 import { Role } from "./Roles.js"
 import type { TenantId } from "./TenantId.js"
 
-/** Who is calling: a token of one tenant with one role. */
+/** Who is calling: a token of one tenant with one role, or an operator's (no tenant). */
 export interface Principal {
   readonly tokenId: string
-  readonly tenant: TenantId
+  readonly tenant: TenantId | null
   readonly role: Role
 }
 
@@ -18,12 +18,12 @@ export interface Principal {
  */
 export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {
   reason: Schema.Literal("malformed", "unknown", "revoked", "expired"),
-  token: Schema.optional(Schema.Struct({ id: Schema.String, tenant: Schema.String, role: Schema.String }))
+  token: Schema.optional(Schema.Struct({ id: Schema.String, tenant: Schema.NullOr(Schema.String), role: Schema.String }))
 }) {}
 
 export interface TokenInfo {
   readonly id: string
-  readonly tenant: string
+  readonly tenant: string | null
   readonly role: Role
   readonly description: string | null
   readonly createdAt: Date
@@ -46,11 +46,13 @@ export class ApiTokens extends Effect.Service<ApiTokens>()("workcat/ApiTokens", 
   effect: Effect.gen(function* () {
     const sql = yield* ControlSql
 
+    /** A token of the tenant, or with `null` an operator's (the only role without a tenant). */
     const create = Effect.fn("ApiTokens.create")(function* (
-      tenant: TenantId,
+      tenant: TenantId | null,
       role: Role,
       options: { readonly expiresIn?: Duration.Duration | undefined; readonly description?: string | undefined } = {}
     ) {
+      if ((tenant === null) !== (role === "operator")) return yield* Effect.dieMessage("an operator's token has no tenant, and every other token one")
       const id = randomBytes(5).toString("hex")
       const secret = randomBytes(32).toString("base64url")
       const expiresAt = options.expiresIn ? new Date(Date.now() + Duration.toMillis(options.expiresIn)) : null
@@ -60,17 +62,18 @@ export class ApiTokens extends Effect.Service<ApiTokens>()("workcat/ApiTokens", 
       return { id, token: Redacted.make(`wct_${id}_${secret}`), expiresAt }
     })
 
-    const list = Effect.fn("ApiTokens.list")(function* (tenant: TenantId) {
+    /** The tenant's tokens, or with `null` the operators'. */
+    const list = Effect.fn("ApiTokens.list")(function* (tenant: TenantId | null) {
       return yield* sql<TokenInfo>`
         SELECT id, tenant, role, description, created_at AS "createdAt", expires_at AS "expiresAt",
                revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
-        FROM api_tokens WHERE tenant = ${tenant} ORDER BY created_at`.pipe(Effect.orDie)
+        FROM api_tokens WHERE tenant IS NOT DISTINCT FROM ${tenant} ORDER BY created_at`.pipe(Effect.orDie)
     })
 
-    /** Revokes a token of the tenant; false when there is no such token. */
-    const revoke = Effect.fn("ApiTokens.revoke")(function* (tenant: TenantId, id: string) {
+    /** Revokes a token of the tenant (`null`: an operator's); false when there is no such token. */
+    const revoke = Effect.fn("ApiTokens.revoke")(function* (tenant: TenantId | null, id: string) {
       const rows = yield* sql`
-        UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id} AND tenant = ${tenant}
+        UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id} AND tenant IS NOT DISTINCT FROM ${tenant}
         RETURNING id`.pipe(Effect.orDie)
       return rows.length > 0
     })
@@ -79,7 +82,7 @@ export class ApiTokens extends Effect.Service<ApiTokens>()("workcat/ApiTokens", 
       const match = TOKEN.exec(Redacted.value(token))
       if (match === null) return yield* new InvalidToken({ reason: "malformed" })
       const [, id, secret] = match as unknown as [string, string, string]
-      const [row] = yield* sql<{ tenant: TenantId; role: string; secretHash: string; expired: boolean; revoked: boolean }>`
+      const [row] = yield* sql<{ tenant: TenantId | null; role: string; secretHash: string; expired: boolean; revoked: boolean }>`
         SELECT tenant, role, secret_hash AS "secretHash", expires_at <= now() AS expired, revoked_at IS NOT NULL AS revoked
         FROM api_tokens WHERE id = ${id}`.pipe(Effect.orDie)
       if (row === undefined) return yield* new InvalidToken({ reason: "unknown" })

@@ -11,6 +11,7 @@ import tenants0001 from "./migrations/0001_tenants.js"
 import publicSchema0002 from "./migrations/0002_public_schema.js"
 import webSessions0003 from "./migrations/0003_web_sessions.js"
 import tenantSecrets0004 from "./migrations/0004_tenant_secrets.js"
+import operators0005 from "./migrations/0005_operators.js"
 
 /** The PostgreSQL connection string of the control plane; tenant pools derive theirs from it. */
 export class DatabaseUrl extends Context.Tag("workcat/DatabaseUrl")<
@@ -170,7 +171,14 @@ export const ControlSqlLive = Layer.scoped(
       Effect.catchIf((e) => (e.cause as { code?: string })?.code === "23505", () => Effect.void) // created concurrently
     )
     yield* assertSchema(sql, CONTROL_SCHEMA)
-    yield* runMigrations(Migrator.fromRecord({ "0001_tenants": tenants0001, "0002_public_schema": publicSchema0002, "0003_web_sessions": webSessions0003, "0004_tenant_secrets": tenantSecrets0004 }), "tenancy_migrations").pipe(
+    const migrations = {
+      "0001_tenants": tenants0001,
+      "0002_public_schema": publicSchema0002,
+      "0003_web_sessions": webSessions0003,
+      "0004_tenant_secrets": tenantSecrets0004,
+      "0005_operators": operators0005
+    }
+    yield* runMigrations(Migrator.fromRecord(migrations), "tenancy_migrations").pipe(
       Effect.provideService(SqlClient.SqlClient, sql)
     )
     return sql

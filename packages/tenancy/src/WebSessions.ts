@@ -33,7 +33,8 @@ const csrfOf = (secret: string) => createHmac("sha256", secret).update("workcat 
 
 /** What a session is opened for: the tenant, the role, who, and for a token's session the token. */
 export interface SessionGrant {
-  readonly tenant: TenantId
+  /** Null: an operator's session. */
+  readonly tenant: TenantId | null
   readonly role: Role
   readonly actor: string
   readonly tokenId?: string | undefined
@@ -78,7 +79,7 @@ export class WebSessions extends Effect.Service<WebSessions>()("workcat/WebSessi
         if (match === null || match[1] !== kind) return yield* new InvalidSession({ reason: "malformed" })
         const [, , id, secret] = match as unknown as [string, string, string, string]
         const [row] = yield* sql<{
-          tenant: TenantId
+          tenant: TenantId | null
           role: string
           actor: string
           tokenId: string | null

@@ -4,6 +4,7 @@ import control0001 from "./migrations/control/0001_runs.js"
 import control0002 from "./migrations/control/0002_run_liveness.js"
 import control0003 from "./migrations/control/0003_fast_start.js"
 import control0004 from "./migrations/control/0004_ledger_sweeps.js"
+import control0005 from "./migrations/control/0005_operations.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
@@ -39,6 +40,6 @@ export const TenantMigrationsLive = TenantMigrations.layer(tenantMigrations)
 
 /** The pipeline's control-plane tables (run ledger). */
 export const migratePipelineControl = migrateControl(
-  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004 }),
+  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004, "0005_operations": control0005 }),
   "pipeline"
 )

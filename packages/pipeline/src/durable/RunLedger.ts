@@ -250,6 +250,14 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       return { items, total: count?.total ?? 0 }
     })
 
+    /** Each tenant's newest run of a pipeline (by creation): what an operator's view shows. */
+    const latestOfEach = Effect.fn("RunLedger.latestOfEach")(function* (pipeline: string) {
+      return yield* sql.unsafe<RunRecord>(
+        `SELECT DISTINCT ON (tenant) ${COLUMNS} FROM runs WHERE pipeline = $1 ORDER BY tenant, created_at DESC, id`,
+        [pipeline]
+      ).pipe(Effect.orDie)
+    })
+
     const transitions = (id: string) =>
       sql<Transition>`
         SELECT from_state AS "from", to_state AS "to", at, reason FROM run_transitions WHERE run_id = ${id} ORDER BY id`.pipe(Effect.orDie)
@@ -358,6 +366,7 @@ export class RunLedger extends Effect.Service<RunLedger>()("workcat/RunLedger", 
       abandoned,
       active,
       history,
+      latestOfEach,
       transitions,
       addCost,
       markStale,

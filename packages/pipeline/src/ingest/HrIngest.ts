@@ -24,6 +24,7 @@ import { EventStore } from "../warehouse/postgres/EventStore.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
 import { InputsChanged } from "./InputsChanged.js"
+import { IntakeLog } from "../operations/IntakeLog.js"
 import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
 
 export interface HrIngestOptions extends IngestOptions {
@@ -86,6 +87,7 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
     const store = yield* EventStore
     const employees = yield* Employees
     const deadLetters = yield* DeadLetters
+    const intakeLog = yield* IntakeLog
     const tenant = yield* CurrentTenant
     const { pseudonyms } = tenant
     const inputsChanged = yield* InputsChanged
@@ -246,7 +248,9 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
       for (const u of read) state.seen.add(u)
       if (from !== null && (state.from === null || from < state.from)) state.from = from
       yield* deadLetters.write("hr", null, rejected, { replay: options.replay, asOf })
-      return batchCounts(mapped.length, added.size, rejected, rejected.length - before)
+      const counts = batchCounts(mapped.length, added.size, rejected, rejected.length - before)
+      yield* intakeLog.record("hr", { ...counts, newestEventAt: null })
+      return counts
     }, Effect.orDie)
 
     /** Ingests HR input values one batch at a time (events of one person must not race). */
@@ -301,5 +305,5 @@ export class HrIngest extends Effect.Service<HrIngest>()("workcat/HrIngest", {
 
     return { records, preview } as const
   }),
-  dependencies: [EventStore.Default, Employees.Default, DeadLetters.Default]
+  dependencies: [EventStore.Default, Employees.Default, DeadLetters.Default, IntakeLog.Default]
 }) {}

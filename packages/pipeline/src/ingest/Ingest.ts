@@ -10,11 +10,15 @@ import {
 } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
 import { Clock, Effect, Either, Fiber, type Scope, type Stream } from "effect"
+import { IntakeLog } from "../operations/IntakeLog.js"
 import { EventWarehouse, type Inserted, noneInserted } from "../warehouse/EventWarehouse.js"
 import { DeadLetters, type Refusal } from "./DeadLetters.js"
 import type { InputValue } from "./Framing.js"
 import { InputsChanged } from "./InputsChanged.js"
 import { batchCounts, type IngestOptions, ingestValues, recordText } from "./Intake.js"
+
+/** Days of intake hours kept for the operators' view (which shows the last one). */
+const INTAKE_HOURS_KEPT_DAYS = 90
 
 const earliest = (a: string | null, b: string | null) => (a === null ? b : b === null || a <= b ? a : b)
 const latest = (a: string | null, b: string | null) => (a === null ? b : b === null || a >= b ? a : b)
@@ -90,6 +94,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
     const { pseudonyms } = tenant
     const retentionDays = tenant.settings.retentionDays
     const inputsChanged = yield* InputsChanged
+    const intakeLog = yield* IntakeLog
     let sweptOn: string | null = null
 
     /** The times an event may have: from the first day still kept to a day ahead of now. Sweeps once a day. */
@@ -99,6 +104,7 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       yield* deadLetters.sweep
       if (sweptOn !== cutoff) {
         yield* store.dropBefore(cutoff)
+        yield* intakeLog.expire(INTAKE_HOURS_KEPT_DAYS)
         yield* store.prepareDays([isoDate(new Date(now)), isoDate(new Date(now + DAY_MS))]) // ahead of the day's first events
         sweptOn = cutoff
       }
@@ -235,7 +241,11 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
       state.stored = addInserted(state.stored, stored)
       yield* settleBehind(state, stored, scope)
       yield* deadLetters.write("sso", state.choice, rejected, { replay: options.replay })
-      return batchCounts(events.length, stored.inserted, rejected, refused)
+      const counts = batchCounts(events.length, stored.inserted, rejected, refused)
+      let newest = -Infinity
+      for (const e of events) newest = Math.max(newest, e.occurredAt.getTime())
+      yield* intakeLog.record("sso", { ...counts, newestEventAt: Number.isFinite(newest) ? new Date(newest) : null })
+      return counts
     })
 
     /**
@@ -265,5 +275,5 @@ export class Ingest extends Effect.Service<Ingest>()("workcat/Ingest", {
 
     return { events } as const
   }),
-  dependencies: [DeadLetters.Default]
+  dependencies: [DeadLetters.Default, IntakeLog.Default]
 }) {}

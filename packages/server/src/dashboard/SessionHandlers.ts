@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { ApiTokens, AuditLog, can, networkOf, type SessionGrant, WebSessions } from "@workcat/tenancy"
+import { ApiTokens, AuditLog, can, FLEET, networkOf, type SessionGrant, WebSessions } from "@workcat/tenancy"
 import { Effect, Option, Redacted } from "effect"
 import { BadRequest, WorkcatApi } from "../Api.js"
 import { CurrentPrincipal, Forbidden, SESSION_COOKIE, Unauthorized } from "../Auth.js"
@@ -29,7 +29,7 @@ export const openSession = (request: HttpServerRequest.HttpServerRequest, grant:
     const session = yield* Effect.flatMap(WebSessions, (s) => s.open(grant))
     yield* Effect.flatMap(AuditLog, (log) =>
       log.record({
-        tenant: grant.tenant,
+        tenant: grant.tenant ?? FLEET,
         actor: grant.actor,
         role: grant.role,
         action: "session.open",
@@ -47,7 +47,7 @@ export const SignInLive = HttpApiBuilder.group(WorkcatApi, "signIn", (handlers) 
       const principal = yield* Effect.flatMap(ApiTokens, (t) => t.verify(Redacted.make(payload.token))).pipe(
         Effect.catchTag("InvalidToken", () => new Unauthorized({ message: "That token is not valid: check it, or ask an admin for a new one" }))
       )
-      if (!can(principal.role, "metrics:read")) {
+      if (!can(principal.role, "metrics:read") && !can(principal.role, "operator:read")) {
         return yield* new Forbidden({ message: `A token of the ${principal.role} role cannot sign in to the dashboard` })
       }
       const { view } = yield* openSession(request, { tenant: principal.tenant, role: principal.role, actor: `token:${principal.tokenId}`, tokenId: principal.tokenId }, "token")
@@ -74,7 +74,7 @@ export const SessionLive = HttpApiBuilder.group(WorkcatApi, "session", (handlers
         yield* Effect.flatMap(WebSessions, (s) => s.end(session.sessionId))
         yield* Effect.flatMap(AuditLog, (log) =>
           log.record({
-            tenant: session.tenant,
+            tenant: session.tenant ?? FLEET,
             actor: session.actor,
             role: session.role,
             action: "session.end",
