@@ -1,4 +1,4 @@
-import { HrMapping, Taxonomy } from "@workcat/core"
+import { HrMapping, Taxonomy, TitleMapping } from "@workcat/core"
 import { type Either, type ParseResult, Schema } from "effect"
 
 /** What to do with metrics of groups smaller than `minGroupSize`: drop them, or merge them into one. */
@@ -199,6 +199,20 @@ export const OidcSettings = Schema.Struct({
 })
 export type OidcSettings = typeof OidcSettings.Type
 
+/**
+ * When the tenant's alert webhooks (kept sealed, see `TenantSecrets`) are called: an accuracy
+ * sample below `minAccuracy`, the month's LLM spend past the budget's warning share, a nightly
+ * run not READY within the SLA, and a dead-letter spike: more than `deadLetterSpike` of a day's
+ * SSO records refused (at least 100 of them).
+ */
+const alertFields = { minAccuracy: Schema.Number.pipe(Schema.between(0, 1)), deadLetterSpike: Schema.Number.pipe(Schema.between(0, 1)) }
+export const AlertSettings = Schema.Struct({
+  minAccuracy: Schema.optionalWith(alertFields.minAccuracy, { default: () => 0.75 }),
+  deadLetterSpike: Schema.optionalWith(alertFields.deadLetterSpike, { default: () => 0.05 })
+})
+export type AlertSettings = typeof AlertSettings.Type
+export const defaultAlerts: AlertSettings = { minAccuracy: 0.75, deadLetterSpike: 0.05 }
+
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({
   displayName: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
@@ -223,7 +237,10 @@ export const TenantSettings = Schema.Struct({
   /** Null: the process's default (`WORKCAT_WAREHOUSE`), PostgreSQL unless set. */
   warehouse: Schema.optionalWith(Schema.NullOr(WarehouseSettings), { default: () => null }),
   /** Null: the dashboard signs in with API tokens only. */
-  oidc: Schema.optionalWith(Schema.NullOr(OidcSettings), { default: () => null })
+  oidc: Schema.optionalWith(Schema.NullOr(OidcSettings), { default: () => null }),
+  /** How the weekly check maps HR titles to categories (`TitleMapping`); null: the built-in rules. */
+  titleMapping: Schema.optionalWith(Schema.NullOr(TitleMapping), { default: () => null }),
+  alerts: Schema.optionalWith(AlertSettings, { default: () => defaultAlerts })
 })
 export type TenantSettings = typeof TenantSettings.Type
 
@@ -243,7 +260,9 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   ledgerRetentionDays: 90,
   nightly: defaultNightly,
   warehouse: null,
-  oidc: null
+  oidc: null,
+  titleMapping: null,
+  alerts: defaultAlerts
 })
 
 /** The path of the first string (key or value) holding a NUL character, which PostgreSQL cannot store. */
@@ -275,7 +294,9 @@ export const SettingsPatch = Schema.partial(
     ledgerRetentionDays: LedgerRetentionDays,
     nightly: Schema.partial(Schema.Struct(nightlyFields)).pipe(Schema.filter((n) => nightlyRules(n))),
     warehouse: Schema.NullOr(WarehouseSettings),
-    oidc: Schema.NullOr(OidcSettings)
+    oidc: Schema.NullOr(OidcSettings),
+    titleMapping: Schema.NullOr(TitleMapping),
+    alerts: Schema.partial(Schema.Struct(alertFields))
   })
 ).pipe(
   Schema.filter((patch) => {
@@ -286,7 +307,7 @@ export const SettingsPatch = Schema.partial(
 export type SettingsPatch = typeof SettingsPatch.Type
 
 /** The groups of settings a patch changes field by field; anything else it replaces whole. */
-const GROUPS = ["llm", "nightly"] as const
+const GROUPS = ["llm", "nightly", "alerts"] as const
 
 const defined = (record: object) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined))
 
@@ -294,7 +315,8 @@ export const applyPatch = (settings: TenantSettings, patch: SettingsPatch): Tena
   ...settings,
   ...Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && !(GROUPS as ReadonlyArray<string>).includes(k))),
   llm: { ...settings.llm, ...defined(patch.llm ?? {}) },
-  nightly: { ...settings.nightly, ...defined(patch.nightly ?? {}) }
+  nightly: { ...settings.nightly, ...defined(patch.nightly ?? {}) },
+  alerts: { ...settings.alerts, ...defined(patch.alerts ?? {}) }
 })
 
 /** The settings a patch changes, as paths (`retentionDays`, `nightly.profileWindowDays`): what an audit records. */

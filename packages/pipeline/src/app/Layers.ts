@@ -16,6 +16,9 @@ import { CategoryStore } from "../materialize/CategoryStore.js"
 import { Metrics } from "../materialize/Metrics.js"
 import { NightResults } from "../materialize/NightResults.js"
 import { CostLedgerRetentionLive } from "../categorizer/llm/CostLedger.js"
+import { Alerts } from "../operations/Alerts.js"
+import { FleetHealth } from "../operations/FleetHealth.js"
+import { Validations } from "../validate/Validations.js"
 import { LlmMeterLive } from "../categorizer/llm/Meter.js"
 import { Checkpoints } from "../durable/Checkpoints.js"
 import { Employees } from "../warehouse/Employees.js"
@@ -128,7 +131,10 @@ export const PipelineLive = (id: TenantId) =>
       Employees.Default,
       Checkpoints.Default,
       LlmMeterLive,
-      CostLedgerRetentionLive
+      CostLedgerRetentionLive,
+      FleetHealth.Default,
+      Alerts.Default,
+      Validations.Default
     ).pipe(Layer.provideMerge(WarehouseLive), Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))
   )
 

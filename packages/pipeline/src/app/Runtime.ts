@@ -5,6 +5,7 @@ import { Pipelines } from "../durable/Pipelines.js"
 import { Runs } from "../durable/Runs.js"
 import { TenantRuntimes, TenantUnavailable } from "../durable/TenantRuntimes.js"
 import { NightlyPipeline } from "../nightly/Nightly.js"
+import { ValidatePipeline } from "../validate/Validate.js"
 import { BaseLive, CategorizerLive, type PipelineServices } from "./Layers.js"
 import { TenantLayers } from "./TenantLayers.js"
 
@@ -12,7 +13,7 @@ import { TenantLayers } from "./TenantLayers.js"
 export const pipelinesLayer = (...pipelines: ReadonlyArray<Pipeline<any, any, any, any, PipelineServices>>) => Pipelines.layer(...pipelines)
 
 /** The pipelines this build runs. */
-export const PipelinesLive = pipelinesLayer(NightlyPipeline)
+export const PipelinesLive = pipelinesLayer(NightlyPipeline, ValidatePipeline)
 
 /** The engine runs pipeline bodies in the tenant's services from the shared per-tenant map. */
 const TenantRuntimesLive = Layer.effect(

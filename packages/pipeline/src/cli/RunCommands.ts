@@ -1,11 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
 import { type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Console, Effect, Option, Schema } from "effect"
+import { Console, Effect, Layer, Option, Schema } from "effect"
 import type { RunRecord } from "../durable/RunLedger.js"
 import { Runs } from "../durable/Runs.js"
 import { runWorker } from "../durable/Worker.js"
 import { NightlySummary } from "../nightly/Nightly.js"
 import { runNightly } from "../nightly/RunNightly.js"
+import { Alerts, watchAlerts } from "../operations/Alerts.js"
+import { ValidateSummary } from "../validate/Validate.js"
 import { RuntimeLive } from "../app/Runtime.js"
 import { EXIT, formatNumber, InvalidInput, makeProgress, printJson } from "./Output.js"
 import * as Opt from "./Options.js"
@@ -19,8 +21,15 @@ const seconds = (run: RunRecord) =>
 const summaryOf = (run: RunRecord) => Schema.decodeUnknownOption(NightlySummary)(run.result)
 
 export const describeRun = (run: RunRecord): string => {
-  const lines = [`run ${run.id} nightly ${run.tenant} ${run.runKey}: ${run.state} in ${seconds(run)}`]
+  const lines = [`run ${run.id} ${run.pipeline} ${run.tenant} ${run.runKey}: ${run.state} in ${seconds(run)}`]
   if (run.error) lines.push(`  error: ${run.error}`)
+  const validated = Schema.decodeUnknownOption(ValidateSummary)(run.result)
+  if (run.pipeline === "validate" && Option.isSome(validated)) {
+    const v = validated.value
+    lines.push(
+      `  sampled ${v.sampled}, judged ${v.judged} (their HR title maps to a category), agreed ${v.agreed}: accuracy ${v.accuracy === null ? "not measured" : `${(v.accuracy * 100).toFixed(1)}%`}${v.alerted ? " (alert raised)" : ""}`
+    )
+  }
   const summary = summaryOf(run)
   if (Option.isSome(summary)) {
     const s = summary.value
@@ -133,13 +142,42 @@ const cancel = Command.make("cancel", { runId }, (args) =>
   )
 ).pipe(Command.withDescription("Cancel a run that has not finished"))
 
+const validate = Command.make(
+  "validate",
+  {
+    tenant: Opt.tenant,
+    date: Opt.date,
+    sample: Opt.integer("sample", 1).pipe(Options.withDefault(100), Options.withDescription("People sampled among the categorized (default 100)")),
+    json: Opt.json
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const tenant = (yield* Effect.flatMap(TenantRegistry, (r) => r.get(args.tenant))).id
+      if (args.sample > 10_000) return yield* new InvalidInput({ message: "--sample: at most 10000" })
+      const runs = yield* Runs
+      const { run } = yield* runs.start("validate", tenant, { date: args.date, sample: args.sample })
+      const finished = yield* runs.await(run, {})
+      if (args.json) yield* printJson({ run: finished, summary: Option.getOrNull(Schema.decodeUnknownOption(ValidateSummary)(finished.result)) })
+      else yield* Console.log(describeRun(finished))
+      process.exitCode = exitCode(finished.state)
+    }).pipe(Effect.provide(RuntimeLive))
+).pipe(
+  Command.withDescription(
+    "The weekly check: compare a random sample of categorizations with what the people's HR titles map to, record the accuracy, alert below the tenant's threshold"
+  )
+)
+
 export const runCommand = Command.make("run").pipe(
   Command.withDescription("Run pipelines and inspect runs"),
-  Command.withSubcommands([nightly, status, retry, cancel])
+  Command.withSubcommands([nightly, validate, status, retry, cancel])
 )
 
 export const workerCommand = Command.make(
   "worker",
   { maxRuns: Opt.integer("max-runs", 1).pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")), tenants: Opt.workerTenants("tenant") },
-  (args) => runWorker({ maxRuns: args.maxRuns, ...(args.tenants.length === 0 ? {} : { tenants: args.tenants }) }).pipe(Effect.provide(RuntimeLive))
-).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, until interrupted"))
+  (args) =>
+    Effect.all(
+      [runWorker({ maxRuns: args.maxRuns, ...(args.tenants.length === 0 ? {} : { tenants: args.tenants }) }), watchAlerts(args.tenants.length === 0 ? undefined : args.tenants)],
+      { concurrency: 2, discard: true }
+    ).pipe(Effect.provide(Alerts.Default.pipe(Layer.provideMerge(RuntimeLive))))
+).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, and watch the tenants for alerts, until interrupted"))

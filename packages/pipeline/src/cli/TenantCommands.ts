@@ -238,6 +238,14 @@ const remove = Command.make(
     }).pipe(Effect.provide(BaseLive))
 ).pipe(Command.withDescription("Delete a tenant and all its data"))
 
+/** A secret's text from a file, trimmed; refused when empty. */
+const readSecretFile = (file: string, option: string) =>
+  Effect.gen(function* () {
+    const text = (yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: (e) => new InvalidInput({ message: `${option}: ${String(e)}` }) })).trim()
+    if (text === "") return yield* new InvalidInput({ message: `${option} is empty` })
+    return Redacted.make(text)
+  })
+
 /** `GROUP=ROLE` → one entry of the mapping. */
 const parseRole = (text: string) => {
   const at = text.lastIndexOf("=")
@@ -287,10 +295,7 @@ const signIn = Command.make(
       })
       if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid sign-in settings: ${formatParseError(decoded.left)}` })
       if (Option.isSome(args.clientSecretFile)) {
-        const file = args.clientSecretFile.value
-        const secret = (yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: (e) => new InvalidInput({ message: String(e) }) })).trim()
-        if (secret === "") return yield* new InvalidInput({ message: "--client-secret-file is empty" })
-        yield* secrets.put(args.tenant, "oidc.clientSecret", Redacted.make(secret))
+        yield* secrets.put(args.tenant, "oidc.clientSecret", yield* readSecretFile(args.clientSecretFile.value, "--client-secret-file"))
       }
       const settings = yield* registry.update(args.tenant, { oidc: decoded.right })
       yield* auditCli(args.tenant, "tenant.signIn.update", { issuer: decoded.right.issuer, roles: decoded.right.roles.length })
@@ -298,9 +303,58 @@ const signIn = Command.make(
     }).pipe(Effect.provide(TenantSecrets.Default.pipe(Layer.provideMerge(BaseLive))))
 ).pipe(Command.withDescription("Sign-in to the dashboard with the tenant's OpenID Connect provider, its groups mapped to roles"))
 
+const alerts = Command.make(
+  "alerts",
+  {
+    tenant: Opt.tenantArg,
+    slackWebhookFile: Options.file("slack-webhook-file", { exists: "yes" }).pipe(
+      Options.optional,
+      Options.withDescription("A file holding a Slack incoming-webhook URL (or any that takes Slack's JSON); kept sealed, never shown")
+    ),
+    pagerDutyKeyFile: Options.file("pagerduty-routing-key-file", { exists: "yes" }).pipe(
+      Options.optional,
+      Options.withDescription("A file holding a PagerDuty Events v2 routing key; kept sealed, never shown")
+    ),
+    clearSlack: Options.boolean("clear-slack").pipe(Options.withDescription("Stop sending alerts to Slack")),
+    clearPagerDuty: Options.boolean("clear-pagerduty").pipe(Options.withDescription("Stop sending alerts to PagerDuty")),
+    minAccuracy: Opt.number("min-accuracy").pipe(Options.optional, Options.withDescription("Alert when a validate sample's accuracy is below this (0-1, default 0.75)")),
+    deadLetterSpike: Opt.number("dead-letter-spike").pipe(
+      Options.optional,
+      Options.withDescription("Alert when more than this share of a day's SSO records is refused, 100 at least (0-1, default 0.05)")
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const secrets = yield* TenantSecrets
+      const registry = yield* TenantRegistry
+      yield* registry.get(args.tenant)
+      if (Option.isSome(args.slackWebhookFile)) {
+        const url = yield* readSecretFile(args.slackWebhookFile.value, "--slack-webhook-file")
+        if (!/^https:\/\/|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(Redacted.value(url))) {
+          return yield* new InvalidInput({ message: "--slack-webhook-file: the URL must be https (plain http on loopback only)" })
+        }
+        yield* secrets.put(args.tenant, "alerts.slack", url)
+      }
+      if (Option.isSome(args.pagerDutyKeyFile)) yield* secrets.put(args.tenant, "alerts.pagerduty", yield* readSecretFile(args.pagerDutyKeyFile.value, "--pagerduty-routing-key-file"))
+      if (args.clearSlack) yield* secrets.remove(args.tenant, "alerts.slack")
+      if (args.clearPagerDuty) yield* secrets.remove(args.tenant, "alerts.pagerduty")
+      const decoded = Schema.decodeUnknownEither(SettingsPatch, { errors: "all" })({
+        alerts: { minAccuracy: Option.getOrUndefined(args.minAccuracy), deadLetterSpike: Option.getOrUndefined(args.deadLetterSpike) }
+      })
+      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(decoded.left)).replace("--alerts-", "--")}` })
+      const settings = yield* registry.update(args.tenant, decoded.right)
+      const targets = [
+        ...(Option.isSome(yield* secrets.get(args.tenant, "alerts.slack")) ? ["slack"] : []),
+        ...(Option.isSome(yield* secrets.get(args.tenant, "alerts.pagerduty")) ? ["pagerduty"] : [])
+      ]
+      yield* auditCli(args.tenant, "tenant.alerts.update", { targets, ...settings.alerts })
+      yield* printJson({ targets, ...settings.alerts })
+    }).pipe(Effect.provide(TenantSecrets.Default.pipe(Layer.provideMerge(BaseLive))))
+).pipe(Command.withDescription("Where a tenant's alerts go (Slack-compatible webhook, PagerDuty) and when they fire"))
+
 export const tenantsCommand = Command.make("tenants").pipe(
   Command.withDescription("Manage tenants"),
-  Command.withSubcommands([add, list, show, set, signIn, rotateKey, remove])
+  Command.withSubcommands([add, list, show, set, signIn, alerts, rotateKey, remove])
 )
 
 export const forgetCommand = Command.make(

@@ -5,6 +5,7 @@ import control0002 from "./migrations/control/0002_run_liveness.js"
 import control0003 from "./migrations/control/0003_fast_start.js"
 import control0004 from "./migrations/control/0004_ledger_sweeps.js"
 import control0005 from "./migrations/control/0005_operations.js"
+import control0006 from "./migrations/control/0006_alerts.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
@@ -40,6 +41,6 @@ export const TenantMigrationsLive = TenantMigrations.layer(tenantMigrations)
 
 /** The pipeline's control-plane tables (run ledger). */
 export const migratePipelineControl = migrateControl(
-  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004, "0005_operations": control0005 }),
+  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004, "0005_operations": control0005, "0006_alerts": control0006 }),
   "pipeline"
 )

@@ -10,6 +10,16 @@ export interface IntakeBatch {
   readonly newestEventAt: Date | null
 }
 
+/** Reasons without their numbers ("invalid JSON at character N"): a few kinds an hour, not one per place. */
+const kindsOf = (reasons: Readonly<Record<string, number>>) => {
+  const kinds: Record<string, number> = {}
+  for (const [reason, n] of Object.entries(reasons)) {
+    const kind = reason.replace(/\d+/g, "N")
+    kinds[kind] = (kinds[kind] ?? 0) + n
+  }
+  return kinds
+}
+
 /**
  * The tenant's intake by hour and source, in the control plane (`intake_hours`), where the
  * operators' view reads every tenant's without opening their schemas: one upsert per batch.
@@ -23,11 +33,12 @@ export class IntakeLog extends Effect.Service<IntakeLog>()("workcat/IntakeLog", 
     const record = (source: "sso" | "hr", batch: IntakeBatch) =>
       Effect.gen(function* () {
         if (batch.accepted + batch.duplicates + batch.rejected === 0) return
+        const reasons = kindsOf(batch.reasons)
         const now = yield* Clock.currentTimeMillis
         const hour = new Date(Math.floor(now / 3_600_000) * 3_600_000)
         yield* sql`
           INSERT INTO intake_hours (tenant, hour, source, accepted, duplicates, rejected, reasons, newest_event_at, updated_at)
-          VALUES (${tenant}, ${hour}, ${source}, ${batch.accepted}, ${batch.duplicates}, ${batch.rejected}, ${JSON.stringify(batch.reasons)}::jsonb,
+          VALUES (${tenant}, ${hour}, ${source}, ${batch.accepted}, ${batch.duplicates}, ${batch.rejected}, ${JSON.stringify(reasons)}::jsonb,
                   ${batch.newestEventAt}, ${new Date(now)})
           ON CONFLICT (tenant, hour, source) DO UPDATE SET
             accepted = intake_hours.accepted + excluded.accepted,
