@@ -425,13 +425,16 @@ const fleet = (view: { readonly slaHours: number; readonly tenants: ReadonlyArra
     )
   )
 
-const showFleet = async () => {
+/** Loads a view's numbers and shows them; a session that ended goes back to sign-in, any other failure is said. */
+const showView = async (ready: "dashboard" | "fleet", load: () => Promise<ReadonlyArray<Node>>) => {
   try {
-    const view = await api<{ slaHours: number; tenants: ReadonlyArray<TenantOverview> }>("/api/v1/operator/tenants")
+    const nodes = await load()
     clear()
-    main().append(fleet(view))
+    main().append(...nodes)
+    drawCharts()
+    await new Promise((resolve) => requestAnimationFrame(resolve))
     performance.mark("dashboard-ready")
-    document.body.dataset.ready = "fleet"
+    document.body.dataset.ready = ready
   } catch (e) {
     if (e instanceof HttpError && e.status === 401) return showSignIn("Your session has ended: sign in again.")
     clear()
@@ -447,9 +450,11 @@ const showDashboard = async (s: Session) => {
   signOutButton.addEventListener("click", () => void signOut())
   document.getElementById("who")!.replaceChildren(el("span", {}, `${s.tenant ?? "all tenants"} · ${s.role}`), signOutButton)
   main().append(status("Loading the numbers…"))
-  if (s.tenant === null) return showFleet()
+  if (s.tenant === null) {
+    return showView("fleet", async () => [fleet(await api<{ slaHours: number; tenants: ReadonlyArray<TenantOverview> }>("/api/v1/operator/tenants"))])
+  }
   const base = `/api/v1/tenants/${encodeURIComponent(s.tenant)}`
-  try {
+  return showView("dashboard", async () => {
     const [categories, departments, apps, recs, nights, run] = await Promise.all([
       api<Snapshot>(`${base}/metrics/productivity?groupBy=category`),
       api<Snapshot>(`${base}/metrics/productivity?groupBy=department`),
@@ -458,8 +463,7 @@ const showDashboard = async (s: Session) => {
       api<Trend>(`${base}/metrics/trend?groupBy=department&days=90`),
       api<LatestRun>(`${base}/runs/latest`)
     ])
-    clear()
-    main().append(
+    return [
       headline(categories, departments),
       categoryDistribution(categories),
       departmentFriction(departments),
@@ -467,17 +471,8 @@ const showDashboard = async (s: Session) => {
       recommendations(recs.items),
       trend(nights),
       latestRun(run)
-    )
-    drawCharts()
-    await new Promise((resolve) => requestAnimationFrame(resolve))
-    performance.mark("dashboard-ready")
-    document.body.dataset.ready = "dashboard"
-  } catch (e) {
-    if (e instanceof HttpError && e.status === 401) return showSignIn("Your session has ended: sign in again.")
-    clear()
-    main().append(status(e instanceof Error ? e.message : String(e), "alert"))
-    document.body.dataset.ready = "error"
-  }
+    ]
+  })
 }
 
 /** The server puts the browser's session in the page when its cookie holds one. */

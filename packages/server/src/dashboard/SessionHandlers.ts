@@ -23,20 +23,16 @@ export const setSessionCookie = (request: HttpServerRequest.HttpServerRequest, v
     HttpServerResponse.setCookie(response, SESSION_COOKIE, Redacted.value(value), cookieOptions(request, expires)).pipe(Effect.orDie)
   )
 
+/** A session's opening or end, in its tenant's audit log (an operator's under `FLEET`). */
+const auditSession = (grant: SessionGrant, action: "session.open" | "session.end", details: Readonly<Record<string, unknown>>, origin: string | null) =>
+  Effect.flatMap(AuditLog, (log) => log.record({ tenant: grant.tenant ?? FLEET, actor: grant.actor, role: grant.role, action, details, origin }))
+
 /** Opens a session for the grant and records it in the tenant's audit log; the page's view of it. */
 export const openSession = (request: HttpServerRequest.HttpServerRequest, grant: SessionGrant, via: string) =>
   Effect.gen(function* () {
     const session = yield* Effect.flatMap(WebSessions, (s) => s.open(grant))
-    yield* Effect.flatMap(AuditLog, (log) =>
-      log.record({
-        tenant: grant.tenant ?? FLEET,
-        actor: grant.actor,
-        role: grant.role,
-        action: "session.open",
-        details: { via, session: session.id, expiresAt: session.expiresAt.toISOString() },
-        origin: networkOf(Option.getOrUndefined(request.remoteAddress))
-      })
-    )
+    const details = { via, session: session.id, expiresAt: session.expiresAt.toISOString() }
+    yield* auditSession(grant, "session.open", details, networkOf(Option.getOrUndefined(request.remoteAddress)))
     yield* setSessionCookie(request, session.value, session.expiresAt)
     return { session, view: { tenant: grant.tenant, role: grant.role, csrf: session.csrf, expiresAt: session.expiresAt } }
   })
@@ -72,16 +68,7 @@ export const SessionLive = HttpApiBuilder.group(WorkcatApi, "session", (handlers
       Effect.gen(function* () {
         const { principal, session } = yield* currentSession
         yield* Effect.flatMap(WebSessions, (s) => s.end(session.sessionId))
-        yield* Effect.flatMap(AuditLog, (log) =>
-          log.record({
-            tenant: session.tenant ?? FLEET,
-            actor: session.actor,
-            role: session.role,
-            action: "session.end",
-            details: { session: session.sessionId },
-            origin: principal.origin
-          })
-        )
+        yield* auditSession(session, "session.end", { session: session.sessionId }, principal.origin)
         yield* HttpApp.appendPreResponseHandler((_, response) =>
           HttpServerResponse.expireCookie(response, SESSION_COOKIE, { path: "/" }).pipe(Effect.orDie)
         )
