@@ -1,7 +1,7 @@
 /**
  * `npm run docs:screenshot -- URL [OUT]`: the dashboard as a browser shows it, to a PNG (default
  * docs/dashboard.png), through Debian's chromium (or CHROMIUM). URL: the demo's sign-in link
- * (`npm run demo` prints it), which signs the browser in once and opens the dashboard.
+ * (`npm run demo` prints it): the page's button signs the browser in once and opens the dashboard.
  */
 import { chromium } from "playwright-core"
 
@@ -18,6 +18,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   await page.goto(url)
+  await page.click("#redeem")
   await page.waitForSelector("body[data-ready=dashboard]", { timeout: 30_000 })
   const ready = await page.evaluate(() => performance.getEntriesByName("dashboard-ready")[0]?.startTime)
   await page.screenshot({ path: out, fullPage: true })

@@ -111,7 +111,7 @@ export const ProductivityMetrics = Schema.Struct({
   loadedCostPerHour: Schema.Number,
   /** Groups smaller than `minGroupSize`, withheld. */
   suppressedGroups: Schema.Int,
-  /** Everyone the groups add up to, withheld groups included (by app: the apps' users summed). */
+  /** Everyone the shown groups add up to (by app: the apps' users summed); withheld groups are not counted, so no subtraction finds their size. */
   totalEmployees: Schema.Int
 })
 
@@ -496,8 +496,16 @@ export const SessionView = Schema.Struct({
   expiresAt: Schema.Date
 })
 
-/** Signing in to the dashboard: an API token for a session cookie. No bearer token needed, nor taken. */
-export class SignInApi extends HttpApiGroup.make("signIn").add(
+/** Signing in to the dashboard: an API token, or a one-time link's code, for a session cookie. No bearer token needed, nor taken. */
+export class SignInApi extends HttpApiGroup.make("signIn")
+  .add(
+    HttpApiEndpoint.post("withLink", "/api/v1/session/link")
+      .setPayload(Schema.Struct({ code: Schema.String.pipe(Schema.maxLength(200)) }))
+      .addSuccess(SessionView)
+      .addError(Unauthorized)
+      .annotate(OpenApi.Summary, "Redeems a one-time sign-in link's code (once, within 15 minutes) for a dashboard session, as the token sign-in does")
+  )
+  .add(
   HttpApiEndpoint.post("withToken", "/api/v1/session")
     .setPayload(Schema.Struct({ token: Schema.String.pipe(Schema.maxLength(200)) }))
     .addSuccess(SessionView)

@@ -132,7 +132,9 @@ export const AuthenticationLive = Layer.effect(
         yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", challenge)))
         const details = { ...requestDetails(request), status: 401, reason: refusal(error) }
         const named = pathTenant(request.url)
-        const tenant = error?.token?.tenant ?? (named !== undefined && Option.isSome(yield* registry.revision(named)) ? named : undefined)
+        // A known token's own tenant (an operator's: the fleet's), else the tenant the path names if it exists.
+        const known = error?.token
+        const tenant = known !== undefined ? (known.tenant ?? FLEET) : named !== undefined && Option.isSome(yield* registry.revision(named)) ? named : undefined
         const origin = originOf(request)
         const key = `${tenant}\u0000${origin}`
         if (tenant === undefined || auditable(key) > 0) {

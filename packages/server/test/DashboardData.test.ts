@@ -36,6 +36,20 @@ describe("Dashboard data", () => {
         for (const g of withheld.groups) expect(g.employees).toBeGreaterThanOrEqual(5)
       }))
 
+    it.effect("shows no part of a department too small to show", () =>
+      Effect.gen(function* () {
+        const analyst = yield* token(tenant, "analyst")
+        const admin = yield* token(tenant, "admin")
+        const departments = (yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=department`, { token: analyst })).body.groups
+        const smallest = [...departments].sort((a: any, b: any) => a.employees - b.employees)[0]
+        yield* call("PATCH", `/api/v1/tenants/${tenant}/settings`, { token: admin, json: { minGroupSize: smallest.employees + 1 } })
+        const drill = (yield* call("GET", `/api/v1/tenants/${tenant}/metrics/productivity?department=${encodeURIComponent(smallest.group)}`, { token: analyst })).body
+        expect(drill.groups).toEqual([])
+        expect(drill.totalEmployees).toBe(0)
+        expect(drill.suppressedGroups).toBeGreaterThan(0)
+        yield* call("PATCH", `/api/v1/tenants/${tenant}/settings`, { token: admin, json: { minGroupSize: 5 } })
+      }))
+
     it.effect("refuses a drill-down into anything but categories", () =>
       Effect.gen(function* () {
         const analyst = yield* token(tenant, "analyst")

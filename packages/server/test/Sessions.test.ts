@@ -84,18 +84,32 @@ describe("Dashboard sessions", () => {
         expect(invalid.headers["set-cookie"]).toBeUndefined()
       }))
 
-    it.effect("redeems a sign-in link once, for a session cookie and a redirect to the dashboard", () =>
+    it.effect("redeems a sign-in link once, when the page asks, for a session cookie", () =>
       Effect.gen(function* () {
         const created = yield* Effect.flatMap(ApiTokens, (t) => t.create(tenant, "analyst"))
         const { code } = yield* Effect.flatMap(WebSessions, (s) => s.link({ tenant, role: "analyst", actor: `token:${created.id}`, tokenId: created.id }))
-        const first = yield* call("GET", `/signin?code=${encodeURIComponent(Redacted.value(code))}`)
-        expect(first.status).toBe(303)
-        expect(first.headers.location).toBe("/")
+        // Opening the link (as a mail service previewing it would) spends nothing.
+        const opened = yield* call("GET", `/signin?code=${encodeURIComponent(Redacted.value(code))}`)
+        expect(opened.status).toBe(200)
+        expect(opened.headers["set-cookie"]).toBeUndefined()
+        const first = yield* call("POST", "/api/v1/session/link", { json: { code: Redacted.value(code) } })
+        expect(first.status).toBe(200)
+        expect(first.body).toMatchObject({ tenant, role: "analyst" })
         const { cookie } = sessionCookie(first.headers)
         expect((yield* call("GET", "/api/v1/session", { headers: { cookie } })).body).toMatchObject({ tenant, role: "analyst" })
-        const again = yield* call("GET", `/signin?code=${encodeURIComponent(Redacted.value(code))}`)
-        expect(again.status).toBe(400)
+        const again = yield* call("POST", "/api/v1/session/link", { json: { code: Redacted.value(code) } })
+        expect(again.status).toBe(401)
         expect(again.headers["set-cookie"]).toBeUndefined()
       }).pipe(Effect.provide(WebSessions.Default)))
+
+    it.effect("leaves who may sign in through the identity provider to the operator, not to the tenant's admin", () =>
+      Effect.gen(function* () {
+        const admin = yield* token(tenant, "admin")
+        const oidc = { issuer: "https://evil.example.com", clientId: "x", roles: [{ group: "everyone", role: "hr_admin" }] }
+        const refused = yield* call("PATCH", `/api/v1/tenants/${tenant}/settings`, { token: admin, json: { oidc } })
+        expect(refused.status).toBe(400)
+        expect(refused.body.message).toMatch(/workcat tenants sign-in/)
+        expect((yield* call("GET", `/api/v1/tenants/${tenant}/settings`, { token: admin })).body.oidc).toBeNull()
+      }))
   })
 })

@@ -475,7 +475,33 @@ const showDashboard = async (s: Session) => {
   })
 }
 
+/**
+ * A one-time sign-in link (`/signin?code=…`): redeemed when the person asks, not when the page
+ * loads (a mail or chat service previewing the link must not spend it); the code then leaves the
+ * address bar.
+ */
+const showLink = () => {
+  const code = new URLSearchParams(window.location.search).get("code") ?? ""
+  const button = el("button", { type: "button", id: "redeem" }, "Continue to the dashboard")
+  button.addEventListener("click", () =>
+    api<Session>("/api/v1/session/link", { method: "POST", body: JSON.stringify({ code }) })
+      .then((s) => {
+        window.history.replaceState(null, "", "/")
+        return showDashboard(s)
+      })
+      .catch((e: unknown) => {
+        window.history.replaceState(null, "", "/")
+        showSignIn(e instanceof Error ? e.message : String(e))
+      })
+  )
+  clear()
+  main().append(section("link", "Sign in with a link", el("p", {}, "This link signs you in once."), button))
+  button.focus()
+  document.body.dataset.ready = "link"
+}
+
 /** The server puts the browser's session in the page when its cookie holds one. */
 const given = document.querySelector<HTMLMetaElement>("meta[name=workcat-session]")?.content
-if (given === undefined) showSignIn()
-else void showDashboard(JSON.parse(given) as Session)
+if (given !== undefined) void showDashboard(JSON.parse(given) as Session)
+else if (document.querySelector<HTMLMetaElement>("meta[name=workcat-view]")?.content === "link") showLink()
+else showSignIn()

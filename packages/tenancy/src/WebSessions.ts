@@ -124,13 +124,25 @@ export class WebSessions extends Effect.Service<WebSessions>()("workcat/WebSessi
       return { tenant: row.tenant, role, actor: row.actor, tokenId: row.tokenId ?? undefined } satisfies SessionGrant
     })
 
-    /** Signs a session out; sessions and links that ended a day ago are deleted on the way. */
+    /** Signs a session out; sessions and links expired a day ago are deleted on the way (by the expiry index). */
     const end = Effect.fn("WebSessions.end")(function* (sessionId: string) {
       yield* sql`UPDATE web_sessions SET ended_at = coalesce(ended_at, now()) WHERE id = ${sessionId}`.pipe(Effect.orDie)
-      yield* sql`DELETE FROM web_sessions WHERE least(expires_at, coalesce(ended_at, 'infinity')) < now() - interval '1 day'`.pipe(Effect.orDie)
+      yield* sql`DELETE FROM web_sessions WHERE expires_at < now() - interval '1 day'`.pipe(Effect.orDie)
     })
 
-    return { open, link, verify, redeem, end } as const
+    /**
+     * Ends the tenant's sessions opened through its identity provider: their roles came from a
+     * sign-in setup that has just changed (or was turned off). The number ended.
+     */
+    const endProviderSessions = Effect.fn("WebSessions.endProviderSessions")(function* (tenant: TenantId) {
+      const rows = yield* sql`
+        UPDATE web_sessions SET ended_at = now()
+        WHERE tenant = ${tenant} AND token_id IS NULL AND actor LIKE 'oidc:%' AND ended_at IS NULL AND expires_at > now()
+        RETURNING id`.pipe(Effect.orDie)
+      return rows.length
+    })
+
+    return { open, link, verify, redeem, end, endProviderSessions } as const
   })
 }) {}
 

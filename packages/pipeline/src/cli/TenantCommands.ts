@@ -9,7 +9,8 @@ import {
   SmallGroupPolicy,
   TenantRegistry,
   TenantSecrets,
-  type WarehouseSettings
+  type WarehouseSettings,
+  WebSessions
 } from "@workcat/tenancy"
 import { Console, Effect, Either, Layer, Option, type ParseResult, Redacted, Schema } from "effect"
 import { readFileSync } from "node:fs"
@@ -273,11 +274,13 @@ const signIn = Command.make(
     Effect.gen(function* () {
       const registry = yield* TenantRegistry
       const secrets = yield* TenantSecrets
+      const sessions = yield* WebSessions
       if (args.off) {
         yield* registry.update(args.tenant, { oidc: null })
         yield* secrets.remove(args.tenant, "oidc.clientSecret")
-        yield* auditCli(args.tenant, "tenant.signIn.off")
-        return yield* Console.log(`tenant ${args.tenant}: the dashboard signs in with API tokens only`)
+        const ended = yield* sessions.endProviderSessions(args.tenant)
+        yield* auditCli(args.tenant, "tenant.signIn.off", { sessionsEnded: ended })
+        return yield* Console.log(`tenant ${args.tenant}: the dashboard signs in with API tokens only (${ended} sessions from the identity provider ended)`)
       }
       const roles = args.roles.map((text) => ({ text, parsed: parseRole(text) }))
       const bad = roles.find((r) => r.parsed === undefined)
@@ -298,9 +301,11 @@ const signIn = Command.make(
         yield* secrets.put(args.tenant, "oidc.clientSecret", yield* readSecretFile(args.clientSecretFile.value, "--client-secret-file"))
       }
       const settings = yield* registry.update(args.tenant, { oidc: decoded.right })
-      yield* auditCli(args.tenant, "tenant.signIn.update", { issuer: decoded.right.issuer, roles: decoded.right.roles.length })
+      // The roles people signed in with may no longer be theirs: they sign in again.
+      const ended = yield* sessions.endProviderSessions(args.tenant)
+      yield* auditCli(args.tenant, "tenant.signIn.update", { issuer: decoded.right.issuer, roles: decoded.right.roles.length, sessionsEnded: ended })
       yield* printJson({ oidc: settings.oidc, clientSecret: "(sealed)" })
-    }).pipe(Effect.provide(TenantSecrets.Default.pipe(Layer.provideMerge(BaseLive))))
+    }).pipe(Effect.provide(Layer.mergeAll(TenantSecrets.Default, WebSessions.Default).pipe(Layer.provideMerge(BaseLive))))
 ).pipe(Command.withDescription("Sign-in to the dashboard with the tenant's OpenID Connect provider, its groups mapped to roles"))
 
 const alerts = Command.make(

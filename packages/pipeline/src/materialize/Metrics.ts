@@ -16,7 +16,7 @@ export interface MetricsSnapshot {
   /** Groups below the tenant's minimum group size that were withheld. */
   readonly suppressedGroups: number
   readonly minGroupSize: number
-  /** Everyone the snapshot's groups add up to, withheld groups included (for an app grouping, the sum of its users). */
+  /** Everyone the shown groups add up to (for an app grouping, the sum of its users). */
   readonly totalEmployees: number
 }
 
@@ -87,12 +87,18 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
         ORDER BY "group"`
       const windowDays = rows[0]?.windowDays ?? METRICS_WINDOW_DAYS
       const { minGroupSize, smallGroupPolicy } = options.privacy
-      const shown = applySmallGroupPolicy(
-        rows.map(({ asOf: _a, windowDays: _w, ...g }) => g),
-        { minGroupSize, policy: smallGroupPolicy, windowDays }
-      )
-      const totalEmployees = rows.reduce((n, r) => n + r.employees, 0)
-      return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, totalEmployees, ...shown } satisfies MetricsSnapshot
+      const asOfShown = rows[0]?.asOf ?? null
+      // A department too small to show is not shown in parts either.
+      const hidden = within !== undefined && rows.reduce((n, r) => n + r.employees, 0) < minGroupSize
+      const shown = hidden
+        ? { groups: [], suppressedGroups: rows.length }
+        : applySmallGroupPolicy(
+            rows.map(({ asOf: _a, windowDays: _w, ...g }) => g),
+            { minGroupSize, policy: smallGroupPolicy, windowDays }
+          )
+      // Of the groups shown only: with the withheld counted, one withheld group's size would be a subtraction away.
+      const totalEmployees = shown.groups.reduce((n, g) => n + g.employees, 0)
+      return { asOf: asOfShown, windowDays, minGroupSize, totalEmployees, ...shown } satisfies MetricsSnapshot
     }, Effect.orDie)
 
     /**

@@ -1,7 +1,7 @@
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { TenantLayers } from "@workcat/pipeline"
 import { CurrentTenant, MasterKey, type OidcSettings, type SignInRole, TenantId, TenantRegistry, TenantSecrets } from "@workcat/tenancy"
-import { Cache, Data, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Cache, Config, Data, Duration, Effect, Exit, Option, Redacted, Schema } from "effect"
 import * as client from "openid-client"
 import { openSession } from "./SessionHandlers.js"
 
@@ -17,8 +17,18 @@ const PendingLogin = Schema.parseJson(
   Schema.Struct({ tenant: TenantId, state: Schema.String, nonce: Schema.String, verifier: Schema.String, redirectUri: Schema.String, expires: Schema.Number })
 )
 
+const SIGNED_IN = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/"><title>workcat</title></head>
+<body><p>Signed in. <a href="/">Continue to the dashboard</a>.</p></body></html>
+`
+
 /** A sign-in through the identity provider that cannot go on: the page says why, in words safe to show. */
-export class OidcRefused extends Data.TaggedError("OidcRefused")<{ readonly status: number; readonly message: string }> {}
+export class OidcRefused extends Data.TaggedError("OidcRefused")<{
+  readonly status: number
+  readonly message: string
+  /** For the log only (a provider's error text), never shown to the visitor. */
+  readonly detail?: string
+}> {}
 
 const isLoopback = (host: string) => host === "localhost" || host === "127.0.0.1" || host === "[::1]"
 
@@ -27,8 +37,8 @@ const isLoopback = (host: string) => host === "localhost" || host === "127.0.0.1
  * scheme (`X-Forwarded-Proto` behind a load balancer). The provider sends the browser back only
  * to a redirect URI registered with it, so a forged Host header leads nowhere.
  */
-const publicOrigin = (request: HttpServerRequest.HttpServerRequest, configured: string | undefined) => {
-  if (configured !== undefined && configured !== "") return configured.replace(/\/+$/, "")
+const publicOrigin = (request: HttpServerRequest.HttpServerRequest, configured: string) => {
+  if (configured !== "") return configured.replace(/\/+$/, "")
   const proto = request.headers["x-forwarded-proto"] === "https" ? "https" : "http"
   return `${proto}://${request.headers.host ?? "127.0.0.1"}`
 }
@@ -56,23 +66,25 @@ export const makeOidcRoutes = Effect.gen(function* () {
   const registry = yield* TenantRegistry
   const secrets = yield* TenantSecrets
   const box = yield* MasterKey
-  const configuredOrigin = process.env.WORKCAT_PUBLIC_URL
-  // A provider's discovery document and keys are fetched once an hour per client, not per sign-in.
-  const configurations = yield* Cache.make({
+  const configuredOrigin = yield* Config.string("WORKCAT_PUBLIC_URL").pipe(Config.withDefault(""))
+  // A plain-HTTP provider (on loopback: the settings allow no other) only where allowed: a test or a laptop.
+  const insecureAllowed = yield* Config.boolean("WORKCAT_ALLOW_INSECURE_OIDC").pipe(Config.withDefault(false))
+  // A provider's discovery document and keys are fetched once an hour per client, not per sign-in;
+  // a failed fetch is tried again after a few seconds (a provider's bad minute must not last an hour).
+  const configurations = yield* Cache.makeWith({
     capacity: 1_000,
-    timeToLive: Duration.hours(1),
+    timeToLive: (exit) => (Exit.isSuccess(exit) ? Duration.hours(1) : Duration.seconds(5)),
     lookup: (key: { readonly issuer: string; readonly clientId: string; readonly secret: string }) =>
-      Effect.tryPromise({
-        try: () =>
-          client.discovery(
-            new URL(key.issuer),
-            key.clientId,
-            key.secret,
-            undefined,
-            // Plain HTTP only to a provider on loopback (the settings allow no other).
-            new URL(key.issuer).protocol === "http:" && isLoopback(new URL(key.issuer).hostname) ? { execute: [client.allowInsecureRequests] } : undefined
-          ),
-        catch: (e) => new OidcRefused({ status: 502, message: `The identity provider cannot be reached (${e instanceof Error ? e.message : String(e)})` })
+      Effect.gen(function* () {
+        const issuer = new URL(key.issuer)
+        const insecure = issuer.protocol === "http:" && isLoopback(issuer.hostname)
+        if (insecure && !insecureAllowed) {
+          return yield* new OidcRefused({ status: 503, message: "This tenant's identity provider is not reachable over HTTPS: ask its admin" })
+        }
+        return yield* Effect.tryPromise({
+          try: () => client.discovery(issuer, key.clientId, key.secret, undefined, insecure ? { execute: [client.allowInsecureRequests] } : undefined),
+          catch: (e) => new OidcRefused({ status: 502, message: "The identity provider cannot be reached: try again shortly", detail: e instanceof Error ? e.message : String(e) })
+        })
       })
   })
 
@@ -149,11 +161,20 @@ export const makeOidcRoutes = Effect.gen(function* () {
       catch: (e) => refused(`The identity provider did not sign you in (${e instanceof client.AuthorizationResponseError || e instanceof client.ResponseBodyError ? e.error : "an invalid answer"})`)
     })
     const claims = tokens.claims()!
-    // Groups from the ID token, else from the UserInfo endpoint (providers that keep the ID token small).
+    // Entra replaces a long list of groups (over 200) with a pointer to Graph, which workcat does not follow.
+    const overage = (claims as { readonly _claim_names?: Readonly<Record<string, unknown>> })._claim_names
+    if (overage !== undefined && oidc.groupsClaim in overage) {
+      return yield* new OidcRefused({
+        status: 403,
+        message: "Your account is in too many groups for the identity provider to list them: ask the admin to send the app's roles (or only its groups) instead"
+      })
+    }
+    // Groups from the ID token, else from the UserInfo endpoint (providers that keep the ID token
+    // small); if that cannot be read, none (the tenant's default role may still apply).
     const groups =
       groupsOf(claims, oidc.groupsClaim) ??
       groupsOf(
-        yield* Effect.tryPromise({ try: () => client.fetchUserInfo(config, tokens.access_token, claims.sub), catch: () => refused("The identity provider's UserInfo could not be read") }),
+        yield* Effect.tryPromise(() => client.fetchUserInfo(config, tokens.access_token, claims.sub)).pipe(Effect.orElseSucceed(() => undefined)),
         oidc.groupsClaim
       ) ??
       []
@@ -164,7 +185,9 @@ export const makeOidcRoutes = Effect.gen(function* () {
     )
     const person = pseudonyms.record(`oidc ${claims.iss} ${claims.sub}`)
     yield* openSession(request, { tenant: pending.tenant, role, actor: `oidc:${person}` }, "oidc")
-    return yield* HttpServerResponse.empty({ status: 303, headers: { location: "/" } }).pipe(
+    // A page that moves on to the dashboard itself, not a redirect: the redirect would still be
+    // the provider's navigation, which a SameSite=Strict cookie does not go with.
+    return yield* HttpServerResponse.text(SIGNED_IN, { contentType: "text/html; charset=utf-8" }).pipe(
       HttpServerResponse.expireCookie(LOGIN_COOKIE, { path: LOGIN_PATH }),
       Effect.orDie
     )

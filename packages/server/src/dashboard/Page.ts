@@ -7,7 +7,6 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CALLBACK_PATH, makeOidcRoutes, type OidcRefused } from "./Oidc.js"
-import { openSession } from "./SessionHandlers.js"
 
 /**
  * The dashboard's files, built by `npm run build` (scripts/bundle.mjs) from packages/server/web
@@ -50,14 +49,16 @@ const escapeHtml = (text: string) =>
  * The page, with the browser's session when its cookie holds a valid one (tenant, role, expiry and
  * the CSRF token the page sends back): the page starts on the numbers, with no request to find out.
  */
-const dashboard = (session: WebSession | undefined) =>
+const dashboard = (session: WebSession | undefined, view: "dashboard" | "link" = "dashboard") =>
   html(
     `<a class="skip" href="#main">Skip to the numbers</a>
 <header id="top"><h1>workcat</h1><div id="who" aria-live="polite"></div></header>
 <main id="main" tabindex="-1"><p id="status" role="status">Loading…</p></main>`,
-    session === undefined
-      ? ""
-      : `<meta name="workcat-session" content="${escapeHtml(JSON.stringify({ tenant: session.tenant, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt }))}">\n`
+    `<meta name="workcat-view" content="${view}">\n${
+      session === undefined
+        ? ""
+        : `<meta name="workcat-session" content="${escapeHtml(JSON.stringify({ tenant: session.tenant, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt }))}">\n`
+    }`
   )
 
 const page = (status: number, body: string) =>
@@ -76,7 +77,9 @@ export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
     /** A sign-in that cannot go on, as a page that says why. */
     const signInFailed = (e: OidcRefused) =>
       Effect.zipRight(
-        Effect.logInfo("Refused a sign-in through an identity provider").pipe(Effect.annotateLogs({ status: e.status, reason: e.message })),
+        Effect.logInfo("Refused a sign-in through an identity provider").pipe(
+          Effect.annotateLogs({ status: e.status, reason: e.message, ...(e.detail === undefined ? {} : { detail: e.detail }) })
+        ),
         Effect.succeed(page(e.status, html(`<main><h1>Sign-in failed</h1><p>${escapeHtml(e.message)}</p><p><a href="/">Back to the dashboard</a></p></main>`)))
       )
     yield* router.get("/signin/oidc", oidc.start.pipe(Effect.catchTag("OidcRefused", signInFailed), Effect.provide(services)))
@@ -104,20 +107,8 @@ export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
         return body === undefined ? HttpServerResponse.empty({ status: 404 }) : HttpServerResponse.uint8Array(body, { contentType: ASSETS[file!]! })
       })
     )
-    yield* router.get(
-      "/signin",
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const code = new URL(request.url, "http://x").searchParams.get("code") ?? ""
-        const grant = yield* Effect.flatMap(WebSessions, (s) => s.redeem(Redacted.make(code)))
-        yield* openSession(request, grant, "link")
-        return HttpServerResponse.empty({ status: 303, headers: { location: "/" } })
-      }).pipe(
-        Effect.catchTag("InvalidSession", () =>
-          Effect.succeed(page(400, html(`<main><h1>This sign-in link has been used or has expired</h1><p><a href="/">Sign in</a> with a token, or ask for a new link.</p></main>`)))
-        ),
-        Effect.provide(services)
-      )
-    )
+    // A sign-in link's page: its script asks before it redeems the code (a POST), so a mail or
+    // chat service opening the link to preview it does not spend it.
+    yield* router.get("/signin", Effect.succeed(dir === undefined ? page(503, NOT_BUILT) : page(200, dashboard(undefined, "link"))))
   })
 ).pipe(Layer.provide([WebSessions.Default, TenantSecrets.Default]))

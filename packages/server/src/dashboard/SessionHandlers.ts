@@ -38,7 +38,16 @@ export const openSession = (request: HttpServerRequest.HttpServerRequest, grant:
   })
 
 export const SignInLive = HttpApiBuilder.group(WorkcatApi, "signIn", (handlers) =>
-  handlers.handle("withToken", ({ payload, request }) =>
+  handlers
+    .handle("withLink", ({ payload, request }) =>
+      Effect.gen(function* () {
+        const grant = yield* Effect.flatMap(WebSessions, (s) => s.redeem(Redacted.make(payload.code))).pipe(
+          Effect.catchTag("InvalidSession", () => new Unauthorized({ message: "This sign-in link has been used or has expired: sign in with a token, or ask for a new link" }))
+        )
+        return (yield* openSession(request, grant, "link")).view
+      })
+    )
+    .handle("withToken", ({ payload, request }) =>
     Effect.gen(function* () {
       const principal = yield* Effect.flatMap(ApiTokens, (t) => t.verify(Redacted.make(payload.token))).pipe(
         Effect.catchTag("InvalidToken", () => new Unauthorized({ message: "That token is not valid: check it, or ask an admin for a new one" }))

@@ -3,7 +3,7 @@ import { FleetHealth } from "@workcat/pipeline"
 import { can } from "@workcat/tenancy"
 import { Effect, Layer } from "effect"
 import { FleetOverview, WorkcatApi } from "../Api.js"
-import { CurrentPrincipal, Forbidden } from "../Auth.js"
+import { auditDenied, CurrentPrincipal, Forbidden } from "../Auth.js"
 import { encodedJson, freshCache, jsonResponse } from "../Fresh.js"
 
 const encodeFleet = encodedJson(FleetOverview)
@@ -23,7 +23,10 @@ export const OperatorLive = HttpApiBuilder.group(WorkcatApi, "operator", (handle
     return handlers.handle("tenants", () =>
       Effect.gen(function* () {
         const principal = yield* CurrentPrincipal
-        if (!can(principal.role, "operator:read")) return yield* new Forbidden({ message: `The ${principal.role} role may not read the operators' view` })
+        if (!can(principal.role, "operator:read")) {
+          yield* auditDenied({ status: 403, reason: "role lacks operator:read" })
+          return yield* new Forbidden({ message: `The ${principal.role} role may not read the operators' view` })
+        }
         return jsonResponse(yield* fleet.get("fleet"))
       })
     )

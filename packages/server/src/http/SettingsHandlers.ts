@@ -18,6 +18,11 @@ export const SettingsLive = HttpApiBuilder.group(WorkcatApi, "settings", (handle
     .handle("update", ({ path, payload }) =>
       Effect.gen(function* () {
         const registry = yield* TenantRegistry
+        // Who may sign in, and as what, is the operator's to set (`workcat tenants sign-in`): an
+        // admin must not map itself to hr_admin, nor point the sign-in at a provider of its own.
+        if (payload.oidc !== undefined) {
+          return yield* new BadRequest({ message: "oidc: sign-in is set with `workcat tenants sign-in`, not over the API" })
+        }
         // The payload is valid on its own; a rule between a field it changes and one it leaves is checked here.
         const patched = patchSettings((yield* registry.get(path.tenant).pipe(Effect.orDie)).settings, payload)
         if (Either.isLeft(patched)) return yield* new BadRequest({ message: formatParseError(patched.left) })
