@@ -130,6 +130,20 @@ describe("alert delivery", () => {
         ])
       }))
 
+    it.scoped("tries a failed delivery again at the next check that day", () =>
+      Effect.gen(function* () {
+        const receiver = yield* webhookReceiver({ failFirst: 1, failStatus: 400 })
+        yield* configure(receiver.url)
+        const day = new Date("2026-11-05T12:00:00Z")
+        yield* Effect.flatMap(Alerts, (a) => a.raise(anAlert("accuracy"), day)).pipe(withAlerts(receiver.url))
+        expect((yield* deliveries("accuracy")).map((d) => d.status)).toEqual(["failed", "failed"])
+        yield* Effect.flatMap(Alerts, (a) => a.check(day, [tenant as TenantId])).pipe(withAlerts(receiver.url))
+        expect(yield* deliveries("accuracy")).toEqual([
+          { target: "pagerduty", status: "sent", attempts: 2, lastAnswer: "HTTP 202" },
+          { target: "slack", status: "sent", attempts: 2, lastAnswer: "HTTP 202" }
+        ])
+      }))
+
     it.scoped("finds a nightly run not READY within the SLA on its own, from the control plane", () =>
       Effect.gen(function* () {
         const receiver = yield* webhookReceiver()

@@ -30,8 +30,22 @@ export class CurrentPrincipal extends Context.Tag("workcat/CurrentPrincipal")<
   Principal & { readonly actor: string; readonly origin: string | null; readonly session?: WebSession | undefined }
 >() {}
 
-/** The dashboard's session cookie (HTTP-only, SameSite=Strict). */
+/**
+ * The dashboard's session cookie (HTTP-only, SameSite=Strict): `__Host-workcat_session` when
+ * Secure (no sibling subdomain can set or shadow it), `workcat_session` on plain-HTTP loopback.
+ */
 export const SESSION_COOKIE = "workcat_session"
+export const SECURE_SESSION_COOKIE = "__Host-workcat_session"
+
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
+
+/** Cookies are Secure unless the browser reaches this server over plain HTTP on loopback (a laptop, a test). */
+export const securedRequest = (request: HttpServerRequest.HttpServerRequest) =>
+  request.headers["x-forwarded-proto"] === "https" || !LOOPBACK_HOST.test(request.headers.host ?? "")
+
+/** The session cookie a request carries, if any. */
+export const sessionCookieOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  request.cookies[SECURE_SESSION_COOKIE] ?? request.cookies[SESSION_COOKIE]
 /** The header a session's page sends its CSRF token in, on every request that changes something. */
 export const CSRF_HEADER = "x-csrf-token"
 
@@ -189,7 +203,7 @@ export const AuthenticationLive = Layer.effect(
         Effect.gen(function* () {
           if (Redacted.value(token) === "") {
             const request = yield* HttpServerRequest.HttpServerRequest
-            const cookie = request.cookies[SESSION_COOKIE]
+            const cookie = sessionCookieOf(request)
             if (cookie !== undefined && cookie !== "") return yield* fromSession(request, cookie)
             return yield* unauthorized(false, undefined)
           }

@@ -39,6 +39,18 @@ describe("Dashboard sessions", () => {
         expect((yield* call("GET", `/api/v1/tenants/${other}/metrics/productivity`, { headers: { cookie } })).status).toBe(404)
       }))
 
+    it.effect("behind HTTPS, sets a Secure __Host- cookie, reads it back, and asks for HTTPS from then on", () =>
+      Effect.gen(function* () {
+        const https = { "x-forwarded-proto": "https" }
+        const answer = yield* call("POST", "/api/v1/session", { json: { token: yield* token(tenant, "analyst") }, headers: https })
+        const { attributes, cookie } = sessionCookie(answer.headers)
+        expect(cookie).toMatch(/^__Host-workcat_session=wcs_/)
+        expect(attributes).toEqual(expect.arrayContaining(["secure", "httponly", "samesite=strict", "path=/"]))
+        expect(attributes.some((a) => a.startsWith("domain="))).toBe(false)
+        expect(answer.headers["strict-transport-security"]).toBe("max-age=31536000")
+        expect((yield* call("GET", "/api/v1/session", { headers: { ...https, cookie } })).body).toMatchObject({ tenant, role: "analyst" })
+      }))
+
     it.effect("refuses a request that changes something without the session's CSRF token", () =>
       Effect.gen(function* () {
         const { cookie, view } = yield* signIn(yield* token(tenant, "admin"))

@@ -99,7 +99,7 @@ class DeliveryFailed extends Error {}
  * Raises alerts: a row per tenant, condition and day (the second of a day is dropped), then one
  * POST to each webhook the tenant has (`alerts.slack`: a Slack-compatible URL; `alerts.pagerduty`:
  * a PagerDuty routing key), retried with exponential backoff (`WORKCAT_ALERT_RETRY_MS`, default
- * 1 s, 5 attempts), each delivery recorded.
+ * 1 s, 5 attempts), each delivery recorded; a failed one is tried again at each check that day.
  */
 export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
   effect: Effect.gen(function* () {
@@ -120,6 +120,8 @@ export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
             attempts++
             const response = await fetch(url, {
               method: "POST",
+              // A webhook that redirects is not followed (it could point anywhere, the inside included).
+              redirect: "error",
               headers: { "content-type": "application/json" },
               body: JSON.stringify(body),
               signal: AbortSignal.timeout(10_000)
@@ -142,27 +144,54 @@ export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
         return { ok, attempts, answer }
       })
 
-    const deliver = (id: number, alert: Alert, day: string) =>
+    /** Where the tenant's alerts go, each with the body it takes. */
+    const targetsOf = (alert: Alert, day: string) =>
       Effect.gen(function* () {
         const slack = yield* secrets.get(alert.tenant, "alerts.slack")
         const pagerDuty = yield* secrets.get(alert.tenant, "alerts.pagerduty")
-        const targets = [
+        return [
           ...Option.toArray(Option.map(slack, (url) => ({ target: "slack", url: Redacted.value(url), body: slackPayload(alert) }))),
           ...Option.toArray(Option.map(pagerDuty, (key) => ({ target: "pagerduty", url: pagerDutyUrl, body: pagerDutyPayload(alert, Redacted.value(key), day) })))
         ]
+      })
+
+    /**
+     * Delivers an alert to its targets (or to `only` of them): each delivery is recorded pending
+     * first, so one a process died in the middle of is taken up by the next check.
+     */
+    const deliver = (id: number, alert: Alert, day: string, only?: ReadonlySet<string>) =>
+      Effect.gen(function* () {
+        const targets = (yield* targetsOf(alert, day)).filter((t) => only === undefined || only.has(t.target))
         yield* Effect.forEach(
           targets,
           (t) =>
             Effect.gen(function* () {
+              yield* sql`
+                INSERT INTO alert_deliveries (alert_id, target, status, attempts) VALUES (${id}, ${t.target}, 'pending', 0)
+                ON CONFLICT (alert_id, target) DO UPDATE SET status = 'pending', delivered_at = now()`.pipe(Effect.orDie)
               const { answer, attempts, ok } = yield* post(t.url, t.body)
               yield* sql`
-                INSERT INTO alert_deliveries (alert_id, target, status, attempts, last_answer)
-                VALUES (${id}, ${t.target}, ${ok ? "sent" : "failed"}, ${attempts}, ${answer})
-                ON CONFLICT (alert_id, target) DO NOTHING`.pipe(Effect.orDie)
+                UPDATE alert_deliveries SET status = ${ok ? "sent" : "failed"}, attempts = attempts + ${attempts}, last_answer = ${answer}, delivered_at = now()
+                WHERE alert_id = ${id} AND target = ${t.target}`.pipe(Effect.orDie)
               if (!ok) yield* Effect.logWarning("An alert could not be delivered").pipe(Effect.annotateLogs({ tenant: alert.tenant, target: t.target, attempts, answer }))
             }),
           { concurrency: "unbounded", discard: true }
         )
+      })
+
+    /** Today's deliveries that failed, or stayed pending 10 minutes (their process died), tried again (20 attempts at most). */
+    const redeliver = (now: Date, tenants?: ReadonlyArray<TenantId>) =>
+      Effect.gen(function* () {
+        const due = yield* sql<{ id: number; target: string; tenant: TenantId; condition: Alert["condition"]; severity: Alert["severity"]; summary: string; details: Record<string, unknown>; day: string }>`
+          SELECT a.id, d.target, a.tenant, a.condition, a.severity, a.summary, a.details, a.day::text AS day
+          FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
+          WHERE a.day = ${now.toISOString().slice(0, 10)}::date AND d.attempts < 20
+            AND (d.status = 'failed' OR (d.status = 'pending' AND d.delivered_at < ${now}::timestamptz - interval '10 minutes'))`.pipe(Effect.orDie)
+        for (const d of due) {
+          if (tenants !== undefined && !tenants.includes(d.tenant)) continue
+          const { day, id, target, ...alert } = d
+          yield* deliver(id, alert, day, new Set([target]))
+        }
       })
 
     /** Raises an alert unless the tenant had it today; whether it was raised now. */
@@ -179,8 +208,9 @@ export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
       return true
     })
 
-    /** Every tenant's conditions, from the control plane; the alerts raised now. */
+    /** Every tenant's conditions, from the control plane, after today's undelivered alerts are tried again; the alerts raised now. */
     const check = Effect.fn("Alerts.check")(function* (now: Date, tenants?: ReadonlyArray<TenantId>) {
+      yield* redeliver(now, tenants)
       const overviews = (yield* fleet.overview(now)).filter((o) => tenants === undefined || tenants.includes(o.tenant))
       const raised: Array<Alert> = []
       for (const o of overviews) {

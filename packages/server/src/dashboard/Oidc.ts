@@ -3,6 +3,7 @@ import { TenantLayers } from "@workcat/pipeline"
 import { CurrentTenant, MasterKey, type OidcSettings, type SignInRole, TenantId, TenantRegistry, TenantSecrets } from "@workcat/tenancy"
 import { Cache, Config, Data, Duration, Effect, Exit, Option, Redacted, Schema } from "effect"
 import * as client from "openid-client"
+import { securedRequest } from "../Auth.js"
 import { openSession } from "./SessionHandlers.js"
 
 /** The cookie holding a sign-in in progress (sealed: the PKCE verifier, state and nonce), for the way back from the provider. */
@@ -129,7 +130,7 @@ export const makeOidcRoutes = Effect.gen(function* () {
         httpOnly: true,
         sameSite: "lax",
         path: LOGIN_PATH,
-        secure: request.headers["x-forwarded-proto"] === "https",
+        secure: securedRequest(request),
         maxAge: Duration.millis(LOGIN_LIFETIME_MS)
       }),
       Effect.orDie

@@ -2,7 +2,7 @@ import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } fro
 import type { TenantLayers } from "@workcat/pipeline"
 import { type AuditLog, isSessionShaped, type MasterKey, TenantSecrets, type WebSession, WebSessions } from "@workcat/tenancy"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { SESSION_COOKIE } from "../Auth.js"
+import { sessionCookieOf } from "../Auth.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -91,7 +91,7 @@ export const DashboardPageLive = HttpApiBuilder.Router.use((router) =>
       "/",
       Effect.gen(function* () {
         if (dir === undefined) return page(503, NOT_BUILT)
-        const cookie = (yield* HttpServerRequest.HttpServerRequest).cookies[SESSION_COOKIE]
+        const cookie = sessionCookieOf(yield* HttpServerRequest.HttpServerRequest)
         const session =
           cookie !== undefined && isSessionShaped(cookie)
             ? yield* Effect.flatMap(WebSessions, (s) => s.verify(Redacted.make(cookie))).pipe(Effect.option, Effect.map(Option.getOrUndefined))

@@ -1,27 +1,26 @@
-import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { ApiTokens, AuditLog, can, FLEET, networkOf, type SessionGrant, WebSessions } from "@workcat/tenancy"
 import { Effect, Option, Redacted } from "effect"
 import { BadRequest, WorkcatApi } from "../Api.js"
-import { CurrentPrincipal, Forbidden, SESSION_COOKIE, Unauthorized } from "../Auth.js"
+import { CurrentPrincipal, Forbidden, SECURE_SESSION_COOKIE, SESSION_COOKIE, securedRequest, Unauthorized } from "../Auth.js"
 
 /**
- * The session cookie: HTTP-only (the page's script never sees it), SameSite=Strict (no other site
- * sends it), for the whole origin; Secure when the request came over HTTPS (a load balancer's
- * `X-Forwarded-Proto`, as Cloud Run sets it), so plain-HTTP loopback (the demo) works too.
+ * Sets the session cookie: HTTP-only (the page's script never sees it), SameSite=Strict (no other
+ * site sends it), for the whole origin, and Secure with the `__Host-` prefix unless the browser
+ * reaches the server over plain HTTP on loopback (the demo).
  */
-const cookieOptions = (request: HttpServerRequest.HttpServerRequest, expires: Date) => ({
-  httpOnly: true,
-  sameSite: "strict" as const,
-  path: "/",
-  secure: request.headers["x-forwarded-proto"] === "https",
-  expires
-})
-
-/** Sets the session cookie on the response. */
-export const setSessionCookie = (request: HttpServerRequest.HttpServerRequest, value: Redacted.Redacted<string>, expires: Date) =>
-  HttpApp.appendPreResponseHandler((_, response) =>
-    HttpServerResponse.setCookie(response, SESSION_COOKIE, Redacted.value(value), cookieOptions(request, expires)).pipe(Effect.orDie)
+export const setSessionCookie = (request: HttpServerRequest.HttpServerRequest, value: Redacted.Redacted<string>, expires: Date) => {
+  const secure = securedRequest(request)
+  return HttpApp.appendPreResponseHandler((_, response) =>
+    HttpServerResponse.setCookie(response, secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, Redacted.value(value), {
+      httpOnly: true,
+      sameSite: "strict",
+      path: "/",
+      secure,
+      expires
+    }).pipe(Effect.orDie)
   )
+}
 
 /** A session's opening or end, in its tenant's audit log (an operator's under `FLEET`). */
 const auditSession = (grant: SessionGrant, action: "session.open" | "session.end", details: Readonly<Record<string, unknown>>, origin: string | null) =>
@@ -78,8 +77,10 @@ export const SessionLive = HttpApiBuilder.group(WorkcatApi, "session", (handlers
         const { principal, session } = yield* currentSession
         yield* Effect.flatMap(WebSessions, (s) => s.end(session.sessionId))
         yield* auditSession(session, "session.end", { session: session.sessionId }, principal.origin)
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const secure = securedRequest(request)
         yield* HttpApp.appendPreResponseHandler((_, response) =>
-          HttpServerResponse.expireCookie(response, SESSION_COOKIE, { path: "/" }).pipe(Effect.orDie)
+          HttpServerResponse.expireCookie(response, secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, { path: "/", secure }).pipe(Effect.orDie)
         )
       })
     )

@@ -18,6 +18,8 @@ const policyOf = (path: string) =>
   path === "/docs" ? DOCS_POLICY : path === "/" || path === "/signin" || path.startsWith("/signin/") || path.startsWith("/assets/") ? PAGE_POLICY : API_POLICY
 
 const headersFor = (request: HttpServerRequest.HttpServerRequest) => ({
+  // Behind HTTPS (a load balancer says so), browsers are told to come back only that way.
+  ...(request.headers["x-forwarded-proto"] === "https" ? { "strict-transport-security": "max-age=31536000" } : {}),
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",

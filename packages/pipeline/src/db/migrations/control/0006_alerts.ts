@@ -23,7 +23,8 @@ export default Effect.gen(function* () {
     CREATE TABLE alert_deliveries (
       alert_id     bigint      NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
       target       text        NOT NULL,
-      status       text        NOT NULL CHECK (status IN ('sent', 'failed')),
+      -- pending: being delivered (or its process died doing so); a worker's next check takes it up.
+      status       text        NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
       attempts     integer     NOT NULL,
       last_answer  text,
       delivered_at timestamptz NOT NULL DEFAULT now(),
