@@ -4,10 +4,10 @@
  * The read path the dashboard uses, under load, beside its ceiling. On a fresh embedded
  * PostgreSQL (or `DATABASE_URL`), a tenant of `--employees` people is seeded in SQL (not timed):
  * an HR record and a category each, spread over the built-in role archetypes' departments, and a
- * metrics snapshot by department, team and category. Then `workcat serve` (the binary, the bundle)
+ * metrics snapshot by department, team, category, department × category and app. Then `workcat serve` (the binary, the bundle)
  * runs in a child process pinned to CPU 0 (`taskset`), and autocannon (in this process, all its
  * threads pinned to CPU 1, with the embedded PostgreSQL it starts) drives it with `--connections` clients on loopback for `--seconds` per
- * call: the dashboard's calls, then a bare Node `http` server on the same CPU answering the
+ * call: the dashboard's API calls (every one its page makes, and the per-person page), then a bare Node `http` server on the same CPU answering the
  * metrics call's own body (the ceiling: what Node itself does with that response). Printed per
  * call: requests a second, latency p50 and p99 (autocannon's), p95 (from every response's time),
  * and any non-2xx answer by status (a run with any meets no target). Each call asks for one
@@ -20,7 +20,7 @@
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { DefaultArchetypes, isoDate } from "@workcat/core"
+import { DefaultAppCatalog, DefaultArchetypes, isoDate } from "@workcat/core"
 import { BaseLive, CliOutput, Employees, TenantCommandLive } from "@workcat/pipeline"
 import { ApiTokens, TenantId, TenantRegistry } from "@workcat/tenancy"
 import autocannon from "autocannon"
@@ -37,7 +37,7 @@ const RUN_ID = "00000000-0000-4000-8000-0000000000a1"
 
 const departments = [...new Set(DefaultArchetypes.archetypes.map((a) => a.category.split("_").map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ")))]
 
-/** People with an HR record and a category each; a metrics snapshot of today by department, team and category. */
+/** People with an HR record and a category each; a metrics snapshot of today by department, team, category, department × category and app. */
 const seed = (employees: number, date: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -59,7 +59,11 @@ const seed = (employees: number, date: string) =>
     const groups = [
       ...departments.map((d) => ({ by: "department", value: d, n: Math.round(employees / departments.length) })),
       ...departments.flatMap((d) => Array.from({ length: 7 }, (_, t) => ({ by: "team", value: `${d} ${t + 1}`, n: Math.round(employees / departments.length / 7) }))),
-      ...categories.map((c) => ({ by: "category", value: c, n: Math.round(employees / categories.length) }))
+      ...categories.map((c) => ({ by: "category", value: c, n: Math.round(employees / categories.length) })),
+      ...departments.flatMap((d) =>
+        categories.map((c) => ({ by: "department_category", value: JSON.stringify([d, c]), n: Math.round(employees / departments.length / categories.length) }))
+      ),
+      ...DefaultAppCatalog.apps.slice(0, 60).map((a, i) => ({ by: "app", value: a.key as string, n: Math.round(employees / (2 + (i % 10))) }))
     ]
     for (const g of groups) {
       yield* sql`
@@ -164,6 +168,11 @@ const bench = Command.make(
         { call: "metrics?groupBy=department", path: `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=department` },
         { call: "metrics?groupBy=team", path: `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=team` },
         { call: "metrics?groupBy=category", path: `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=category` },
+        { call: "metrics?groupBy=app", path: `/api/v1/tenants/${tenant}/metrics/productivity?groupBy=app` },
+        { call: "metrics?department=… (drill-down)", path: `/api/v1/tenants/${tenant}/metrics/productivity?department=${encodeURIComponent(departments[0]!)}` },
+        { call: "metrics/recommendations", path: `/api/v1/tenants/${tenant}/metrics/recommendations` },
+        { call: "metrics/trend?days=90", path: `/api/v1/tenants/${tenant}/metrics/trend?groupBy=department&days=90` },
+        { call: "runs/latest", path: `/api/v1/tenants/${tenant}/runs/latest` },
         { call: "categories?pageSize=50", path: `/api/v1/tenants/${tenant}/categories?pageSize=50` }
       ]
       const body = yield* waitFor(`${origin}${calls[0]!.path}`, headers)

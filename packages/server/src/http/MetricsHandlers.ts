@@ -3,7 +3,7 @@ import { addDays, DefaultAppCatalog, type GroupMetrics, type IsoDate, isoDate, t
 import { Metrics, RunLedger } from "@workcat/pipeline"
 import type { SmallGroupPolicy, TenantId, TenantSettings } from "@workcat/tenancy"
 import { Data, Effect } from "effect"
-import { BadRequest, MetricsTrend, ProductivityMetrics, TenantRecommendations, WorkcatApi } from "../Api.js"
+import { BadRequest, LatestRun, MetricsTrend, ProductivityMetrics, TenantRecommendations, WorkcatApi } from "../Api.js"
 import { authorize } from "../Auth.js"
 import { encodedJson, freshCache, jsonResponse } from "../Fresh.js"
 import { inTenant, settingsOf } from "../TenantServices.js"
@@ -47,6 +47,7 @@ const priced = <G extends GroupMetrics>(groups: ReadonlyArray<G>, groupBy: Group
 const encodeAnswer = encodedJson(ProductivityMetrics)
 const encodeTrend = encodedJson(MetricsTrend)
 const encodeRecommendations = encodedJson(TenantRecommendations)
+const encodeLatest = encodedJson(LatestRun)
 
 /** The caller authorized to read the tenant's metrics, and what every metrics answer of it depends on (its settings as of at most `FRESH` ago). */
 const readingMetrics = (tenant: TenantId) =>
@@ -108,22 +109,15 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
         }),
       { capacity: 1_000 }
     )
-    return handlers
-      .handle("recommendations", ({ path }) =>
+    // The newest nightly run among the last few of any pipeline, read at most once per `FRESH`.
+    const latestRuns = yield* freshCache(
+      (tenant: TenantId) =>
         Effect.gen(function* () {
-          const reading = yield* readingMetrics(path.tenant)
-          return jsonResponse(yield* recommendations.get(Data.struct(reading)))
-        })
-      )
-      .handle("latestRun", ({ path }) =>
-        Effect.gen(function* () {
-          yield* authorize(path.tenant, "metrics:read")
-          // The newest nightly run among the last few of any pipeline.
-          const { items } = yield* Effect.flatMap(RunLedger, (l) => l.history(path.tenant, { limit: 20, offset: 0 }))
+          const { items } = yield* Effect.flatMap(RunLedger, (l) => l.history(tenant, { limit: 20, offset: 0 }))
           const run = items.find((r) => r.pipeline === "nightly")
-          if (run === undefined) return { run: null }
+          if (run === undefined) return yield* encodeLatest({ run: null })
           const end = run.finishedAt ?? new Date()
-          return {
+          return yield* encodeLatest({
             run: {
               runId: run.id,
               key: run.runKey,
@@ -134,7 +128,21 @@ export const MetricsLive = HttpApiBuilder.group(WorkcatApi, "metrics", (handlers
               durationSeconds: run.startedAt === null ? null : (end.getTime() - run.startedAt.getTime()) / 1000,
               costUsd: run.costUsd
             }
-          }
+          })
+        }),
+      { capacity: 1_000 }
+    )
+    return handlers
+      .handle("recommendations", ({ path }) =>
+        Effect.gen(function* () {
+          const reading = yield* readingMetrics(path.tenant)
+          return jsonResponse(yield* recommendations.get(Data.struct(reading)))
+        })
+      )
+      .handle("latestRun", ({ path }) =>
+        Effect.gen(function* () {
+          yield* authorize(path.tenant, "metrics:read")
+          return jsonResponse(yield* latestRuns.get(path.tenant))
         })
       )
       .handle("trend", ({ path, urlParams }) =>
