@@ -24,12 +24,6 @@ export class Validations extends Effect.Service<Validations>()("workcat/Validati
         VALUES (${v.runId}, ${tenant}, ${v.sampled}, ${v.judged}, ${v.agreed}, ${v.accuracy}, ${JSON.stringify(v.byCategory)}::jsonb)
         ON CONFLICT (run_id) DO NOTHING`.pipe(Effect.orDie, Effect.asVoid)
 
-    /** The samples of the tenant, newest first. */
-    const history = (limit: number) =>
-      sql<{ runId: string; validatedAt: Date; sampled: number; judged: number; agreed: number; accuracy: number | null }>`
-        SELECT run_id AS "runId", validated_at AS "validatedAt", sampled, judged, agreed, accuracy
-        FROM validations WHERE tenant = ${tenant} ORDER BY validated_at DESC LIMIT ${limit}`.pipe(Effect.orDie)
-
-    return { record, history } as const
+    return { record } as const
   })
 }) {}
