@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { addDays, Categorizer } from "@workcat/core"
-import { ApiTokens, AuditLog, ControlSqlLive, CurrentTenant, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
+import { ApiTokens, AuditLog, type ControlSql, ControlSqlLive, CurrentTenant, MasterKeyLive, Tenant, type TenantId, TenantRegistry } from "@workcat/tenancy"
 import { Config, Effect, Layer } from "effect"
 import { OfflineCategorizerLive } from "../categorizer/OfflineCategorizer.js"
 import { DatabaseLive } from "../db/Database.js"
@@ -61,7 +61,7 @@ export const TenantLive = (id: TenantId) => TenantWarehouseLive.pipe(Layer.provi
  * The categorizer the nightly run uses: `WORKCAT_CATEGORIZER=offline` (the default: no key, no
  * network) or `openai` (the LLM agent, configured by `OPENAI_API_KEY` and the `WORKCAT_LLM_*` variables).
  */
-export const CategorizerLive: Layer.Layer<Categorizer, Error> = Layer.unwrapEffect(
+export const CategorizerLive: Layer.Layer<Categorizer, Error, ControlSql> = Layer.unwrapEffect(
   Config.literal("offline", "openai")("WORKCAT_CATEGORIZER").pipe(
     Config.withDefault("offline"),
     // The openai client loads only when used: it is a good part of the CLI's start-up otherwise.

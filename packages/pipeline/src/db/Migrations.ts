@@ -6,6 +6,7 @@ import control0003 from "./migrations/control/0003_fast_start.js"
 import control0004 from "./migrations/control/0004_ledger_sweeps.js"
 import control0005 from "./migrations/control/0005_operations.js"
 import control0006 from "./migrations/control/0006_alerts.js"
+import control0007 from "./migrations/control/0007_llm_buckets.js"
 import tenant0001 from "./migrations/tenant/0001_ingest.js"
 import tenant0002 from "./migrations/tenant/0002_results.js"
 import tenant0003 from "./migrations/tenant/0003_checkpoints.js"
@@ -41,6 +42,14 @@ export const TenantMigrationsLive = TenantMigrations.layer(tenantMigrations)
 
 /** The pipeline's control-plane tables (run ledger). */
 export const migratePipelineControl = migrateControl(
-  Migrator.fromRecord({ "0001_runs": control0001, "0002_run_liveness": control0002, "0003_fast_start": control0003, "0004_ledger_sweeps": control0004, "0005_operations": control0005, "0006_alerts": control0006 }),
+  Migrator.fromRecord({
+    "0001_runs": control0001,
+    "0002_run_liveness": control0002,
+    "0003_fast_start": control0003,
+    "0004_ledger_sweeps": control0004,
+    "0005_operations": control0005,
+    "0006_alerts": control0006,
+    "0007_llm_buckets": control0007
+  }),
   "pipeline"
 )

@@ -1,8 +1,9 @@
 import { costUsd, LlmMeter } from "@workcat/core"
+import { ControlSql } from "@workcat/tenancy"
 import { Data, Duration, Effect, Redacted, Schedule } from "effect"
 import OpenAI from "openai"
 import type { LlmSettings } from "./LlmSettings.js"
-import { makeRequestLimiter } from "./RequestLimiter.js"
+import { limiterKey, makeRequestLimiter } from "./RequestLimiter.js"
 
 /** A failed request to the provider; `retryable` for rate limits, server errors and timeouts. */
 export class LlmError extends Data.TaggedError("LlmError")<{
@@ -31,7 +32,7 @@ export type Message = { readonly role: "system" | "user" | "assistant"; readonly
 
 /**
  * Chat completions through the official `openai` client with its own retries off, so the Effect
- * schedule here is the only retry policy; paced by the process-wide request limiter and metered
+ * schedule here is the only retry policy; paced by the API key's request limiter (shared by every process) and metered
  * by the tenant's `LlmMeter`.
  */
 export const makeLlmClient = (settings: LlmSettings) =>
@@ -42,7 +43,8 @@ export const makeLlmClient = (settings: LlmSettings) =>
       maxRetries: 0,
       timeout: settings.timeoutMs
     })
-    const limiter = yield* makeRequestLimiter(settings)
+    // The key's limits, shared through the control plane with every process using the key.
+    const limiter = yield* makeRequestLimiter(yield* ControlSql, { ...settings, key: limiterKey(Redacted.value(settings.apiKey), settings.baseUrl) })
     // Exponential with jitter, bounded; never sooner than a 429's Retry-After.
     const retry = Schedule.exponential("500 millis", 2).pipe(
       Schedule.jittered,

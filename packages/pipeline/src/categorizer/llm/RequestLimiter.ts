@@ -1,4 +1,6 @@
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 
 export interface RequestLimiter {
   /** Waits until a request of about `tokens` tokens fits both per-minute budgets, then takes it. */
@@ -7,14 +9,23 @@ export interface RequestLimiter {
   readonly settle: (estimated: number, actual: number) => Effect.Effect<void>
 }
 
+/** The bucket of an API key at an endpoint: a hash of both, so the key itself is never stored. */
+export const limiterKey = (apiKey: string, baseUrl: string | undefined) =>
+  `k_${createHash("sha256").update(`${baseUrl ?? "https://api.openai.com/v1"}\u0000${apiKey}`).digest("hex").slice(0, 32)}`
+
 /**
- * Requests and tokens per minute, as two token buckets refilled continuously. A bucket holds one
- * second's worth and refills at the rest of the minute's budget, so no 60-second window sees more
- * than the limit (99% of it) (a provider counts windows, not rates) and calls are paced evenly instead of
- * hitting the provider at once. One process-wide instance serves every tenant: the provider
- * limits the API key, not a tenant.
+ * Requests and tokens per minute of one API key, as two token buckets refilled continuously, kept
+ * in the control plane (`llm_buckets`) so that every process using the key draws from the same
+ * ones: any number of workers stay under the key's limits together. A bucket holds one second's
+ * worth and refills at the rest of the minute's budget, so no 60-second window sees more than the
+ * limit (99% of it: a provider counts windows, not rates) and calls are paced evenly. A take is
+ * one statement (the refill and the take at the database's clock, under the row's lock); a
+ * process that dies holds nothing back. Waiting is in the process, for as long as the bucket says.
  */
-export const makeRequestLimiter = (options: { readonly requestsPerMinute: number; readonly tokensPerMinute: number }) =>
+export const makeRequestLimiter = (
+  sql: SqlClient.SqlClient,
+  options: { readonly key: string; readonly requestsPerMinute: number; readonly tokensPerMinute: number }
+) =>
   Effect.gen(function* () {
     // 1% under the limit: a request reaches the provider a little later than it leaves here, and
     // not always equally later.
@@ -23,39 +34,42 @@ export const makeRequestLimiter = (options: { readonly requestsPerMinute: number
     const tokenCapacity = Math.max(1, perMinute.tokens / 60)
     const requestRate = Math.max(perMinute.requests - requestCapacity, 1) / 60_000
     const tokenRate = Math.max(perMinute.tokens - tokenCapacity, 1) / 60_000
-    let requests = requestCapacity
-    let tokens = tokenCapacity
-    let at = Date.now()
-    const refill = () => {
-      const now = Date.now()
-      requests = Math.min(requestCapacity, requests + (now - at) * requestRate)
-      tokens = Math.min(tokenCapacity, tokens + (now - at) * tokenRate)
-      at = now
-    }
-    const turn = yield* Effect.makeSemaphore(1)
+    const { key } = options
+    yield* sql`
+      INSERT INTO llm_buckets (key, requests, tokens, at) VALUES (${key}, ${requestCapacity}, ${tokenCapacity}, clock_timestamp())
+      ON CONFLICT (key) DO NOTHING`.pipe(Effect.orDie)
 
-    const acquire = (wanted: number) =>
-      turn.withPermits(1)(
-        Effect.gen(function* () {
-          const cost = Math.min(wanted, tokenCapacity)
-          while (true) {
-            refill()
-            if (requests >= 1 && tokens >= cost) {
-              requests -= 1
-              tokens -= cost
-              return
-            }
-            const waitMs = Math.max((1 - requests) / requestRate, (cost - tokens) / tokenRate, 1)
-            yield* Effect.sleep(Math.ceil(waitMs))
-          }
-        })
+    /** Refills the bucket to now and takes `requests` and `tokens` if both are there; what was there. */
+    const take = (requests: number, tokens: number, always: boolean) =>
+      sql<{ requests: number; tokens: number }>`
+        WITH now AS (
+          SELECT least(${requestCapacity}::float8, requests + extract(epoch FROM clock_timestamp() - at) * 1000 * ${requestRate}::float8) AS requests,
+                 least(${tokenCapacity}::float8, tokens + extract(epoch FROM clock_timestamp() - at) * 1000 * ${tokenRate}::float8) AS tokens
+          FROM llm_buckets WHERE key = ${key} FOR UPDATE
+        )
+        UPDATE llm_buckets b SET
+          requests = CASE WHEN ${always} OR (now.requests >= ${requests} AND now.tokens >= ${tokens}) THEN now.requests - ${requests} ELSE now.requests END,
+          tokens = least(${tokenCapacity}::float8, CASE WHEN ${always} OR (now.requests >= ${requests} AND now.tokens >= ${tokens}) THEN now.tokens - ${tokens} ELSE now.tokens END),
+          at = clock_timestamp()
+        FROM now WHERE b.key = ${key}
+        RETURNING now.requests AS requests, now.tokens AS tokens`.pipe(
+        Effect.map((rows) => rows[0] ?? { requests: requestCapacity, tokens: tokenCapacity }),
+        Effect.orDie
       )
 
-    const settle = (estimated: number, actual: number) =>
-      Effect.sync(() => {
-        refill()
-        tokens = Math.min(tokenCapacity, tokens + estimated - actual)
+    const acquire = (wanted: number) =>
+      Effect.gen(function* () {
+        const cost = Math.min(wanted, tokenCapacity)
+        while (true) {
+          const had = yield* take(1, cost, false)
+          if (had.requests >= 1 && had.tokens >= cost) return
+          const waitMs = Math.max((1 - had.requests) / requestRate, (cost - had.tokens) / tokenRate, 1)
+          yield* Effect.sleep(Math.ceil(waitMs))
+        }
       })
+
+    // Tokens estimated but not used go back (or, used beyond the estimate, are taken).
+    const settle = (estimated: number, actual: number) => take(0, actual - estimated, true).pipe(Effect.asVoid)
 
     return { acquire, settle } satisfies RequestLimiter
   })
