@@ -433,7 +433,6 @@ export class PipelineApi extends HttpApiGroup.make("pipeline")
       .annotate(OpenApi.Summary, "A tenant's runs, newest first")
   ) {}
 
-/** The HTTP contract of workcat; `/docs` renders it. */
 /** One tenant as an operator sees it: run, spend, intake, dead letters and accuracy; nobody in it. */
 export const TenantOverview = Schema.Struct({
   tenant: TenantId,
@@ -506,16 +505,16 @@ export class SignInApi extends HttpApiGroup.make("signIn")
       .annotate(OpenApi.Summary, "Redeems a one-time sign-in link's code (once, within 15 minutes) for a dashboard session, as the token sign-in does")
   )
   .add(
-  HttpApiEndpoint.post("withToken", "/api/v1/session")
-    .setPayload(Schema.Struct({ token: Schema.String.pipe(Schema.maxLength(200)) }))
-    .addSuccess(SessionView)
-    .addError(Unauthorized)
-    .addError(Forbidden)
-    .annotate(
-      OpenApi.Summary,
-      "Opens a dashboard session with an API token (a role that reads metrics, or an operator): an HTTP-only, SameSite=Strict cookie for 8 hours at most, never past the token's expiry"
-    )
-) {}
+    HttpApiEndpoint.post("withToken", "/api/v1/session")
+      .setPayload(Schema.Struct({ token: Schema.String.pipe(Schema.maxLength(200)) }))
+      .addSuccess(SessionView)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .annotate(
+        OpenApi.Summary,
+        "Opens a dashboard session with an API token (a role that reads metrics, or an operator): an HTTP-only, SameSite=Strict cookie for 8 hours at most, never past the token's expiry"
+      )
+  ) {}
 
 /** The session itself, by its cookie. */
 export class SessionApi extends HttpApiGroup.make("session")
@@ -533,6 +532,7 @@ export class SessionApi extends HttpApiGroup.make("session")
       .annotate(OpenApi.Summary, "Ends the browser's session (with its X-CSRF-Token) and clears the cookie")
   ) {}
 
+/** The HTTP contract of workcat; `/docs` renders it. */
 export class WorkcatApi extends HttpApi.make("workcat")
   .add(HealthApi)
   .add(SignInApi)

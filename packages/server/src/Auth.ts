@@ -4,6 +4,7 @@ import {
   AuditLog,
   can,
   FLEET,
+  isLoopbackHost,
   isSessionShaped,
   isTokenShaped,
   type InvalidToken,
@@ -37,15 +38,14 @@ export class CurrentPrincipal extends Context.Tag("workcat/CurrentPrincipal")<
 export const SESSION_COOKIE = "workcat_session"
 export const SECURE_SESSION_COOKIE = "__Host-workcat_session"
 
-const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
-
 /** Cookies are Secure unless the browser reaches this server over plain HTTP on loopback (a laptop, a test). */
 export const securedRequest = (request: HttpServerRequest.HttpServerRequest) =>
-  request.headers["x-forwarded-proto"] === "https" || !LOOPBACK_HOST.test(request.headers.host ?? "")
+  request.headers["x-forwarded-proto"] === "https" || !isLoopbackHost((request.headers.host ?? "").replace(/:\d+$/, ""))
 
 /** The session cookie a request carries, if any. */
 export const sessionCookieOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.cookies[SECURE_SESSION_COOKIE] ?? request.cookies[SESSION_COOKIE]
+
 /** The header a session's page sends its CSRF token in, on every request that changes something. */
 export const CSRF_HEADER = "x-csrf-token"
 

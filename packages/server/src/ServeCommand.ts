@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { Alerts, CliOptions, runWorker, RuntimeLive, watchAlerts } from "@workcat/pipeline"
+import { CliOptions, RuntimeLive, runWorkerWatching } from "@workcat/pipeline"
 import { Effect, Layer, Option } from "effect"
 import { ServerLive } from "./Server.js"
 
@@ -19,11 +19,9 @@ export const serveCommand = Command.make(
       [
         Layer.launch(ServerLive({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) })),
         args.workerRuns > 0
-          ? runWorker({ maxRuns: args.workerRuns, ...(args.workerTenants.length === 0 ? {} : { tenants: args.workerTenants }) })
-          : Effect.never,
-        // A worker also watches for alerts (once per tenant, condition and day, however many workers).
-        args.workerRuns > 0 ? watchAlerts(args.workerTenants.length === 0 ? undefined : args.workerTenants) : Effect.never
+          ? runWorkerWatching({ maxRuns: args.workerRuns, ...(args.workerTenants.length === 0 ? {} : { tenants: args.workerTenants }) })
+          : Effect.never
       ],
-      { concurrency: 3, discard: true }
-    ).pipe(Effect.provide(Alerts.Default.pipe(Layer.provideMerge(RuntimeLive))))
+      { concurrency: 2, discard: true }
+    ).pipe(Effect.provide(RuntimeLive))
 ).pipe(Command.withDescription("Serve the HTTP API and its docs, and work on queued runs, until interrupted"))

@@ -165,7 +165,8 @@ export type BigQueryWarehouse = typeof BigQueryWarehouse.Type
 export const SignInRole = Schema.Literal("admin", "analyst", "hr_admin")
 export type SignInRole = typeof SignInRole.Type
 
-const isLoopback = (host: string) => host === "localhost" || host === "127.0.0.1" || host === "[::1]"
+/** A URL's hostname that is this machine (a test's provider, a laptop's browser). */
+export const isLoopbackHost = (hostname: string) => hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]"
 
 /** An issuer URL: HTTPS, or plain HTTP on loopback only (a test or a local provider). */
 const IssuerUrl = Schema.String.pipe(
@@ -173,7 +174,7 @@ const IssuerUrl = Schema.String.pipe(
   Schema.filter((s) => {
     try {
       const url = new URL(s)
-      return url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)) || "must be an https URL (plain http on loopback only)"
+      return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)) || "must be an https URL (plain http on loopback only)"
     } catch {
       return "must be a URL"
     }
@@ -206,12 +207,12 @@ export type OidcSettings = typeof OidcSettings.Type
  * SSO records refused (at least 100 of them).
  */
 const alertFields = { minAccuracy: Schema.Number.pipe(Schema.between(0, 1)), deadLetterSpike: Schema.Number.pipe(Schema.between(0, 1)) }
+export const defaultAlerts = { minAccuracy: 0.75, deadLetterSpike: 0.05 } as const
 export const AlertSettings = Schema.Struct({
-  minAccuracy: Schema.optionalWith(alertFields.minAccuracy, { default: () => 0.75 }),
-  deadLetterSpike: Schema.optionalWith(alertFields.deadLetterSpike, { default: () => 0.05 })
+  minAccuracy: Schema.optionalWith(alertFields.minAccuracy, { default: () => defaultAlerts.minAccuracy }),
+  deadLetterSpike: Schema.optionalWith(alertFields.deadLetterSpike, { default: () => defaultAlerts.deadLetterSpike })
 })
 export type AlertSettings = typeof AlertSettings.Type
-export const defaultAlerts: AlertSettings = { minAccuracy: 0.75, deadLetterSpike: 0.05 }
 
 /** A tenant's settings: everything but its secrets. */
 export const TenantSettings = Schema.Struct({

@@ -17,7 +17,6 @@ import { Metrics } from "../materialize/Metrics.js"
 import { NightResults } from "../materialize/NightResults.js"
 import { CostLedgerRetentionLive } from "../categorizer/llm/CostLedger.js"
 import { Alerts } from "../operations/Alerts.js"
-import { FleetHealth } from "../operations/FleetHealth.js"
 import { Validations } from "../validate/Validations.js"
 import { LlmMeterLive } from "../categorizer/llm/Meter.js"
 import { Checkpoints } from "../durable/Checkpoints.js"
@@ -132,7 +131,6 @@ export const PipelineLive = (id: TenantId) =>
       Checkpoints.Default,
       LlmMeterLive,
       CostLedgerRetentionLive,
-      FleetHealth.Default,
       Alerts.Default,
       Validations.Default
     ).pipe(Layer.provideMerge(WarehouseLive), Layer.provideMerge(InputsChangedLive), Layer.provideMerge(TenantLive(id)))

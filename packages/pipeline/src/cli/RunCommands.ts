@@ -1,12 +1,11 @@
 import { Args, Command, Options } from "@effect/cli"
 import { type TenantId, TenantRegistry } from "@workcat/tenancy"
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Console, Effect, Option, Schema } from "effect"
 import type { RunRecord } from "../durable/RunLedger.js"
 import { Runs } from "../durable/Runs.js"
-import { runWorker } from "../durable/Worker.js"
 import { NightlySummary } from "../nightly/Nightly.js"
 import { runNightly } from "../nightly/RunNightly.js"
-import { Alerts, watchAlerts } from "../operations/Alerts.js"
+import { runWorkerWatching } from "../operations/Alerts.js"
 import { ValidateSummary } from "../validate/Validate.js"
 import { RuntimeLive } from "../app/Runtime.js"
 import { EXIT, formatNumber, InvalidInput, makeProgress, printJson } from "./Output.js"
@@ -175,9 +174,5 @@ export const runCommand = Command.make("run").pipe(
 export const workerCommand = Command.make(
   "worker",
   { maxRuns: Opt.integer("max-runs", 1).pipe(Options.withDefault(4), Options.withDescription("Runs driven at once")), tenants: Opt.workerTenants("tenant") },
-  (args) =>
-    Effect.all(
-      [runWorker({ maxRuns: args.maxRuns, ...(args.tenants.length === 0 ? {} : { tenants: args.tenants }) }), watchAlerts(args.tenants.length === 0 ? undefined : args.tenants)],
-      { concurrency: 2, discard: true }
-    ).pipe(Effect.provide(Alerts.Default.pipe(Layer.provideMerge(RuntimeLive))))
+  (args) => runWorkerWatching({ maxRuns: args.maxRuns, ...(args.tenants.length === 0 ? {} : { tenants: args.tenants }) }).pipe(Effect.provide(RuntimeLive))
 ).pipe(Command.withDescription("Join queued and in-flight runs as an extra worker, and watch the tenants for alerts, until interrupted"))

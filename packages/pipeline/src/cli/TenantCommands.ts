@@ -23,10 +23,11 @@ import { InvalidInput, printJson } from "./Output.js"
 
 /**
  * A settings path as the option that sets it: `llm.monthlyBudgetUsd` → `--llm-monthly-budget-usd`;
- * the nightly's settings go without their group: `nightly.profileWindowDays` → `--profile-window-days`.
+ * the nightly's and the alerts' settings go without their group: `nightly.profileWindowDays` →
+ * `--profile-window-days`, `alerts.minAccuracy` → `--min-accuracy`.
  */
 const optionOf = (path: string) =>
-  `--${path.replace(/^nightly\./, "").replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+  `--${path.replace(/^(nightly|alerts)\./, "").replace(".", "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 
 const optionNames = (reason: string) => reason.replace(/(^|; )([a-zA-Z.]+):/g, (_, sep: string, path: string) => `${sep}${optionOf(path)}:`)
 
@@ -346,7 +347,7 @@ const alerts = Command.make(
       const decoded = Schema.decodeUnknownEither(SettingsPatch, { errors: "all" })({
         alerts: { minAccuracy: Option.getOrUndefined(args.minAccuracy), deadLetterSpike: Option.getOrUndefined(args.deadLetterSpike) }
       })
-      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(decoded.left)).replace("--alerts-", "--")}` })
+      if (Either.isLeft(decoded)) return yield* new InvalidInput({ message: `invalid settings: ${optionNames(formatParseError(decoded.left))}` })
       const settings = yield* registry.update(args.tenant, decoded.right)
       const targets = [
         ...(Option.isSome(yield* secrets.get(args.tenant, "alerts.slack")) ? ["slack"] : []),

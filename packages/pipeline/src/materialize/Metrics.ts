@@ -87,7 +87,6 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
         ORDER BY "group"`
       const windowDays = rows[0]?.windowDays ?? METRICS_WINDOW_DAYS
       const { minGroupSize, smallGroupPolicy } = options.privacy
-      const asOfShown = rows[0]?.asOf ?? null
       // A department too small to show is not shown in parts either.
       const hidden = within !== undefined && rows.reduce((n, r) => n + r.employees, 0) < minGroupSize
       const shown = hidden
@@ -98,7 +97,7 @@ export class Metrics extends Effect.Service<Metrics>()("workcat/Metrics", {
           )
       // Of the groups shown only: with the withheld counted, one withheld group's size would be a subtraction away.
       const totalEmployees = shown.groups.reduce((n, g) => n + g.employees, 0)
-      return { asOf: asOfShown, windowDays, minGroupSize, totalEmployees, ...shown } satisfies MetricsSnapshot
+      return { asOf: rows[0]?.asOf ?? null, windowDays, minGroupSize, totalEmployees, ...shown } satisfies MetricsSnapshot
     }, Effect.orDie)
 
     /**

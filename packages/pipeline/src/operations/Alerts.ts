@@ -1,5 +1,6 @@
 import { ControlSql, type TenantId, TenantRegistry, TenantSecrets, type TenantSettings } from "@workcat/tenancy"
 import { Config, Duration, Effect, Option, Redacted, Schedule } from "effect"
+import { runWorker, type WorkerOptions } from "../durable/Worker.js"
 import { FleetHealth, type TenantOverview } from "./FleetHealth.js"
 
 /** What an alert is about; each is raised at most once per tenant and day. */
@@ -56,17 +57,25 @@ export const alertsFor = (o: TenantOverview, settings: TenantSettings, now: Date
     })
   }
   const sample = o.accuracy
-  if (sample !== null && sample.accuracy !== null && sample.accuracy < settings.alerts.minAccuracy && now.getTime() - sample.validatedAt.getTime() < 86_400_000) {
-    found.push({
-      tenant,
-      condition: "accuracy",
-      severity: "warning",
-      summary: `${tenant}: ${(sample.accuracy * 100).toFixed(0)}% of ${sample.judged} sampled categorizations agree with HR titles, below ${(settings.alerts.minAccuracy * 100).toFixed(0)}%`,
-      details: { accuracy: sample.accuracy, judged: sample.judged, sampled: sample.sampled, validatedAt: sample.validatedAt.toISOString() }
-    })
-  }
+  if (sample !== null && now.getTime() - sample.validatedAt.getTime() < 86_400_000) found.push(...Option.toArray(accuracyAlert(tenant, sample, settings)))
   return found
 }
+
+/** The accuracy alert a validate sample calls for: its accuracy below the tenant's `alerts.minAccuracy`. */
+export const accuracyAlert = (
+  tenant: TenantId,
+  sample: { readonly accuracy: number | null; readonly judged: number; readonly sampled: number; readonly validatedAt: Date },
+  settings: Pick<TenantSettings, "alerts">
+): Option.Option<Alert> =>
+  sample.accuracy === null || sample.accuracy >= settings.alerts.minAccuracy
+    ? Option.none()
+    : Option.some({
+        tenant,
+        condition: "accuracy",
+        severity: "warning",
+        summary: `${tenant}: ${(sample.accuracy * 100).toFixed(0)}% of ${sample.judged} sampled categorizations agree with HR titles, below ${(settings.alerts.minAccuracy * 100).toFixed(0)}%`,
+        details: { accuracy: sample.accuracy, judged: sample.judged, sampled: sample.sampled, validatedAt: sample.validatedAt.toISOString() }
+      })
 
 /** The body a Slack incoming webhook (and the many tools that take its shape) posts. */
 export const slackPayload = (alert: Alert) => ({
@@ -212,10 +221,13 @@ export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
     const check = Effect.fn("Alerts.check")(function* (now: Date, tenants?: ReadonlyArray<TenantId>) {
       yield* redeliver(now, tenants)
       const overviews = (yield* fleet.overview(now)).filter((o) => tenants === undefined || tenants.includes(o.tenant))
+      const settings = new Map((yield* registry.list()).map((t) => [t.id, t.settings]))
       const raised: Array<Alert> = []
       for (const o of overviews) {
-        const settings = (yield* registry.get(o.tenant).pipe(Effect.orDie)).settings
-        for (const alert of alertsFor(o, settings, now)) if (yield* raise(alert, now)) raised.push(alert)
+        const own = settings.get(o.tenant)
+        // A tenant removed between the two reads has nothing to say.
+        if (own === undefined) continue
+        for (const alert of alertsFor(o, own, now)) if (yield* raise(alert, now)) raised.push(alert)
       }
       return raised
     })
@@ -226,10 +238,17 @@ export class Alerts extends Effect.Service<Alerts>()("workcat/Alerts", {
 }) {}
 
 /** `Alerts.check` of these tenants (default every one) every few minutes, forever, beside a worker: a failed look is logged. */
-export const watchAlerts = (tenants?: ReadonlyArray<string>, every: Duration.DurationInput = "5 minutes") =>
+const watchAlerts = (tenants?: ReadonlyArray<string>, every: Duration.DurationInput = "5 minutes") =>
   Effect.flatMap(Alerts, (alerts) => alerts.check(new Date(), tenants as ReadonlyArray<TenantId> | undefined)).pipe(
     Effect.catchAllCause((cause) => Effect.logWarning("alerts: checking the tenants failed", cause)),
     Effect.repeat(Schedule.spaced(every)),
     Effect.delay("30 seconds"),
     Effect.zipRight(Effect.never)
   )
+
+/**
+ * A worker (`runWorker`) that also watches its tenants for alerts, until interrupted: every
+ * process that works on runs looks for alerts too (each raised once a day however many look).
+ */
+export const runWorkerWatching = (options: WorkerOptions) =>
+  Effect.all([runWorker(options), watchAlerts(options.tenants)], { concurrency: 2, discard: true }).pipe(Effect.provide(Alerts.Default))

@@ -1,12 +1,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { categoryOfTitle, DefaultTitleMapping } from "@workcat/core"
 import { CurrentTenant } from "@workcat/tenancy"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import * as Pipeline from "../durable/Pipeline.js"
-import { RunContext } from "../durable/Pipeline.js"
 import { RunDate } from "../nightly/Nightly.js"
-import { alertsFor, Alerts } from "../operations/Alerts.js"
-import { FleetHealth } from "../operations/FleetHealth.js"
+import { accuracyAlert, Alerts } from "../operations/Alerts.js"
 import { Validations } from "./Validations.js"
 
 export const ValidateInput = Schema.Struct({
@@ -73,17 +71,15 @@ export const ValidatePipeline = Pipeline.make({
         }
       }
       const accuracy = judged === 0 ? null : agreed / judged
-      const { runId } = yield* RunContext
+      const { runId } = yield* Pipeline.RunContext
       const alerted = yield* Pipeline.step(
         "record",
         Schema.Boolean,
         Effect.gen(function* () {
           yield* Effect.flatMap(Validations, (v) => v.record({ runId, sampled: drawn.length, judged, agreed, accuracy, byCategory }))
-          // The accuracy alert now, rather than at the watcher's next look.
-          const now = new Date()
-          const overview = (yield* Effect.flatMap(FleetHealth, (f) => f.overview(now))).find((o) => o.tenant === tenant.id)
-          const alert = overview === undefined ? undefined : alertsFor(overview, tenant.settings, now).find((a) => a.condition === "accuracy")
-          return alert === undefined ? false : yield* Effect.flatMap(Alerts, (a) => a.raise(alert, now))
+          // The accuracy alert now, from this sample, rather than at a worker's next look.
+          const alert = accuracyAlert(tenant.id, { accuracy, judged, sampled: drawn.length, validatedAt: new Date() }, tenant.settings)
+          return Option.isNone(alert) ? false : yield* Effect.flatMap(Alerts, (a) => a.raise(alert.value, new Date()))
         }),
         { exclusive: true }
       )

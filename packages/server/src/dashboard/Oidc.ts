@@ -1,6 +1,6 @@
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { TenantLayers } from "@workcat/pipeline"
-import { CurrentTenant, MasterKey, type OidcSettings, type SignInRole, TenantId, TenantRegistry, TenantSecrets } from "@workcat/tenancy"
+import { CurrentTenant, isLoopbackHost, MasterKey, type OidcSettings, type SignInRole, TenantId, TenantRegistry, TenantSecrets } from "@workcat/tenancy"
 import { Cache, Config, Data, Duration, Effect, Exit, Option, Redacted, Schema } from "effect"
 import * as client from "openid-client"
 import { securedRequest } from "../Auth.js"
@@ -30,8 +30,6 @@ export class OidcRefused extends Data.TaggedError("OidcRefused")<{
   /** For the log only (a provider's error text), never shown to the visitor. */
   readonly detail?: string
 }> {}
-
-const isLoopback = (host: string) => host === "localhost" || host === "127.0.0.1" || host === "[::1]"
 
 /**
  * Where the browser reaches this server: `WORKCAT_PUBLIC_URL`, else the request's own host and
@@ -78,7 +76,7 @@ export const makeOidcRoutes = Effect.gen(function* () {
     lookup: (key: { readonly issuer: string; readonly clientId: string; readonly secret: string }) =>
       Effect.gen(function* () {
         const issuer = new URL(key.issuer)
-        const insecure = issuer.protocol === "http:" && isLoopback(issuer.hostname)
+        const insecure = issuer.protocol === "http:" && isLoopbackHost(issuer.hostname)
         if (insecure && !insecureAllowed) {
           return yield* new OidcRefused({ status: 503, message: "This tenant's identity provider is not reachable over HTTPS: ask its admin" })
         }

@@ -33,7 +33,7 @@ export const openSession = (request: HttpServerRequest.HttpServerRequest, grant:
     const details = { via, session: session.id, expiresAt: session.expiresAt.toISOString() }
     yield* auditSession(grant, "session.open", details, networkOf(Option.getOrUndefined(request.remoteAddress)))
     yield* setSessionCookie(request, session.value, session.expiresAt)
-    return { session, view: { tenant: grant.tenant, role: grant.role, csrf: session.csrf, expiresAt: session.expiresAt } }
+    return { tenant: grant.tenant, role: grant.role, csrf: session.csrf, expiresAt: session.expiresAt }
   })
 
 export const SignInLive = HttpApiBuilder.group(WorkcatApi, "signIn", (handlers) =>
@@ -43,21 +43,21 @@ export const SignInLive = HttpApiBuilder.group(WorkcatApi, "signIn", (handlers) 
         const grant = yield* Effect.flatMap(WebSessions, (s) => s.redeem(Redacted.make(payload.code))).pipe(
           Effect.catchTag("InvalidSession", () => new Unauthorized({ message: "This sign-in link has been used or has expired: sign in with a token, or ask for a new link" }))
         )
-        return (yield* openSession(request, grant, "link")).view
+        return yield* openSession(request, grant, "link")
       })
     )
     .handle("withToken", ({ payload, request }) =>
-    Effect.gen(function* () {
-      const principal = yield* Effect.flatMap(ApiTokens, (t) => t.verify(Redacted.make(payload.token))).pipe(
-        Effect.catchTag("InvalidToken", () => new Unauthorized({ message: "That token is not valid: check it, or ask an admin for a new one" }))
-      )
-      if (!can(principal.role, "metrics:read") && !can(principal.role, "operator:read")) {
-        return yield* new Forbidden({ message: `A token of the ${principal.role} role cannot sign in to the dashboard` })
-      }
-      const { view } = yield* openSession(request, { tenant: principal.tenant, role: principal.role, actor: `token:${principal.tokenId}`, tokenId: principal.tokenId }, "token")
-      return view
-    })
-  )
+      Effect.gen(function* () {
+        const principal = yield* Effect.flatMap(ApiTokens, (t) => t.verify(Redacted.make(payload.token))).pipe(
+          Effect.catchTag("InvalidToken", () => new Unauthorized({ message: "That token is not valid: check it, or ask an admin for a new one" }))
+        )
+        if (!can(principal.role, "metrics:read") && !can(principal.role, "operator:read")) {
+          return yield* new Forbidden({ message: `A token of the ${principal.role} role cannot sign in to the dashboard` })
+        }
+        const grant = { tenant: principal.tenant, role: principal.role, actor: `token:${principal.tokenId}`, tokenId: principal.tokenId }
+        return yield* openSession(request, grant, "token")
+      })
+    )
 )
 
 /** The caller's session; a bearer token has none. */
