@@ -81,16 +81,42 @@ export interface LlmCall {
   readonly status: "ok" | "invalid"
 }
 
+/** One exact request to an LLM: `key` hashes everything sent (model, prompt version, messages). */
+export interface LlmRequest {
+  readonly key: string
+  readonly userId: string | null
+  readonly operation: "categorize" | "explain"
+  readonly model: string
+}
+
+/** An LLM's answer: `problem` names what makes it unusable, if anything; `reused` when nothing was paid for it. */
+export interface LlmAnswer {
+  readonly content: string
+  readonly problem: string | undefined
+  readonly reused: boolean
+}
+
 /**
  * The tenant side of LLM spend, provided by the tenant's layer: calls run within the tenant's
- * concurrency cap and only while its monthly budget lasts, and each call's cost is recorded.
+ * concurrency cap and only while its monthly budget lasts, each call's cost is recorded, and
+ * an answer already paid for is not paid for again.
  */
 export class LlmMeter extends Context.Tag("workcat/LlmMeter")<
   LlmMeter,
   {
     /** The tenant whose spend this is. */
     readonly tenant: string
-    readonly guard: <A, E, R>(call: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BudgetExhausted, R>
+    /**
+     * Runs `call` within the tenant's concurrency cap once `estimatedUsd` (an upper bound of
+     * its cost) is reserved in the month's budget; the reservation ends with `call`, which
+     * `record`s what it really cost before it ends.
+     */
+    readonly guard: <A, E, R>(estimatedUsd: number, call: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BudgetExhausted, R>
     readonly record: (call: LlmCall) => Effect.Effect<void>
+    /**
+     * The tenant's answer to this exact request if one was paid for already, else `call`'s (kept
+     * when valid); identical requests in flight at once in this process share one call.
+     */
+    readonly once: <E, R>(request: LlmRequest, call: Effect.Effect<LlmAnswer, E, R>) => Effect.Effect<LlmAnswer, E, R>
   }
 >() {}

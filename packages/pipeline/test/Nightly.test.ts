@@ -148,11 +148,20 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
         yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
         const first = (yield* runNightly(tenant, end)).summary!
         expect(calls).toBe(first.categorized)
-
-        // Everyone overdue for the periodic refresh, and one person promoted the next day.
         const sql = yield* SqlClient.SqlClient
-        // Relative to the night, not to today: the test must not age with the calendar.
-        yield* sql`UPDATE work_categories SET categorized_at = ${end}::date - interval '70 days'`
+        // Everyone overdue for the periodic refresh (relative to the night, not to today: the test must not age with the calendar).
+        const overdue = (night: string) => sql`UPDATE work_categories SET categorized_at = ${night}::date - interval '70 days'`
+
+        // The next night everybody has categorized colleagues to be compared with, which the first had not: new inputs.
+        yield* overdue(end)
+        calls = 0
+        const withColleagues = (yield* runNightly(tenant, addDays(end, 1))).summary!
+        expect(withColleagues.selected).toBe(first.categorized)
+        expect(withColleagues.reused).toBeLessThan(withColleagues.selected / 4)
+        expect(calls).toBe(withColleagues.selected - withColleagues.reused)
+
+        // And one person promoted the day after.
+        yield* overdue(addDays(end, 1))
         const { pseudonyms } = yield* CurrentTenant
         const categorized = new Set((yield* sql<{ userId: string }>`SELECT user_id AS "userId" FROM work_categories`).map((r) => r.userId))
         // Not hired lately either (the new-hire trigger would fire for them too; who that is depends on the tenant's random name).
@@ -165,14 +174,14 @@ describe("the nightly pipeline, end to end on a small synthetic tenant", () => {
           .map((l) => JSON.parse(l) as TruthRecord)
           // Someone of one role who keeps it (the generator's role switchers may trip the anomaly trigger too).
           .find((t) => t.drift === null && t.secondary === null && categorized.has(pseudonyms.user(t.login)) && !recentHires.has(pseudonyms.user(t.login)))!
-        const promotion = { eventId: "promo-1", type: "role_change", login: person.login, effectiveDate: addDays(end, 1), title: "Chief Everything Officer" }
+        const promotion = { eventId: "promo-1", type: "role_change", login: person.login, effectiveDate: addDays(end, 2), title: "Chief Everything Officer" }
         yield* Effect.flatMap(HrIngest, (h) => h.records(jsonValues(Stream.make(JSON.stringify(promotion))), { source: "promotion" }))
 
         calls = 0
-        const second = (yield* runNightly(tenant, addDays(end, 1))).summary!
+        const second = (yield* runNightly(tenant, addDays(end, 2))).summary!
         expect(second.selected).toBe(first.categorized)
         expect(second.byReason.periodic).toBe(second.selected)
-        // A day later the 90-day profiles hardly moved: most inputs hash the same, so most results are kept.
+        // A day later the 90-day profiles and the colleagues hardly moved: most inputs hash the same, so most results are kept.
         expect(second.reused).toBeGreaterThan(second.selected / 2)
         expect(calls).toBe(second.selected - second.reused)
         const promoted = yield* sql<{ reasons: ReadonlyArray<string> }>`

@@ -156,10 +156,19 @@ describe("ledger retention", () => {
             { daysAgo: 420, usd: 16 }
           ])
         )
+        // Kept answers: one past the ledger's 90 days, one recent.
+        yield* inTenant(
+          swept,
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql`INSERT INTO llm_responses (request_key, user_id, operation, model, content, created_at)
+                VALUES ('old', 'u_someone', 'explain', 'gpt-test', 'x', now() - interval '100 days'),
+                       ('new', 'u_someone', 'explain', 'gpt-test', 'y', now() - interval '5 days')`
+          )
+        )
         const before = yield* inTenant(swept, costs)
         expect(before.report.months.reduce((n, m) => n + m.calls, 0)).toBe(6)
         const done = yield* sweepLedger(swept)
-        expect(done.other).toEqual({ llmCallsUnlinked: 3, llmCallsDeleted: 1 })
+        expect(done.other).toEqual({ llmCallsUnlinked: 3, llmCallsDeleted: 1, llmAnswersDeleted: 1 })
         expect(yield* inTenant(swept, costs)).toEqual(before)
         const linked = yield* inTenant(
           swept,

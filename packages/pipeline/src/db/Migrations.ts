@@ -18,6 +18,8 @@ import tenant0008 from "./migrations/tenant/0008_window_sums.js"
 import tenant0009 from "./migrations/tenant/0009_bigquery.js"
 import tenant0010 from "./migrations/tenant/0010_users_seen.js"
 import tenant0011 from "./migrations/tenant/0011_bq_erasures.js"
+import tenant0012 from "./migrations/tenant/0012_llm_budget.js"
+import tenant0013 from "./migrations/tenant/0013_llm_responses.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -34,7 +36,9 @@ export const tenantMigrations = Migrator.fromRecord({
   "0008_window_sums": tenant0008,
   "0009_bigquery": tenant0009,
   "0010_users_seen": tenant0010,
-  "0011_bq_erasures": tenant0011
+  "0011_bq_erasures": tenant0011,
+  "0012_llm_budget": tenant0012,
+  "0013_llm_responses": tenant0013
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

@@ -136,19 +136,21 @@ export const NightlyPipeline = Pipeline.make({
             if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
             const employee = staff.get(userId) ?? null
             const taxonomy = tenant.settings.taxonomy
-            const hash = inputsHash({ categorizer: categorizer.name, taxonomy, title: employee?.title ?? null, profile })
+            const neighbours = index.nearest(profileVector(profile, idf), settings.neighbours, userId)
+            const hash = inputsHash({
+              categorizer: categorizer.name,
+              taxonomy,
+              title: employee?.title ?? null,
+              department: employee?.department ?? null,
+              profile,
+              neighbours
+            })
             // Same inputs as last time: the answer would be the same, so keep it rather than pay for it again.
             if (labels.get(userId)?.inputsHash === hash) {
               const stored = yield* categories.result(userId)
               if (Option.isSome(stored)) return { result: stored.value, inputsHash: hash, reused: true }
             }
-            const result = yield* categorizer.categorize({
-              profile,
-              employee,
-              neighbours: index.nearest(profileVector(profile, idf), settings.neighbours, userId),
-              appIdf: idf,
-              taxonomy
-            })
+            const result = yield* categorizer.categorize({ profile, employee, neighbours, appIdf: idf, taxonomy })
             return { result, inputsHash: hash, reused: false }
           })
       )

@@ -24,6 +24,7 @@ export const PSEUDONYM_COLUMNS = {
     // Forgetting the person deletes the dead letters naming them (the links go with them).
     { table: "dead_letter_people", column: "user_id", forget: "letters" },
     { table: "llm_calls", column: "user_id", forget: "unlink" },
+    { table: "llm_responses", column: "user_id", forget: "delete" },
     { table: "hr_events", column: "manager_id", forget: "unlink" },
     { table: "employees", column: "manager_id", forget: "unlink" }
   ],

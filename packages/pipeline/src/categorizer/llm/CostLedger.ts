@@ -3,6 +3,7 @@ import type { LlmCall } from "@workcat/core"
 import { Effect, Layer } from "effect"
 import { drain } from "../../durable/Batches.js"
 import { TenantRetention } from "../../durable/TenantRetention.js"
+import { ResponseCache } from "./ResponseCache.js"
 
 export interface SpendRow {
   readonly period: string
@@ -102,14 +103,21 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
   })
 }) {}
 
-/** The cost ledger's part in the daily ledger sweep (see `CostLedger.expire`). */
+/** The cost ledger's part in the daily ledger sweep (see `CostLedger.expire`), with the answers kept longer than the ledger's days. */
 export const CostLedgerRetentionLive = Layer.effect(
   TenantRetention,
-  Effect.map(CostLedger, (ledger) => {
-    const named = (e: CostLedgerExpiry) => ({ llmCallsUnlinked: e.unlinked, llmCallsDeleted: e.deleted })
-    return {
-      expire: (days: number, batch: number) => Effect.map(ledger.expire(days, batch), named),
-      expiring: (days: number) => Effect.map(ledger.expiring(days), named)
-    }
-  })
-).pipe(Layer.provide(CostLedger.Default))
+  Effect.all([CostLedger, ResponseCache]).pipe(
+    Effect.map(([ledger, answers]) => {
+      const named = (e: CostLedgerExpiry, answersDeleted: number) => ({
+        llmCallsUnlinked: e.unlinked,
+        llmCallsDeleted: e.deleted,
+        llmAnswersDeleted: answersDeleted
+      })
+      return {
+        expire: (days: number, batch: number) =>
+          Effect.zipWith(ledger.expire(days, batch), answers.expire(days, batch), named),
+        expiring: (days: number) => Effect.zipWith(ledger.expiring(days), answers.expiring(days), named)
+      }
+    })
+  )
+).pipe(Layer.provide(Layer.merge(CostLedger.Default, ResponseCache.Default)))

@@ -1,8 +1,10 @@
 import { costUsd, LlmMeter } from "@workcat/core"
 import { ControlSql } from "@workcat/tenancy"
 import { Data, Duration, Effect, Redacted, Schedule } from "effect"
+import { createHash } from "node:crypto"
 import OpenAI from "openai"
 import type { LlmSettings } from "./LlmSettings.js"
+import { PROMPT_VERSION } from "./Prompts.js"
 import { limiterKey, makeRequestLimiter } from "./RequestLimiter.js"
 
 /** A failed request to the provider; `retryable` for rate limits, server errors and timeouts. */
@@ -25,10 +27,38 @@ const toLlmError = (cause: unknown): LlmError => {
   return new LlmError({ message: String(cause), retryable: true, retryAfterMs: undefined })
 }
 
-const estimateTokens = (messages: ReadonlyArray<{ readonly content: string }>, maxOutput: number) =>
-  Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4) + maxOutput
+/**
+ * Tokens a request can take at most, for the rate limiter and the budget: its output is bounded
+ * by `max_completion_tokens`; its input is taken as a token per three characters of what is sent
+ * (English text and JSON average about four), and one per character outside ASCII, so the
+ * estimate stays above the real count for the prompts built here.
+ */
+const estimateTokens = (body: ChatBody) => {
+  const sent = JSON.stringify({ messages: body.messages, response_format: body.response_format })
+  const wide = sent.replace(/[\x00-\x7f]/g, "").length
+  return { input: Math.ceil((sent.length - wide) / 3) + wide, output: body.max_completion_tokens }
+}
 
 export type Message = { readonly role: "system" | "user" | "assistant"; readonly content: string }
+
+/** The body of a chat completion request, as sent (synchronously, or as a line of a batch). */
+export const chatBody = (
+  model: string,
+  messages: ReadonlyArray<Message>,
+  maxTokens: number,
+  name: string,
+  schema: Record<string, unknown> | undefined
+) => ({
+  model,
+  messages: messages.map((m) => ({ role: m.role, content: m.content })),
+  max_completion_tokens: maxTokens,
+  ...(schema ? { response_format: { type: "json_schema" as const, json_schema: { name, strict: true, schema } } } : {})
+})
+type ChatBody = ReturnType<typeof chatBody>
+
+/** Identifies a request by everything sent, and the prompt version. */
+export const requestKey = (body: ChatBody): string =>
+  createHash("sha256").update(JSON.stringify([PROMPT_VERSION, body])).digest("hex").slice(0, 40)
 
 /**
  * Chat completions through the official `openai` client with its own retries off, so the Effect
@@ -56,9 +86,10 @@ export const makeLlmClient = (settings: LlmSettings) =>
     )
 
     /**
-     * One chat completion: rate-limited, retried, metered, recorded, and traced as a GenAI span.
-     * `check` names what is wrong with an answer (cut off, not matching the schema), if anything;
-     * such an answer is recorded as invalid (it is paid for all the same).
+     * One chat completion: answered from the tenant's earlier answers to the exact same request
+     * if any, else rate-limited, retried, metered within the budget, recorded, and traced as a
+     * GenAI span. `check` names what is wrong with an answer (cut off, not matching the schema),
+     * if anything; such an answer is recorded as invalid (it is paid for all the same) and not kept.
      */
     const chat = (
       operation: "categorize" | "explain",
@@ -68,58 +99,53 @@ export const makeLlmClient = (settings: LlmSettings) =>
         readonly maxTokens: number
         readonly schema?: Record<string, unknown>
         readonly check: (content: string) => Effect.Effect<string | undefined>
+        /** Another model than the operation's. */
+        readonly model?: string
       }
     ) =>
       Effect.gen(function* () {
         const meter = yield* LlmMeter
         yield* Effect.annotateCurrentSpan("workcat.tenant", meter.tenant)
-        const model = settings.models[operation]
-        const estimated = estimateTokens(messages, options.maxTokens)
-        const attempt = limiter.acquire(estimated).pipe(
-          Effect.zipRight(
-            Effect.tryPromise({
-              try: (signal) =>
-                client.chat.completions.create(
-                  {
-                    model,
-                    messages: messages.map((m) => ({ role: m.role, content: m.content })),
-                    max_completion_tokens: options.maxTokens,
-                    ...(options.schema
-                      ? { response_format: { type: "json_schema", json_schema: { name: operation, strict: true, schema: options.schema } } }
-                      : {})
-                  },
-                  { signal }
-                ),
-              catch: toLlmError
-            })
-          )
+        const model = options.model ?? settings.models[operation]
+        const body = chatBody(model, messages, options.maxTokens, operation, options.schema)
+        const price = settings.prices[model]
+        if (price === undefined) return yield* Effect.dieMessage(`No price for model ${model}`)
+        const estimated = estimateTokens(body)
+        const attempt = limiter.acquire(estimated.input + estimated.output).pipe(
+          Effect.zipRight(Effect.tryPromise({ try: (signal) => client.chat.completions.create(body, { signal }), catch: toLlmError }))
         )
-        const response = yield* meter.guard(Effect.retry(attempt, { schedule: retry, while: (e) => e.retryable }))
-        const usage = {
-          inputTokens: response.usage?.prompt_tokens ?? 0,
-          cachedTokens: response.usage?.prompt_tokens_details?.cached_tokens ?? 0,
-          outputTokens: response.usage?.completion_tokens ?? 0
-        }
-        yield* limiter.settle(estimated, usage.inputTokens + usage.outputTokens)
-        const cost = costUsd(settings.prices[model]!, usage)
-        const choice = response.choices[0]
-        const content = choice?.message.content ?? ""
-        const problem = choice?.finish_reason === "stop" ? yield* options.check(content) : "the answer was cut off"
-        yield* meter.record({ operation, model, userId, ...usage, costUsd: cost, status: problem === undefined ? "ok" : "invalid" })
-        yield* Effect.annotateCurrentSpan({
-          "gen_ai.response.model": response.model,
-          "gen_ai.usage.input_tokens": usage.inputTokens,
-          "gen_ai.usage.output_tokens": usage.outputTokens,
-          "gen_ai.usage.cached_input_tokens": usage.cachedTokens,
-          "workcat.cost_usd": cost
+        const paid = Effect.gen(function* () {
+          const response = yield* Effect.retry(attempt, { schedule: retry, while: (e) => e.retryable })
+          const usage = {
+            inputTokens: response.usage?.prompt_tokens ?? 0,
+            cachedTokens: response.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+            outputTokens: response.usage?.completion_tokens ?? 0
+          }
+          yield* limiter.settle(estimated.input + estimated.output, usage.inputTokens + usage.outputTokens)
+          const cost = costUsd(price, usage)
+          const choice = response.choices[0]
+          const content = choice?.message.content ?? ""
+          const problem = choice?.finish_reason === "stop" ? yield* options.check(content) : "the answer was cut off"
+          yield* meter.record({ operation, model, userId, ...usage, costUsd: cost, status: problem === undefined ? "ok" : "invalid" })
+          yield* Effect.annotateCurrentSpan({
+            "gen_ai.response.model": response.model,
+            "gen_ai.usage.input_tokens": usage.inputTokens,
+            "gen_ai.usage.output_tokens": usage.outputTokens,
+            "gen_ai.usage.cached_input_tokens": usage.cachedTokens,
+            "workcat.cost_usd": cost
+          })
+          return { content, problem, reused: false }
         })
-        return { content, problem }
+        const request = { key: requestKey(body), userId, operation, model }
+        const answer = yield* meter.once(request, meter.guard(costUsd(price, { inputTokens: estimated.input, cachedTokens: 0, outputTokens: estimated.output }), paid))
+        yield* Effect.annotateCurrentSpan("workcat.llm.reused", answer.reused)
+        return answer
       }).pipe(
         Effect.withSpan(`llm.${operation}`, {
           attributes: {
             "gen_ai.operation.name": "chat",
             "gen_ai.system": "openai",
-            "gen_ai.request.model": settings.models[operation],
+            "gen_ai.request.model": options.model ?? settings.models[operation],
             "workcat.user": userId
           }
         })
