@@ -8,6 +8,18 @@ import { CategoryId, type Taxonomy } from "./Taxonomy.js"
 export const ScoredCategory = Schema.Struct({ category: CategoryId, score: Schema.Number })
 export type ScoredCategory = typeof ScoredCategory.Type
 
+/**
+ * How the LLM categorizer routed a user: `offline`, the offline model's answer kept whole;
+ * `explain`, its category kept and explained by the LLM; `llm`, categorized by the LLM. With the
+ * offline model's category (to measure agreement) and what the user's LLM calls cost tonight.
+ */
+export const Route = Schema.Struct({
+  name: Schema.Literal("offline", "explain", "llm"),
+  offlineCategory: CategoryId,
+  costUsd: Schema.Number
+})
+export type Route = typeof Route.Type
+
 /** What a categorizer concludes about one user. */
 export const CategorizationResult = Schema.Struct({
   userId: UserId,
@@ -18,7 +30,8 @@ export const CategorizationResult = Schema.Struct({
   evidenceApps: Schema.Array(Schema.String),
   alternatives: Schema.Array(ScoredCategory),
   /** Which categorizer and version produced this, e.g. `offline-knn/1` or an LLM model id. */
-  categorizer: Schema.String
+  categorizer: Schema.String,
+  route: Schema.optional(Route)
 })
 export type CategorizationResult = typeof CategorizationResult.Type
 
@@ -94,6 +107,14 @@ export interface LlmAnswer {
   readonly content: string
   readonly problem: string | undefined
   readonly reused: boolean
+  readonly costUsd: number
+}
+
+/** A tenant's routing by difficulty (see the tenant's `llm.routing` settings). */
+export interface LlmRoutingPolicy {
+  readonly routing: "off" | "explain" | "offline"
+  readonly minConfidence: number
+  readonly minMargin: number
 }
 
 /**
@@ -106,6 +127,7 @@ export class LlmMeter extends Context.Tag("workcat/LlmMeter")<
   {
     /** The tenant whose spend this is. */
     readonly tenant: string
+    readonly policy: LlmRoutingPolicy
     /**
      * Runs `call` within the tenant's concurrency cap once `estimatedUsd` (an upper bound of
      * its cost) is reserved in the month's budget; the reservation ends with `call`, which

@@ -19,6 +19,7 @@ import { makeLlmCategorizer } from "../src/categorizer/llm/LlmCategorizer.js"
 import { DEFAULT_PRICES, type LlmSettings } from "../src/categorizer/llm/LlmSettings.js"
 import { HrIngest } from "../src/ingest/HrIngest.js"
 import { PersonalData } from "../src/privacy/PersonalData.js"
+import { OfflineCategorizerLive } from "../src/categorizer/OfflineCategorizer.js"
 import { Ingest } from "../src/ingest/Ingest.js"
 import { fileValues } from "../src/ingest/Framing.js"
 import { PipelineLive } from "../src/app/Layers.js"
@@ -26,7 +27,7 @@ import { runNightly } from "../src/nightly/RunNightly.js"
 import { RunsLive } from "../src/app/Runtime.js"
 import { generate } from "../src/synthetic/Generate.js"
 import { type Behaviour, type FakeOpenAiOptions, makeFakeOpenAi } from "./support/FakeOpenAi.js"
-import { developer, llmSettings } from "./support/LlmInputs.js"
+import { developer, llmSettings, usage } from "./support/LlmInputs.js"
 import { freshTenant, provision, TestBase } from "./support/TestLayers.js"
 
 const settings = llmSettings
@@ -172,7 +173,9 @@ describe("the LLM categorizer, with the real openai client against an OpenAI-com
       const { categorizer, fake } = yield* setup({})
       const first = yield* categorizer.categorize(input(21))
       const again = yield* categorizer.categorize(input(21))
-      expect(again).toEqual(first)
+      expect({ ...again, route: null }).toEqual({ ...first, route: null })
+      expect(first.route!.costUsd).toBeGreaterThan(0)
+      expect(again.route!.costUsd).toBe(0)
       expect(fake.stats.requests).toBe(2)
       const sql = yield* SqlClient.SqlClient
       const [calls] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM llm_calls`
@@ -212,6 +215,53 @@ describe("the LLM categorizer, with the real openai client against an OpenAI-com
       expect(yield* kept(input(51).profile.userId)).toBe(0)
       expect(yield* kept(input(52).profile.userId)).toBe(2)
     }).pipe(Effect.provide(tenantLayer(freshTenant("llm")))), 60_000)
+
+  it.scopedLive("routes a user the offline model is sure of past both thresholds to an explain call only, keeping its category", () =>
+    Effect.gen(function* () {
+      const { categorizer, fake } = yield* setup({})
+      const offline = yield* Effect.flatMap(Effect.provide(Categorizer, OfflineCategorizerLive), (c) => c.categorize(input(61)))
+      const result = yield* categorizer.categorize(input(61))
+      expect(result.category).toBe(offline.category)
+      expect(result.route).toEqual({ name: "explain", offlineCategory: offline.category, costUsd: expect.any(Number) })
+      expect(result.route!.costUsd).toBeGreaterThan(0)
+      expect(fake.stats.requestsSeen.map(isCategorize)).toEqual([false])
+    }).pipe(Effect.provide(tenantLayer(freshTenant("llm"), { llm: { routing: "explain", routeMinConfidence: 0, routeMinMargin: 0 } }))), 60_000)
+
+  it.scopedLive("does not call the LLM for a sure user when the tenant routes them offline", () =>
+    Effect.gen(function* () {
+      const { categorizer, fake } = yield* setup({})
+      const result = yield* categorizer.categorize(input(62))
+      expect(result.route).toMatchObject({ name: "offline", costUsd: 0 })
+      expect(result.categorizer).toMatch(/^offline-/)
+      expect(fake.stats.requests).toBe(0)
+    }).pipe(Effect.provide(tenantLayer(freshTenant("llm"), { llm: { routing: "offline", routeMinConfidence: 0, routeMinMargin: 0 } }))), 60_000)
+
+  it.scopedLive("sends a user the offline model is unsure of to the hard model, and records the offline model's category", () =>
+    Effect.gen(function* () {
+      const { categorizer, fake } = yield* setup({}, { models: { categorize: "gpt-4.1-mini", explain: "gpt-4.1-nano", hard: "gpt-4.1" } })
+      const offline = yield* Effect.flatMap(Effect.provide(Categorizer, OfflineCategorizerLive), (c) => c.categorize(input(63)))
+      const result = yield* categorizer.categorize(input(63))
+      expect(result.route).toMatchObject({ name: "llm", offlineCategory: offline.category })
+      expect(fake.stats.requestsSeen.map((r) => [isCategorize(r), r.model])).toEqual([[true, "gpt-4.1"], [false, "gpt-4.1-nano"]])
+    }).pipe(Effect.provide(tenantLayer(freshTenant("llm"), { llm: { routing: "explain", routeMinConfidence: 1, routeMinMargin: 0 } }))), 60_000)
+
+  it.scopedLive("decides the route by the offline model's confidence and its lead over the runner-up", () =>
+    Effect.gen(function* () {
+      const { categorizer } = yield* setup({})
+      const offline = yield* Effect.provide(Categorizer, OfflineCategorizerLive)
+      const thresholds = { routeMinConfidence: 0.6, routeMinMargin: 0.3 }
+      const routes = new Set<string>()
+      // Developers between backend and frontend work, and developers who mostly design.
+      for (const i of [71, 72, 73, 74]) {
+        const user = i % 2 === 0 ? input(i) : { ...input(i), profile: { ...input(i).profile, apps: [...input(i).profile.apps, usage("figma", 900, 40)] } }
+        const judged = yield* offline.categorize(user)
+        const sure = judged.confidence >= thresholds.routeMinConfidence && judged.confidence - (judged.alternatives[0]?.score ?? 0) >= thresholds.routeMinMargin
+        const route = (yield* categorizer.categorize(user)).route!.name
+        expect(route).toBe(sure ? "explain" : "llm")
+        routes.add(route)
+      }
+      expect(routes).toEqual(new Set(["explain", "llm"]))
+    }).pipe(Effect.provide(tenantLayer(freshTenant("llm"), { llm: { routing: "explain", routeMinConfidence: 0.6, routeMinMargin: 0.3 } }))), 60_000)
 
   it.scopedLive("traces every LLM call as a GenAI span with tokens, cost, tenant and user pseudonym", () =>
     Effect.gen(function* () {
@@ -275,6 +325,11 @@ describe("the nightly run with the LLM categorizer", () => {
       expect(summary.failureReasons).toEqual({ "budget exhausted": summary.failed })
       expect(summary.categorized + summary.failed).toBe(summary.selected)
       expect(summary.categorizer).toMatch(/^openai:/)
+      // Routing off: every user on the LLM's route, with what it cost and how often it agreed with the offline model.
+      expect(Object.keys(summary.routes)).toEqual(["llm"])
+      expect(summary.routes.llm!.users).toBe(summary.categorized)
+      expect(summary.routes.llm!.costUsd).toBeCloseTo(night.run.costUsd, 5)
+      expect(summary.routes.llm!.agreeing).toBeLessThanOrEqual(summary.categorized)
       // Spend stopped short of the budget: a call started only while its estimated cost (an upper bound) still fitted.
       expect(night.run.costUsd).toBeGreaterThan(0)
       expect(night.run.costUsd).toBeLessThanOrEqual(0.004)

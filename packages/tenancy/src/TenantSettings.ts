@@ -6,21 +6,54 @@ export const SmallGroupPolicy = Schema.Literal("suppress", "rollup")
 export type SmallGroupPolicy = typeof SmallGroupPolicy.Type
 
 /**
- * How much LLM work a tenant may cause. Requests and tokens per minute are limited per process
- * (the API key is shared by all tenants); each tenant has its own budget and concurrency cap.
+ * Where a user's categorization goes when the LLM categorizer is on: `off`, every user to the
+ * LLM; `explain`, users the offline model is sure of keep its category and the LLM only
+ * explains it; `offline`, those users are not sent to the LLM at all.
+ */
+export const LlmRouting = Schema.Literal("off", "explain", "offline")
+export type LlmRouting = typeof LlmRouting.Type
+
+/** `sync`: one request at a time as the night goes; `batch`: the night's requests through the provider's Batch API, at half price. */
+export const LlmMode = Schema.Literal("sync", "batch")
+export type LlmMode = typeof LlmMode.Type
+
+/**
+ * How much LLM work a tenant may cause. Requests and tokens per minute are the API key's,
+ * shared by every tenant and process using it; each tenant has its own budget (shared by its
+ * processes), concurrency cap, routing and mode.
  */
 const llmLimits = {
-  /** New LLM calls are refused once the month's spend reaches this. */
+  /** A call is refused once its estimated cost no longer fits in what is left of the month's budget. */
   monthlyBudgetUsd: Schema.Number.pipe(Schema.finite(), Schema.between(0, 10_000_000)),
   /** A warning is logged once the month's spend passes this share of the budget. */
   budgetWarnAt: Schema.Number.pipe(Schema.between(0, 1)),
   /** LLM calls of this tenant in flight at once, across its runs in one process. */
-  concurrency: Schema.Int.pipe(Schema.between(1, 1000))
+  concurrency: Schema.Int.pipe(Schema.between(1, 1000)),
+  routing: LlmRouting,
+  /** The offline model is sure of a user when its top category's probability is at least this… */
+  routeMinConfidence: Schema.Number.pipe(Schema.between(0, 1)),
+  /** …and leads the runner-up's by at least this. */
+  routeMinMargin: Schema.Number.pipe(Schema.between(0, 1)),
+  mode: LlmMode
 }
+export const defaultLlm = {
+  monthlyBudgetUsd: 100,
+  budgetWarnAt: 0.8,
+  concurrency: 8,
+  routing: "off",
+  routeMinConfidence: 0.9,
+  routeMinMargin: 0.5,
+  mode: "sync"
+} as const satisfies { readonly [K in keyof typeof llmLimits]: Schema.Schema.Type<(typeof llmLimits)[K]> }
+
+// Settings stored before a field existed read as its default.
 export const LlmLimits = Schema.Struct({
   ...llmLimits,
-  // Settings stored before the field existed read as the default.
-  budgetWarnAt: Schema.optionalWith(llmLimits.budgetWarnAt, { default: () => 0.8 })
+  budgetWarnAt: Schema.optionalWith(llmLimits.budgetWarnAt, { default: () => defaultLlm.budgetWarnAt }),
+  routing: Schema.optionalWith(llmLimits.routing, { default: () => defaultLlm.routing }),
+  routeMinConfidence: Schema.optionalWith(llmLimits.routeMinConfidence, { default: () => defaultLlm.routeMinConfidence }),
+  routeMinMargin: Schema.optionalWith(llmLimits.routeMinMargin, { default: () => defaultLlm.routeMinMargin }),
+  mode: Schema.optionalWith(llmLimits.mode, { default: () => defaultLlm.mode })
 })
 export type LlmLimits = typeof LlmLimits.Type
 
@@ -257,7 +290,7 @@ export const defaultSettings = (displayName: string, taxonomy: Taxonomy): Tenant
   anomalyThreshold: 0.3,
   deadLetterRetentionDays: 14,
   hrMapping: null,
-  llm: { monthlyBudgetUsd: 100, budgetWarnAt: 0.8, concurrency: 8 },
+  llm: defaultLlm,
   ledgerRetentionDays: 90,
   nightly: defaultNightly,
   warehouse: null,

@@ -2,6 +2,8 @@ import { Command, Options } from "@effect/cli"
 import { formatParseError, HrMapping, Taxonomy } from "@workcat/core"
 import {
   changedSettings,
+  LlmMode,
+  LlmRouting,
   OidcSettings,
   patchSettings,
   SettingsPatch,
@@ -137,6 +139,10 @@ const set = Command.make(
     llmMonthlyBudgetUsd: Opt.number("llm-monthly-budget-usd").pipe(Options.optional),
     llmBudgetWarnAt: Opt.number("llm-budget-warn-at").pipe(Options.optional),
     llmConcurrency: Opt.integer("llm-concurrency").pipe(Options.optional),
+    llmRouting: Opt.choice("llm-routing", LlmRouting.literals).pipe(Options.optional),
+    llmRouteMinConfidence: Opt.number("llm-route-min-confidence").pipe(Options.optional),
+    llmRouteMinMargin: Opt.number("llm-route-min-margin").pipe(Options.optional),
+    llmMode: Opt.choice("llm-mode", LlmMode.literals).pipe(Options.optional),
     ledgerRetentionDays: setting("ledger-retention-days", "Days finished runs' checkpoints and history are kept (7-3650, default 90)"),
     profileWindowDays: setting("profile-window-days", "Days of activity a user is categorized from (7-365, default 90)"),
     recentWindowDays: setting(
@@ -194,7 +200,11 @@ const set = Command.make(
         llm: {
           monthlyBudgetUsd: o(args.llmMonthlyBudgetUsd),
           budgetWarnAt: o(args.llmBudgetWarnAt),
-          concurrency: o(args.llmConcurrency)
+          concurrency: o(args.llmConcurrency),
+          routing: o(args.llmRouting),
+          routeMinConfidence: o(args.llmRouteMinConfidence),
+          routeMinMargin: o(args.llmRouteMinMargin),
+          mode: o(args.llmMode)
         },
         ledgerRetentionDays: o(args.ledgerRetentionDays),
         nightly: {

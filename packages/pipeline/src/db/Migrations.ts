@@ -20,6 +20,7 @@ import tenant0010 from "./migrations/tenant/0010_users_seen.js"
 import tenant0011 from "./migrations/tenant/0011_bq_erasures.js"
 import tenant0012 from "./migrations/tenant/0012_llm_budget.js"
 import tenant0013 from "./migrations/tenant/0013_llm_responses.js"
+import tenant0014 from "./migrations/tenant/0014_routes.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -38,7 +39,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0010_users_seen": tenant0010,
   "0011_bq_erasures": tenant0011,
   "0012_llm_budget": tenant0012,
-  "0013_llm_responses": tenant0013
+  "0013_llm_responses": tenant0013,
+  "0014_routes": tenant0014
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

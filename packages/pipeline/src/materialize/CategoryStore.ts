@@ -80,6 +80,7 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
         alternatives: JSON.stringify(r.alternatives),
         reasons: JSON.stringify(reasons),
         categorizer: r.categorizer,
+        route: r.route?.name ?? null,
         run_id: runId,
         categorized_at: at,
         inputs_hash: inputsHash
@@ -89,7 +90,9 @@ export class CategoryStore extends Effect.Service<CategoryStore>()("workcat/Cate
         ON CONFLICT (user_id) DO UPDATE SET category = excluded.category, confidence = excluded.confidence,
           explanation = excluded.explanation, recommendations = excluded.recommendations,
           evidence_apps = excluded.evidence_apps, alternatives = excluded.alternatives, reasons = excluded.reasons,
-          categorizer = excluded.categorizer, run_id = excluded.run_id, categorized_at = excluded.categorized_at,
+          categorizer = excluded.categorizer, run_id = excluded.run_id,
+          -- A result kept for unchanged inputs keeps the route it was made by.
+          route = CASE WHEN excluded.route IS NULL AND excluded.inputs_hash = work_categories.inputs_hash THEN work_categories.route ELSE excluded.route END, categorized_at = excluded.categorized_at,
           inputs_hash = excluded.inputs_hash`
     }, Effect.orDie)
 

@@ -37,6 +37,18 @@ const Selection = Schema.Struct({ selected: Schema.Array(SelectedUser), deferred
 const Outcome = Schema.Struct({ result: CategorizationResult, inputsHash: Schema.String, reused: Schema.Boolean })
 
 const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
+const RouteTotals = Schema.Struct({ users: Schema.Int, costUsd: Schema.Number, agreeing: Schema.Int })
+
+/** Tonight's results by route (see `Route`). */
+const routeTotals = (results: ReadonlyArray<CategorizationResult>) => {
+  const totals: Record<string, typeof RouteTotals.Type> = {}
+  for (const { category, route } of results) {
+    if (route === undefined) continue
+    const t = totals[route.name] ?? { users: 0, costUsd: 0, agreeing: 0 }
+    totals[route.name] = { users: t.users + 1, costUsd: t.costUsd + route.costUsd, agreeing: t.agreeing + (route.offlineCategory === category ? 1 : 0) }
+  }
+  return totals
+}
 
 /** What a nightly run reports (counts only: per-person outcomes stay in the tenant's schema). */
 export const NightlySummary = Schema.Struct({
@@ -52,7 +64,9 @@ export const NightlySummary = Schema.Struct({
   byReason: Counts,
   byCategory: Counts,
   failureReasons: Counts,
-  metricRows: Schema.Int
+  metricRows: Schema.Int,
+  /** The LLM categorizer's routes of tonight's (not reused) results: users, their LLM cost, and how many the LLM put where the offline model did. */
+  routes: Schema.optionalWith(Schema.Record({ key: Schema.String, value: RouteTotals }), { default: () => ({}) })
 })
 export type NightlySummary = typeof NightlySummary.Type
 
@@ -178,7 +192,8 @@ export const NightlyPipeline = Pipeline.make({
             byReason: countBy(selection.selected, (s) => s.reasons),
             byCategory: countBy(successes, (s) => [s.result.category]),
             failureReasons: countBy(outcomes.failed, (f) => [f.reason]),
-            metricRows
+            metricRows,
+            routes: routeTotals(successes.filter((s) => !s.reused).map((s) => s.result))
           } satisfies NightlySummary
         }),
         // It writes the night's results: one worker does it, the others take its checkpoint.

@@ -15,7 +15,8 @@ export const llmSettings = (url: string, over: Partial<LlmSettings> = {}): LlmSe
   ...over
 })
 
-const usage = (app: string, accesses: number, activeDays: number) => ({ app: app as AppKey, accesses, activeDays, authSteps: 1.5 * accesses })
+/** An app's use over the window. */
+export const usage = (app: string, accesses: number, activeDays: number) => ({ app: app as AppKey, accesses, activeDays, authSteps: 1.5 * accesses })
 
 /** User `i`, a developer: mostly GitHub and Jira, mail and chat like everybody (each user's a little different). */
 export const developer = (i: number): CategorizationInput => {

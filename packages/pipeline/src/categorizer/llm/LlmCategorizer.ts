@@ -1,15 +1,20 @@
 import {
   type CategorizationInput,
   CategorizationError,
+  type CategorizationResult,
   Categorizer,
   type CategoryId,
   DefaultAppCatalog,
   DefaultArchetypes,
+  LlmMeter,
+  type LlmRoutingPolicy,
   type Neighbour,
   profileVector,
-  recommendations
+  recommendations,
+  type Route
 } from "@workcat/core"
 import { ConfigError, Effect, JSONSchema, Layer, ParseResult, Schema } from "effect"
+import { OfflineCategorizerLive } from "../OfflineCategorizer.js"
 import { categorize as offlineModel } from "../OfflineModel.js"
 import { loadLlmSettings, type LlmSettings } from "./LlmSettings.js"
 import { categorizeInstructions, explainInstructions, PROMPT_VERSION, profileMessage } from "./Prompts.js"
@@ -41,13 +46,18 @@ const strictJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> =>
 }
 
 /**
- * The LLM categorizer: an agent with five tools, each an Effect with its own span, and two LLM
- * calls per user (categorize with Structured Outputs, then explain; see `LlmClient`).
+ * The LLM categorizer: an agent with five tools, each an Effect with its own span, and up to two
+ * LLM calls per user (categorize with Structured Outputs, then explain; see `LlmClient`). The
+ * offline model judges every user first; a tenant that routes by difficulty keeps its category
+ * where it is sure (see `routeOf`).
  */
 export const makeLlmCategorizer = (settings: LlmSettings) =>
   Effect.gen(function* () {
     const { chat } = yield* makeLlmClient(settings)
-    const name = `openai:${settings.models.categorize}+${settings.models.explain}/prompt-${PROMPT_VERSION}`
+    const hardModel = settings.models.hard ?? settings.models.categorize
+    const models = hardModel === settings.models.categorize ? settings.models.categorize : `${settings.models.categorize}|${hardModel}`
+    const name = `openai:${models}+${settings.models.explain}/prompt-${PROMPT_VERSION}`
+    const offlineCategorizer = yield* Effect.provide(Categorizer, OfflineCategorizerLive)
 
     const failed = (input: CategorizationInput, reason: string, retryable = false) =>
       new CategorizationError({ userId: input.profile.userId, reason, retryable })
@@ -67,7 +77,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
     })
 
     // Tool 3: LLM call 1, a category of the tenant's taxonomy as a Structured Output; one retry with the validation error.
-    const categorizeTool = Effect.fn("tool.categorize")(function* (input: CategorizationInput, examples: ReadonlyArray<Neighbour>) {
+    const categorizeTool = Effect.fn("tool.categorize")(function* (input: CategorizationInput, examples: ReadonlyArray<Neighbour>, model: string) {
       const decision = decisionSchema(input.taxonomy.ids)
       const schema = strictJsonSchema(decision)
       const examplesNote =
@@ -83,9 +93,12 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         parse(content).pipe(
           Effect.match({ onFailure: (e) => ParseResult.TreeFormatter.formatErrorSync(e).replace(/\s+/g, " "), onSuccess: () => undefined })
         )
+      let costUsd = 0
       for (let attempt = 1; ; attempt++) {
-        const { content, problem } = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema, check })
-        if (problem === undefined) return yield* Effect.orDie(parse(content))
+        const answer = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema, check, model })
+        const { content, problem } = answer
+        costUsd += answer.costUsd
+        if (problem === undefined) return { ...(yield* Effect.orDie(parse(content))), costUsd }
         if (attempt === 2) return yield* failed(input, `invalid categorize output after a retry: ${problem}`)
         messages.push(
           { role: "assistant", content },
@@ -97,7 +110,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
     // Tool 4: LLM call 2, a short reasoning for managers.
     const explainTool = Effect.fn("tool.explain")(function* (input: CategorizationInput, category: CategoryId, evidence: ReadonlyArray<string>) {
       const categoryName = input.taxonomy.find(category)?.name ?? category
-      const { content, problem } = yield* chat(
+      const { content, costUsd, problem } = yield* chat(
         "explain",
         input.profile.userId,
         [
@@ -110,7 +123,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         { maxTokens: 200, check: (text) => Effect.succeed(text.trim() === "" ? "the explanation was empty" : undefined) }
       )
       if (problem !== undefined) return yield* failed(input, `invalid explain output: ${problem}`)
-      return content.trim()
+      return { explanation: content.trim(), costUsd }
     })
 
     // Tool 5: rules per category and observed friction (auth steps, app switching, duplicate tools).
@@ -118,14 +131,35 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
       return recommendations(input.profile, DefaultAppCatalog, DefaultArchetypes, category)
     })
 
+    /**
+     * The route of a user: the offline model (free) judges first; where the tenant routes and the
+     * model is sure (its top probability and lead over the runner-up both past the tenant's
+     * thresholds), its category is kept, explained by the LLM or not at all; otherwise the LLM
+     * categorizes with the `hard` model.
+     */
+    const routeOf = (policy: LlmRoutingPolicy, offline: CategorizationResult): Route["name"] => {
+      const margin = offline.confidence - (offline.alternatives[0]?.score ?? 0)
+      const sure = offline.confidence >= policy.minConfidence && margin >= policy.minMargin
+      return policy.routing === "off" || !sure ? "llm" : policy.routing
+    }
+
     const categorize = (input: CategorizationInput) =>
       Effect.gen(function* () {
+        const { policy } = yield* LlmMeter
         const profile = yield* queryUserAppHistory(input)
         if (profile.apps.length === 0) return yield* failed(input, "no app activity in the profile window")
+        const offline = yield* offlineCategorizer.categorize(input)
+        const route = routeOf(policy, offline)
+        const routed = (name: Route["name"], costUsd: number): Route => ({ name, offlineCategory: offline.category, costUsd })
+        if (route === "offline") return { ...offline, route: routed("offline", 0) }
+        if (route === "explain") {
+          const { costUsd, explanation } = yield* explainTool(input, offline.category, offline.evidenceApps)
+          return { ...offline, explanation, categorizer: name, route: routed("explain", costUsd) }
+        }
         const examples = yield* queryAppCooccurrence(input)
-        const decision = yield* categorizeTool(input, examples)
+        const decision = yield* categorizeTool(input, examples, hardModel)
         const category = decision.category as CategoryId
-        const explanation = yield* explainTool(input, category, decision.evidence_apps)
+        const { costUsd, explanation } = yield* explainTool(input, category, decision.evidence_apps)
         return {
           userId: profile.userId,
           category,
@@ -134,7 +168,8 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
           recommendations: yield* suggestOptimizations(input, category),
           evidenceApps: decision.evidence_apps,
           alternatives: [],
-          categorizer: name
+          categorizer: name,
+          route: routed("llm", decision.costUsd + costUsd)
         }
       }).pipe(
         Effect.catchTags({

@@ -134,7 +134,7 @@ export const makeLlmClient = (settings: LlmSettings) =>
             "gen_ai.usage.cached_input_tokens": usage.cachedTokens,
             "workcat.cost_usd": cost
           })
-          return { content, problem, reused: false }
+          return { content, problem, reused: false, costUsd: cost }
         })
         const request = { key: requestKey(body), userId, operation, model }
         const answer = yield* meter.once(request, meter.guard(costUsd(price, { inputTokens: estimated.input, cachedTokens: 0, outputTokens: estimated.output }), paid))

@@ -19,7 +19,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
 export interface LlmSettings {
   readonly apiKey: Redacted.Redacted<string>
   readonly baseUrl: string | undefined
-  readonly models: { readonly categorize: string; readonly explain: string }
+  /** `hard`: the categorize model for users the offline model is unsure of when the tenant routes (default: `categorize`'s). */
+  readonly models: { readonly categorize: string; readonly explain: string; readonly hard?: string | undefined }
   readonly prices: Readonly<Record<string, ModelPrice>>
   readonly requestsPerMinute: number
   readonly tokensPerMinute: number
@@ -43,7 +44,8 @@ export const loadLlmSettings = Effect.gen(function* () {
   const baseUrl = Option.getOrUndefined(yield* Config.option(Config.string("OPENAI_BASE_URL")))
   const models = {
     categorize: yield* Config.string("WORKCAT_LLM_MODEL_CATEGORIZE").pipe(Config.withDefault("gpt-4.1-mini")),
-    explain: yield* Config.string("WORKCAT_LLM_MODEL_EXPLAIN").pipe(Config.withDefault("gpt-4.1-nano"))
+    explain: yield* Config.string("WORKCAT_LLM_MODEL_EXPLAIN").pipe(Config.withDefault("gpt-4.1-nano")),
+    hard: Option.getOrUndefined(yield* Config.option(Config.string("WORKCAT_LLM_MODEL_HARD")))
   }
   const overrides = yield* Config.option(Config.string("WORKCAT_LLM_PRICES"))
   const extra = Option.isSome(overrides)
@@ -52,7 +54,7 @@ export const loadLlmSettings = Effect.gen(function* () {
       )
     : {}
   const prices = { ...DEFAULT_PRICES, ...extra }
-  for (const model of [models.categorize, models.explain]) {
+  for (const model of [models.categorize, models.explain, models.hard ?? models.categorize]) {
     if (prices[model] === undefined) {
       return yield* Effect.fail(new Error(`No price for model ${model}: add it to WORKCAT_LLM_PRICES (USD per million tokens)`))
     }

@@ -25,7 +25,7 @@ export const LlmMeterLive = Layer.effect(
   Effect.gen(function* () {
     const tenant = yield* CurrentTenant
     const budget = yield* LlmBudget
-    const { budgetWarnAt, concurrency, monthlyBudgetUsd } = tenant.settings.llm
+    const { budgetWarnAt, concurrency, monthlyBudgetUsd, routeMinConfidence, routeMinMargin, routing } = tenant.settings.llm
     const slots = yield* Effect.makeSemaphore(concurrency)
     const cache = yield* ResponseCache
     const inFlight = new Map<string, Deferred.Deferred<LlmAnswer, unknown>>()
@@ -58,13 +58,13 @@ export const LlmMeterLive = Layer.effect(
     const once = <E, R>(request: LlmRequest, call: Effect.Effect<LlmAnswer, E, R>): Effect.Effect<LlmAnswer, E, R> =>
       Effect.suspend(() => {
         const running = inFlight.get(request.key) as Deferred.Deferred<LlmAnswer, E> | undefined
-        if (running !== undefined) return Effect.map(Deferred.await(running), (a) => ({ ...a, reused: true }))
+        if (running !== undefined) return Effect.map(Deferred.await(running), (a) => ({ ...a, reused: true, costUsd: 0 }))
         // Registered before anything yields, so an identical request arriving meanwhile waits for this one.
         const mine = Deferred.unsafeMake<LlmAnswer, E>(FiberId.none)
         inFlight.set(request.key, mine as Deferred.Deferred<LlmAnswer, unknown>)
         const answer = Effect.flatMap(cache.recall(request.key), (hit) =>
           Option.isSome(hit)
-            ? Effect.succeed<LlmAnswer>({ content: hit.value, problem: undefined, reused: true })
+            ? Effect.succeed<LlmAnswer>({ content: hit.value, problem: undefined, reused: true, costUsd: 0 })
             : Effect.tap(call, (a) => (a.problem === undefined ? cache.remember(request, a.content) : Effect.void))
         )
         return Effect.exit(answer).pipe(
@@ -74,6 +74,7 @@ export const LlmMeterLive = Layer.effect(
         )
       })
 
-    return { tenant: tenant.id, guard, record, once }
+    const policy = { routing, minConfidence: routeMinConfidence, minMargin: routeMinMargin }
+    return { tenant: tenant.id, policy, guard, record, once }
   })
 ).pipe(Layer.provide(Layer.mergeAll(LlmBudget.Default, ResponseCache.Default)), Layer.provideMerge(CostLedger.Default))
