@@ -1,4 +1,4 @@
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Effect, type Option, Schema } from "effect"
 import type { Employee } from "./Employee.js"
 import type { AppProfile } from "./Profile.js"
 import { UserId } from "./Pseudonym.js"
@@ -140,5 +140,7 @@ export class LlmMeter extends Context.Tag("workcat/LlmMeter")<
      * when valid); identical requests in flight at once in this process share one call.
      */
     readonly once: <E, R>(request: LlmRequest, call: Effect.Effect<LlmAnswer, E, R>) => Effect.Effect<LlmAnswer, E, R>
+    /** The tenant's kept answer to the request with this key, if any. */
+    readonly recall: (key: string) => Effect.Effect<Option.Option<string>>
   }
 >() {}

@@ -70,11 +70,11 @@ describe("privacy", () => {
         WHERE table_schema = current_schema()
           AND (column_name IN ('user_id', 'session_id', 'item_key', 'manager_id', 'employee_ref', 'record_hash') OR data_type = 'jsonb')
         ORDER BY 1, 2`
-      // jsonb columns that never hold a pseudonym: a category's texts, app keys and reasons.
-      const withoutPseudonyms = ["recommendations", "evidence_apps", "alternatives", "reasons"].map((column) => ({
-        table: "work_categories",
-        column
-      }))
+      // jsonb columns that never hold a pseudonym: a category's texts, app keys and reasons; a collected LLM batch's counts.
+      const withoutPseudonyms = [
+        ...["recommendations", "evidence_apps", "alternatives", "reasons"].map((column) => ({ table: "work_categories", column })),
+        { table: "llm_batches", column: "outcome" }
+      ]
       const known = [...Object.values(PSEUDONYM_COLUMNS).flat(), ...CHECKPOINT_COLUMNS, ...withoutPseudonyms].map((c) => ({
         table: c.table,
         column: c.column

@@ -18,6 +18,7 @@ import { NightResults } from "../materialize/NightResults.js"
 import { CostLedgerRetentionLive } from "../categorizer/llm/CostLedger.js"
 import { Alerts } from "../operations/Alerts.js"
 import { Validations } from "../validate/Validations.js"
+import { LlmBatchStore } from "../categorizer/llm/BatchStore.js"
 import { LlmMeterLive } from "../categorizer/llm/Meter.js"
 import { Checkpoints } from "../durable/Checkpoints.js"
 import { Employees } from "../warehouse/Employees.js"
@@ -65,7 +66,12 @@ export const CategorizerLive: Layer.Layer<Categorizer, Error, ControlSql> = Laye
     Config.withDefault("offline"),
     // The openai client loads only when used: it is a good part of the CLI's start-up otherwise.
     Effect.flatMap((kind) =>
-      kind === "openai" ? Effect.promise(() => import("../categorizer/llm/LlmCategorizer.js")).pipe(Effect.map((m) => m.LlmCategorizerLive)) : Effect.succeed(OfflineCategorizerLive)
+      kind === "openai"
+        ? Effect.promise(() => import("../categorizer/llm/LlmCategorizer.js")).pipe(
+            // With its batch side (`BatchMode`), which the nightly looks for.
+            Effect.map((m): Layer.Layer<Categorizer, Error, ControlSql> => m.LlmCategorizerLive)
+          )
+        : Effect.succeed(OfflineCategorizerLive)
     ),
     Effect.mapError((e) => new Error(`WORKCAT_CATEGORIZER: ${e}`))
   )
@@ -130,6 +136,7 @@ export const PipelineLive = (id: TenantId) =>
       Employees.Default,
       Checkpoints.Default,
       LlmMeterLive,
+      LlmBatchStore.Default,
       CostLedgerRetentionLive,
       Alerts.Default,
       Validations.Default

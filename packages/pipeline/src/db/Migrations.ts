@@ -21,6 +21,7 @@ import tenant0011 from "./migrations/tenant/0011_bq_erasures.js"
 import tenant0012 from "./migrations/tenant/0012_llm_budget.js"
 import tenant0013 from "./migrations/tenant/0013_llm_responses.js"
 import tenant0014 from "./migrations/tenant/0014_routes.js"
+import tenant0015 from "./migrations/tenant/0015_llm_batches.js"
 
 /**
  * The tables of one tenant, in the tenant's schema. Tenancy runs them as the tenant's role (which
@@ -40,7 +41,8 @@ export const tenantMigrations = Migrator.fromRecord({
   "0011_bq_erasures": tenant0011,
   "0012_llm_budget": tenant0012,
   "0013_llm_responses": tenant0013,
-  "0014_routes": tenant0014
+  "0014_routes": tenant0014,
+  "0015_llm_batches": tenant0015
 })
 
 /** This build's tenant migrations, for tenancy to apply and check against. */

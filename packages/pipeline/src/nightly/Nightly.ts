@@ -17,6 +17,7 @@ import * as Pipeline from "../durable/Pipeline.js"
 import { CategoryStore } from "../materialize/CategoryStore.js"
 import { NightResults } from "../materialize/NightResults.js"
 import { selectCandidates } from "../triggers/TriggerSelection.js"
+import { llmBatchPhase } from "./LlmBatchPhase.js"
 import { Employees } from "../warehouse/Employees.js"
 import { EventWarehouse } from "../warehouse/EventWarehouse.js"
 
@@ -126,6 +127,46 @@ export const NightlyPipeline = Pipeline.make({
       // The neighbour index and IDF, built once per worker from one pass over the window (read-only input, not checkpointed).
       const context = yield* Effect.cached(neighbourIndexFrom(warehouse.appActivity(night)))
 
+      // Each batch of users' profiles, HR state and labels: three queries for the batch.
+      const prefetch = (users: ReadonlyArray<UserId>) =>
+        Effect.all([warehouse.profiles(night, users), employees.asOf(date, users), categories.labelsOf(users)], { concurrency: "unbounded" })
+      type Fetched = Effect.Effect.Success<ReturnType<typeof prefetch>>
+
+      /** A user's categorization input and its hash, or their kept result when the inputs are what they were last time. */
+      const prepare = (userId: UserId, [profiles, staff, labels]: Fetched) =>
+        Effect.gen(function* () {
+          const { idf, index } = yield* context
+          const profile = profiles.get(userId)
+          if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
+          const employee = staff.get(userId) ?? null
+          const taxonomy = tenant.settings.taxonomy
+          const neighbours = index.nearest(profileVector(profile, idf), settings.neighbours, userId)
+          const hash = inputsHash({
+            categorizer: categorizer.name,
+            taxonomy,
+            title: employee?.title ?? null,
+            department: employee?.department ?? null,
+            profile,
+            neighbours
+          })
+          // Same inputs as last time: the answer would be the same, so keep it rather than pay for it again.
+          if (labels.get(userId)?.inputsHash === hash) {
+            const stored = yield* categories.result(userId)
+            if (Option.isSome(stored)) return { kept: { result: stored.value, inputsHash: hash, reused: true } }
+          }
+          return { input: { profile, employee, neighbours, appIdf: idf, taxonomy }, hash }
+        })
+
+      yield* llmBatchPhase({
+        users: selection.selected.map((s) => s.userId),
+        prefetch,
+        inputOf: (userId, fetched) =>
+          prepare(userId, fetched).pipe(
+            Effect.map((p) => ("input" in p ? p.input : undefined)),
+            Effect.catchTag("CategorizationError", () => Effect.succeed(undefined))
+          )
+      })
+
       const outcomes = yield* Pipeline.fanOut(
         "categorize",
         {
@@ -135,37 +176,13 @@ export const NightlyPipeline = Pipeline.make({
           output: Outcome,
           retry,
           retryWhile: (e: CategorizationError) => e.retryable === true,
-          // Each claimed batch's profiles, HR state and labels: three queries for the batch.
-          prefetch: (batch) => {
-            const users = batch.map((s) => s.userId)
-            return Effect.all([warehouse.profiles(night, users), employees.asOf(date, users), categories.labelsOf(users)], {
-              concurrency: "unbounded"
-            })
-          }
+          prefetch: (batch) => prefetch(batch.map((s) => s.userId))
         },
-        ({ userId }, [profiles, staff, labels]) =>
+        ({ userId }, fetched) =>
           Effect.gen(function* () {
-            const { idf, index } = yield* context
-            const profile = profiles.get(userId)
-            if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
-            const employee = staff.get(userId) ?? null
-            const taxonomy = tenant.settings.taxonomy
-            const neighbours = index.nearest(profileVector(profile, idf), settings.neighbours, userId)
-            const hash = inputsHash({
-              categorizer: categorizer.name,
-              taxonomy,
-              title: employee?.title ?? null,
-              department: employee?.department ?? null,
-              profile,
-              neighbours
-            })
-            // Same inputs as last time: the answer would be the same, so keep it rather than pay for it again.
-            if (labels.get(userId)?.inputsHash === hash) {
-              const stored = yield* categories.result(userId)
-              if (Option.isSome(stored)) return { result: stored.value, inputsHash: hash, reused: true }
-            }
-            const result = yield* categorizer.categorize({ profile, employee, neighbours, appIdf: idf, taxonomy })
-            return { result, inputsHash: hash, reused: false }
+            const prepared = yield* prepare(userId, fetched)
+            if ("kept" in prepared) return prepared.kept
+            return { result: yield* categorizer.categorize(prepared.input), inputsHash: prepared.hash, reused: false }
           })
       )
 

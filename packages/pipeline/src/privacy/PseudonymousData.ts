@@ -25,6 +25,7 @@ export const PSEUDONYM_COLUMNS = {
     { table: "dead_letter_people", column: "user_id", forget: "letters" },
     { table: "llm_calls", column: "user_id", forget: "unlink" },
     { table: "llm_responses", column: "user_id", forget: "delete" },
+    { table: "llm_batch_lines", column: "user_id", forget: "delete" },
     { table: "hr_events", column: "manager_id", forget: "unlink" },
     { table: "employees", column: "manager_id", forget: "unlink" }
   ],

@@ -53,16 +53,17 @@ export class LlmBudget extends Effect.Service<LlmBudget>()("workcat/LlmBudget", 
     const release = (id: string) => sql`DELETE FROM llm_reservations WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
     /**
-     * Records a call in the cost ledger and adds its cost to the month's spend, in one
-     * transaction; `firstPast` is true for the one call, of all processes, that took the month's
-     * spend past `warnAtUsd`.
+     * Records calls in the cost ledger and adds their cost to the month's spend, in one
+     * transaction; `firstPast` is true for the one call (or batch), of all processes, that took
+     * the month's spend past `warnAtUsd`.
      */
-    const spend = (call: LlmCall, runId: string | null, warnAtUsd: number) =>
+    const spend = (calls: ReadonlyArray<LlmCall>, runId: string | null, warnAtUsd: number) =>
       Effect.gen(function* () {
         yield* lockMonth
-        yield* ledger.record(call, runId)
+        yield* calls.length === 1 ? ledger.record(calls[0]!, runId) : ledger.recordMany(calls, runId)
+        const usd = calls.reduce((n, c) => n + c.costUsd, 0)
         const [{ spentUsd }] = (yield* sql<{ spentUsd: number }>`
-          UPDATE llm_budget SET spent_usd = spent_usd + ${call.costUsd} WHERE month = ${month}
+          UPDATE llm_budget SET spent_usd = spent_usd + ${usd} WHERE month = ${month}
           RETURNING spent_usd::float8 AS "spentUsd"`) as [{ spentUsd: number }]
         const warned = yield* sql`
           UPDATE llm_budget SET warned = true WHERE month = ${month} AND NOT warned AND spent_usd >= ${warnAtUsd} RETURNING 1`

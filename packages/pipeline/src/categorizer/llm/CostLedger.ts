@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { LlmCall } from "@workcat/core"
-import { Effect, Layer } from "effect"
+import { Array as Arr, Effect, Layer } from "effect"
 import { drain } from "../../durable/Batches.js"
 import { TenantRetention } from "../../durable/TenantRetention.js"
 import { ResponseCache } from "./ResponseCache.js"
@@ -36,6 +36,27 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
         INSERT INTO llm_calls (run_id, user_id, operation, model, input_tokens, cached_tokens, output_tokens, cost_usd, status)
         VALUES (${runId}, ${call.userId}, ${call.operation}, ${call.model}, ${call.inputTokens}, ${call.cachedTokens},
                 ${call.outputTokens}, ${call.costUsd}, ${call.status})`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** Many calls at once (a batch's), a few thousand rows a statement. */
+    const recordMany = (calls: ReadonlyArray<LlmCall>, runId: string | null) =>
+      Effect.forEach(
+        Arr.chunksOf(calls, 2_000),
+        (chunk) =>
+          sql`INSERT INTO llm_calls ${sql.insert(
+            chunk.map((c) => ({
+              run_id: runId,
+              user_id: c.userId,
+              operation: c.operation,
+              model: c.model,
+              input_tokens: c.inputTokens,
+              cached_tokens: c.cachedTokens,
+              output_tokens: c.outputTokens,
+              cost_usd: c.costUsd,
+              status: c.status
+            }))
+          )}`,
+        { discard: true }
+      ).pipe(Effect.orDie)
 
     /** This calendar month's spend so far (UTC). */
     const monthSpend = sql<{ usd: number }>`
@@ -99,7 +120,7 @@ export class CostLedger extends Effect.Service<CostLedger>()("workcat/CostLedger
         Effect.orDie
       )
 
-    return { warehouseReport, record, monthSpend, report, expire, expiring } as const
+    return { warehouseReport, record, recordMany, monthSpend, report, expire, expiring } as const
   })
 }) {}
 

@@ -13,12 +13,13 @@ import {
   recommendations,
   type Route
 } from "@workcat/core"
-import { ConfigError, Effect, JSONSchema, Layer, ParseResult, Schema } from "effect"
+import { ConfigError, Context, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { OfflineCategorizerLive } from "../OfflineCategorizer.js"
 import { categorize as offlineModel } from "../OfflineModel.js"
 import { loadLlmSettings, type LlmSettings } from "./LlmSettings.js"
 import { categorizeInstructions, explainInstructions, PROMPT_VERSION, profileMessage } from "./Prompts.js"
-import { makeLlmClient, type Message } from "./LlmClient.js"
+import { type BatchLine, BatchMode } from "./BatchMode.js"
+import { BATCH_DISCOUNT, type ChatOptions, makeLlmClient, type Message } from "./LlmClient.js"
 
 /** The structured answer of the categorize call, for a taxonomy. */
 const decisionSchema = (ids: ReadonlyArray<CategoryId>) =>
@@ -53,7 +54,7 @@ const strictJsonSchema = (schema: Schema.Schema.Any): Record<string, unknown> =>
  */
 export const makeLlmCategorizer = (settings: LlmSettings) =>
   Effect.gen(function* () {
-    const { chat } = yield* makeLlmClient(settings)
+    const { batch, chat, line } = yield* makeLlmClient(settings)
     const hardModel = settings.models.hard ?? settings.models.categorize
     const models = hardModel === settings.models.categorize ? settings.models.categorize : `${settings.models.categorize}|${hardModel}`
     const name = `openai:${models}+${settings.models.explain}/prompt-${PROMPT_VERSION}`
@@ -76,10 +77,9 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
       )
     })
 
-    // Tool 3: LLM call 1, a category of the tenant's taxonomy as a Structured Output; one retry with the validation error.
-    const categorizeTool = Effect.fn("tool.categorize")(function* (input: CategorizationInput, examples: ReadonlyArray<Neighbour>, model: string) {
+    /** The categorize request: the static instructions first (provider prompt caching), then the user. */
+    const categorizeCall = (input: CategorizationInput, examples: ReadonlyArray<Neighbour>, model: string) => {
       const decision = decisionSchema(input.taxonomy.ids)
-      const schema = strictJsonSchema(decision)
       const examplesNote =
         input.neighbours.length === 0 && examples.length > 0
           ? `\nNo colleague is categorized yet; the closest role archetypes are ${examples.map((e) => e.category).join(", ")}.`
@@ -93,9 +93,28 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         parse(content).pipe(
           Effect.match({ onFailure: (e) => ParseResult.TreeFormatter.formatErrorSync(e).replace(/\s+/g, " "), onSuccess: () => undefined })
         )
+      return { messages, parse, options: { maxTokens: 300, schema: strictJsonSchema(decision), check, model } }
+    }
+
+    /** The explain request, for a category and its evidence. */
+    const explainCall = (input: CategorizationInput, category: CategoryId, evidence: ReadonlyArray<string>) => {
+      const categoryName = input.taxonomy.find(category)?.name ?? category
+      const messages: Array<Message> = [
+        { role: "system", content: explainInstructions },
+        {
+          role: "user",
+          content: `${profileMessage(input, DefaultAppCatalog)}\nCategory: ${categoryName}. Strongest evidence: ${evidence.join(", ") || "none named"}.`
+        }
+      ]
+      return { messages, options: { maxTokens: 200, check: (text: string) => Effect.succeed(text.trim() === "" ? "the explanation was empty" : undefined) } }
+    }
+
+    // Tool 3: LLM call 1, a category of the tenant's taxonomy as a Structured Output; one retry with the validation error.
+    const categorizeTool = Effect.fn("tool.categorize")(function* (input: CategorizationInput, examples: ReadonlyArray<Neighbour>, model: string) {
+      const { messages, options, parse } = categorizeCall(input, examples, model)
       let costUsd = 0
       for (let attempt = 1; ; attempt++) {
-        const answer = yield* chat("categorize", input.profile.userId, messages, { maxTokens: 300, schema, check, model })
+        const answer = yield* chat("categorize", input.profile.userId, messages, options)
         const { content, problem } = answer
         costUsd += answer.costUsd
         if (problem === undefined) return { ...(yield* Effect.orDie(parse(content))), costUsd }
@@ -109,19 +128,8 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
 
     // Tool 4: LLM call 2, a short reasoning for managers.
     const explainTool = Effect.fn("tool.explain")(function* (input: CategorizationInput, category: CategoryId, evidence: ReadonlyArray<string>) {
-      const categoryName = input.taxonomy.find(category)?.name ?? category
-      const { content, costUsd, problem } = yield* chat(
-        "explain",
-        input.profile.userId,
-        [
-          { role: "system", content: explainInstructions },
-          {
-            role: "user",
-            content: `${profileMessage(input, DefaultAppCatalog)}\nCategory: ${categoryName}. Strongest evidence: ${evidence.join(", ") || "none named"}.`
-          }
-        ],
-        { maxTokens: 200, check: (text) => Effect.succeed(text.trim() === "" ? "the explanation was empty" : undefined) }
-      )
+      const { messages, options } = explainCall(input, category, evidence)
+      const { content, costUsd, problem } = yield* chat("explain", input.profile.userId, messages, options)
       if (problem !== undefined) return yield* failed(input, `invalid explain output: ${problem}`)
       return { explanation: content.trim(), costUsd }
     })
@@ -179,14 +187,61 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         Effect.withSpan("Categorizer.llm", { attributes: { "workcat.user": input.profile.userId } })
       )
 
-    return { name, categorize }
+    /**
+     * The next request a user's categorization needs that no answer is kept for, as `categorize`
+     * would send it: the categorize call (LLM route), or the explain call once the category is
+     * known (kept), or none. A kept answer that is invalid is left to `categorize` to retry.
+     */
+    const plan = (input: CategorizationInput) =>
+      Effect.gen(function* () {
+        const meter = yield* LlmMeter
+        if (input.profile.apps.length === 0) return Option.none<BatchLine>()
+        const userId = input.profile.userId
+        const unanswered = (operation: "categorize" | "explain", call: { messages: ReadonlyArray<Message>; options: ChatOptions }, step: 1 | 2) =>
+          Effect.suspend(() => {
+            const request = line(operation, userId, call.messages, call.options)
+            // In a batch, at the batch price.
+            return Effect.map(meter.recall(request.request.key), (kept) => ({
+              kept,
+              line: { ...request, estimatedUsd: request.estimatedUsd * BATCH_DISCOUNT, step }
+            }))
+          })
+        const explainLine = (category: CategoryId, evidence: ReadonlyArray<string>, step: 1 | 2) =>
+          Effect.map(unanswered("explain", explainCall(input, category, evidence), step), ({ kept, line }) =>
+            Option.isSome(kept) ? Option.none<BatchLine>() : Option.some<BatchLine>(line)
+          )
+        const offline = yield* offlineCategorizer.categorize(input)
+        const route = routeOf(meter.policy, offline)
+        if (route === "offline") return Option.none<BatchLine>()
+        if (route === "explain") return yield* explainLine(offline.category, offline.evidenceApps, 1)
+        const call = categorizeCall(input, yield* queryAppCooccurrence(input), hardModel)
+        const categorizing = yield* unanswered("categorize", call, 1)
+        if (Option.isNone(categorizing.kept)) return Option.some<BatchLine>(categorizing.line)
+        const decision = yield* Effect.option(call.parse(categorizing.kept.value))
+        return Option.isNone(decision)
+          ? Option.none<BatchLine>()
+          : yield* explainLine(decision.value.category as CategoryId, decision.value.evidence_apps, 2)
+      })
+
+    const batchMode: BatchMode["Type"] = {
+      plan,
+      ...batch,
+      maxLines: settings.batchMaxLines ?? 50_000,
+      pollMs: settings.batchPollMs ?? 60_000,
+      maxWaitMs: settings.batchMaxWaitMs ?? 3 * 3_600_000
+    }
+    return { name, categorize, batchMode }
   })
 
-/** The LLM categorizer from configuration (`OPENAI_API_KEY`, models, prices, limits). */
-export const LlmCategorizerLive = Layer.effect(
-  Categorizer,
+/** The LLM categorizer with its batch side, as services. */
+export const llmCategorizerContext = (categorizer: Effect.Effect.Success<ReturnType<typeof makeLlmCategorizer>>) =>
+  Context.make(Categorizer, categorizer).pipe(Context.add(BatchMode, categorizer.batchMode))
+
+/** The LLM categorizer from configuration (`OPENAI_API_KEY`, models, prices, limits), with its batch side. */
+export const LlmCategorizerLive = Layer.effectContext(
   loadLlmSettings.pipe(
     Effect.mapError((e) => (ConfigError.isConfigError(e) ? new Error(`Invalid LLM configuration: ${e}`) : e)),
-    Effect.flatMap(makeLlmCategorizer)
+    Effect.flatMap(makeLlmCategorizer),
+    Effect.map(llmCategorizerContext)
   )
 )

@@ -27,6 +27,11 @@ export interface LlmSettings {
   readonly timeoutMs: number
   /** Attempts per call for transient failures (429, 5xx, timeouts), the first included. */
   readonly maxAttempts: number
+  /** Requests per batch file (the provider's limit, 50,000, by default). */
+  readonly batchMaxLines?: number
+  /** How often a batch is looked at (60 s), and how long a night waits for it before cancelling it (3 h). */
+  readonly batchPollMs?: number
+  readonly batchMaxWaitMs?: number
 }
 
 const Prices = Schema.parseJson(Schema.Record({ key: Schema.String, value: ModelPrice }))
@@ -67,6 +72,8 @@ export const loadLlmSettings = Effect.gen(function* () {
     requestsPerMinute: yield* Config.integer("WORKCAT_LLM_RPM").pipe(Config.withDefault(500)),
     tokensPerMinute: yield* Config.integer("WORKCAT_LLM_TPM").pipe(Config.withDefault(200_000)),
     timeoutMs: (yield* Config.number("WORKCAT_LLM_TIMEOUT_SECONDS").pipe(Config.withDefault(60))) * 1000,
-    maxAttempts: yield* Config.integer("WORKCAT_LLM_MAX_ATTEMPTS").pipe(Config.withDefault(5))
+    maxAttempts: yield* Config.integer("WORKCAT_LLM_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+    batchPollMs: (yield* Config.number("WORKCAT_LLM_BATCH_POLL_SECONDS").pipe(Config.withDefault(60))) * 1000,
+    batchMaxWaitMs: (yield* Config.number("WORKCAT_LLM_BATCH_MAX_WAIT_MINUTES").pipe(Config.withDefault(180))) * 60_000
   } satisfies LlmSettings
 })

@@ -46,7 +46,7 @@ export const LlmMeterLive = Layer.effect(
     const record = (call: LlmCall) =>
       Effect.gen(function* () {
         const run = yield* Effect.serviceOption(RunContext)
-        const { firstPast, spentUsd } = yield* budget.spend(call, Option.isSome(run) ? run.value.runId : null, budgetWarnAt * monthlyBudgetUsd)
+        const { firstPast, spentUsd } = yield* budget.spend([call], Option.isSome(run) ? run.value.runId : null, budgetWarnAt * monthlyBudgetUsd)
         if (Option.isSome(run)) yield* run.value.addCost(call.costUsd)
         if (firstPast) {
           yield* Effect.logWarning(
@@ -75,6 +75,6 @@ export const LlmMeterLive = Layer.effect(
       })
 
     const policy = { routing, minConfidence: routeMinConfidence, minMargin: routeMinMargin }
-    return { tenant: tenant.id, policy, guard, record, once }
+    return { tenant: tenant.id, policy, guard, record, once, recall: cache.recall }
   })
 ).pipe(Layer.provide(Layer.mergeAll(LlmBudget.Default, ResponseCache.Default)), Layer.provideMerge(CostLedger.Default))

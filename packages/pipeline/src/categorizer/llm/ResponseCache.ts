@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { LlmRequest } from "@workcat/core"
-import { Effect, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
 import { drain } from "../../durable/Batches.js"
 
 /**
@@ -18,11 +18,24 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("workcat/Resp
         Effect.orDie
       )
 
-    const remember = (request: LlmRequest, content: string) =>
-      sql`
-        INSERT INTO llm_responses (request_key, user_id, operation, model, content)
-        VALUES (${request.key}, ${request.userId}, ${request.operation}, ${request.model}, ${content})
-        ON CONFLICT (request_key) DO NOTHING`.pipe(Effect.orDie, Effect.asVoid)
+    /** Keeps answers (the first answer to a request stays), a few thousand rows a statement. */
+    const rememberMany = (answers: ReadonlyArray<{ readonly request: LlmRequest; readonly content: string }>) =>
+      Effect.forEach(
+        Arr.chunksOf(answers, 2_000),
+        (chunk) => sql`
+          INSERT INTO llm_responses ${sql.insert(
+            chunk.map(({ content, request }) => ({
+              request_key: request.key,
+              user_id: request.userId,
+              operation: request.operation,
+              model: request.model,
+              content
+            }))
+          )}
+          ON CONFLICT (request_key) DO NOTHING`,
+        { discard: true }
+      ).pipe(Effect.orDie)
+    const remember = (request: LlmRequest, content: string) => rememberMany([{ request, content }])
 
     const old = (days: number) => sql`created_at < now() - make_interval(days => ${days})`
     /** Deletes the answers older than `days`, `batch` rows a statement; how many. */
@@ -40,6 +53,6 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("workcat/Resp
         Effect.orDie
       )
 
-    return { recall, remember, expire, expiring } as const
+    return { recall, remember, rememberMany, expire, expiring } as const
   })
 }) {}
