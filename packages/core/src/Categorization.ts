@@ -1,6 +1,6 @@
 import { Context, type Effect, type Option, Schema } from "effect"
 import type { Employee } from "./Employee.js"
-import type { AppProfile } from "./Profile.js"
+import type { AppProfile, SparseVector } from "./Profile.js"
 import { UserId } from "./Pseudonym.js"
 import { CategoryId, type Taxonomy } from "./Taxonomy.js"
 
@@ -51,6 +51,8 @@ export interface CategorizationInput {
   /** The tenant's inverse document frequency per app. */
   readonly appIdf: ReadonlyMap<string, number>
   readonly taxonomy: Taxonomy
+  /** The centroid of each category's profiles in the tenant tonight (the offline model's `RoleCentroids`), when the night learned them. */
+  readonly roleCentroids?: ReadonlyMap<CategoryId, SparseVector>
 }
 
 /** A categorizer could not categorize a user; the run records the reason and goes on. */

@@ -104,4 +104,24 @@ describe("the neighbour index", () => {
         expect(index.nearest(query, 5, u.userId)).toEqual(makeNeighbourIndex(labeled).nearest(query, 5, u.userId))
       }
     }))
+
+  it.effect("learns the role centroids from every active user, categorized or not", () =>
+    Effect.gen(function* () {
+      const activity: Array<UserApps> = Array.from({ length: 40 }, (_, p) => ({
+        userId: `u_${p}` as UserId,
+        category: p < 5 ? ("customer_support" as CategoryId) : null,
+        apps: [
+          { app: "slack" as AppKey, activeDays: 40 },
+          { app: (p % 2 === 0 ? "zendesk" : "salesforce") as AppKey, activeDays: 30 },
+          ...(p % 2 === 0 ? [{ app: "acme_console" as AppKey, activeDays: 20 }] : [])
+        ]
+      }))
+      const { roleCentroids: centroids } = yield* neighbourIndexFrom(Stream.fromIterable(activity))
+      // The uncategorized users of the in-house console (with zendesk: support, by the archetypes) make it support's app, nobody else's…
+      const console = [...centroids].map(([category, c]) => [category, c.get("acme_console") ?? 0] as const).sort((a, b) => b[1] - a[1])
+      expect(console[0]![0]).toBe("customer_support")
+      expect(console[1]![1]).toBeLessThan(console[0]![1] / 10)
+      // …and the two salesforce users categorized in support count for it, whatever the archetypes say of salesforce.
+      expect(centroids.get("customer_support" as CategoryId)!.get("salesforce")).toBeGreaterThan(0)
+    }))
 })

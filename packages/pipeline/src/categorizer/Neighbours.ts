@@ -1,5 +1,6 @@
-import { type AppKey, type CategoryId, idfOf, type Neighbour, profileVector, type SparseVector, type UserId } from "@workcat/core"
+import { type AppKey, type CategoryId, DefaultArchetypes, idfOf, type Neighbour, profileVector, type SparseVector, type UserId } from "@workcat/core"
 import { Effect, Stream } from "effect"
+import { learnRoleCentroids } from "./OfflineModel.js"
 import type { UserApps } from "../warehouse/EventWarehouse.js"
 
 export interface LabeledVector {
@@ -172,40 +173,38 @@ const indexOf = (
 }
 
 /**
- * The neighbour index of a night, and the apps' IDF, from every active user's apps (see
- * `EventWarehouse.appActivity`), read once as a stream: each app's user count for the IDF, and the
- * categorized users' active days per app, kept packed (an app number and a day count each) until
- * the IDF is known; then each one's `profileVector` is built as the index is packed, and dropped.
+ * The neighbour index of a night, the apps' IDF and the tenant's role centroids, from every active
+ * user's apps (see `EventWarehouse.appActivity`), read once as a stream: each app's user count for
+ * the IDF, and every user's active days per app, kept packed (an app number and a day count each)
+ * until the IDF is known. Then each user's `profileVector` is built when needed and dropped: for
+ * the centroids (`learnRoleCentroids`: every user, once) and, for the categorized
+ * users, as the index is packed.
  */
 export const neighbourIndexFrom = <E, R>(users: Stream.Stream<UserApps, E, R>) =>
   Effect.gen(function* () {
     const appUsers = new Map<string, number>()
     const appNumbers = new Map<string, number>()
     const apps: Array<AppKey> = []
-    const labeled: Array<{ readonly userId: UserId; readonly category: CategoryId; readonly end: number }> = []
+    const everyone: Array<{ readonly userId: UserId; readonly category: CategoryId | null; readonly from: number; readonly end: number }> = []
     const usedApps: Array<number> = []
     const usedDays: Array<number> = []
     const population = yield* Stream.runFold(users, 0, (n, u) => {
-      for (const a of u.apps) appUsers.set(a.app, (appUsers.get(a.app) ?? 0) + 1)
-      if (u.category !== null) {
-        for (const a of u.apps) {
-          let number = appNumbers.get(a.app)
-          if (number === undefined) appNumbers.set(a.app, (number = apps.push(a.app) - 1))
-          usedApps.push(number)
-          usedDays.push(a.activeDays)
-        }
-        labeled.push({ userId: u.userId, category: u.category, end: usedApps.length })
+      const from = usedApps.length
+      for (const a of u.apps) {
+        appUsers.set(a.app, (appUsers.get(a.app) ?? 0) + 1)
+        let number = appNumbers.get(a.app)
+        if (number === undefined) appNumbers.set(a.app, (number = apps.push(a.app) - 1))
+        usedApps.push(number)
+        usedDays.push(a.activeDays)
       }
+      everyone.push({ userId: u.userId, category: u.category, from, end: usedApps.length })
       return n + 1
     })
     const idf = idfOf(population, appUsers)
-    const index = packIndex((visit) => {
-      let from = 0
-      for (const l of labeled) {
-        const used = Array.from({ length: l.end - from }, (_, j) => ({ app: apps[usedApps[from + j]!]!, activeDays: usedDays[from + j]! }))
-        visit(l.userId, l.category, profileVector({ apps: used }, idf))
-        from = l.end
-      }
-    })
-    return { idf, index } as const
+    const vectorOf = (u: (typeof everyone)[number]) =>
+      profileVector({ apps: Array.from({ length: u.end - u.from }, (_, j) => ({ app: apps[usedApps[u.from + j]!]!, activeDays: usedDays[u.from + j]! })) }, idf)
+    const roleCentroids = learnRoleCentroids((visit) => everyone.forEach((u) => visit(u.category, vectorOf(u))), DefaultArchetypes)
+    const labeled = everyone.filter((u) => u.category !== null)
+    const index = packIndex((visit) => labeled.forEach((u) => visit(u.userId, u.category!, vectorOf(u))))
+    return { idf, index, roleCentroids } as const
   })

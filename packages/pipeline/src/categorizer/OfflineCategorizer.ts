@@ -23,7 +23,14 @@ export const OfflineCategorizerLive = Layer.succeed(Categorizer, {
       if (profile.apps.length === 0) {
         return Effect.fail(new CategorizationError({ userId: profile.userId, reason: "no app activity in the profile window" }))
       }
-      const out = categorize(profileVector(profile, input.appIdf), DefaultArchetypes, input.taxonomy.ids, input.neighbours)
+      const out = categorize(
+        profileVector(profile, input.appIdf),
+        DefaultArchetypes,
+        input.taxonomy.ids,
+        input.neighbours,
+        defaultModelOptions,
+        input.roleCentroids
+      )
       const considered = Math.min(input.neighbours.length, defaultModelOptions.k)
       return Effect.succeed({
         userId: profile.userId,

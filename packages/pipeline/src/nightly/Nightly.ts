@@ -124,7 +124,7 @@ export const NightlyPipeline = Pipeline.make({
         })
       )
 
-      // The neighbour index and IDF, built once per worker from one pass over the window (read-only input, not checkpointed).
+      // The neighbour index, IDF and role centroids, built once per worker from one pass over the window (read-only input, not checkpointed).
       const context = yield* Effect.cached(neighbourIndexFrom(warehouse.appActivity(night)))
 
       // Each batch of users' profiles, HR state and labels: three queries for the batch.
@@ -135,7 +135,7 @@ export const NightlyPipeline = Pipeline.make({
       /** A user's categorization input and its hash, or their kept result when the inputs are what they were last time. */
       const prepare = (userId: UserId, [profiles, staff, labels]: Fetched) =>
         Effect.gen(function* () {
-          const { idf, index } = yield* context
+          const { idf, index, roleCentroids } = yield* context
           const profile = profiles.get(userId)
           if (profile === undefined) return yield* new CategorizationError({ userId, reason: "no app activity in the profile window" })
           const employee = staff.get(userId) ?? null
@@ -154,7 +154,7 @@ export const NightlyPipeline = Pipeline.make({
             const stored = yield* categories.result(userId)
             if (Option.isSome(stored)) return { kept: { result: stored.value, inputsHash: hash, reused: true } }
           }
-          return { input: { profile, employee, neighbours, appIdf: idf, taxonomy }, hash }
+          return { input: { profile, employee, neighbours, appIdf: idf, taxonomy, roleCentroids }, hash }
         })
 
       yield* llmBatchPhase({

@@ -71,7 +71,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
     // Tool 2: similar categorized colleagues as few-shot examples; on a cold start, the closest archetypes.
     const queryAppCooccurrence = Effect.fn("tool.query_app_cooccurrence")(function* (input: CategorizationInput) {
       if (input.neighbours.length > 0) return input.neighbours
-      const ranked = offlineModel(profileVector(input.profile, input.appIdf), DefaultArchetypes, input.taxonomy.ids, [])
+      const ranked = offlineModel(profileVector(input.profile, input.appIdf), DefaultArchetypes, input.taxonomy.ids, [], undefined, input.roleCentroids)
       return [{ category: ranked.category, score: ranked.confidence }, ...ranked.alternatives].map(
         (s): Neighbour => ({ userId: input.profile.userId, category: s.category, similarity: s.score })
       )
