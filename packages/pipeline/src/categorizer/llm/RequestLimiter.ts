@@ -16,11 +16,13 @@ export const limiterKey = (apiKey: string, baseUrl: string | undefined) =>
 /**
  * Requests and tokens per minute of one API key, as two token buckets refilled continuously, kept
  * in the control plane (`llm_buckets`) so that every process using the key draws from the same
- * ones: any number of workers stay under the key's limits together. A bucket holds one second's
- * worth and refills at the rest of the minute's budget, so no 60-second window sees more than the
- * limit (99% of it: a provider counts windows, not rates) and calls are paced evenly. A take is
+ * ones: any number of workers stay under the key's limits together. The requests' bucket holds two
+ * requests (the tokens' one second's worth) and refills at the rest of the minute's budget, so no
+ * 60-second window sees more than the limit (99% of it: a provider counts windows, not rates) and
+ * calls are paced evenly, one every 60 / (0.99 x limit - 2) seconds. A take is
  * one statement (the refill and the take at the database's clock, under the row's lock); a
- * process that dies holds nothing back. Waiting is in the process, for as long as the bucket says.
+ * process that dies holds nothing back. Waiting is in the process, for as long as the bucket says,
+ * one request of the process at a time (the others queue behind it in the process).
  */
 export const makeRequestLimiter = (
   sql: SqlClient.SqlClient,
@@ -30,7 +32,9 @@ export const makeRequestLimiter = (
     // 1% under the limit: a request reaches the provider a little later than it leaves here, and
     // not always equally later.
     const perMinute = { requests: options.requestsPerMinute * 0.99, tokens: options.tokensPerMinute * 0.99 }
-    const requestCapacity = Math.max(1, perMinute.requests / 60)
+    // Two requests: room for a waiter a few milliseconds late to find its request still there (with
+    // one, what accrues meanwhile is lost); a bigger burst would cost as much refill, since a window holds both.
+    const requestCapacity = 2
     const tokenCapacity = Math.max(1, perMinute.tokens / 60)
     const requestRate = Math.max(perMinute.requests - requestCapacity, 1) / 60_000
     const tokenRate = Math.max(perMinute.tokens - tokenCapacity, 1) / 60_000
@@ -57,6 +61,8 @@ export const makeRequestLimiter = (
         Effect.orDie
       )
 
+    // One waiter of this process at a time asks the bucket: dozens waking together would queue on its row for nothing.
+    const turn = yield* Effect.makeSemaphore(1)
     const acquire = (wanted: number) =>
       Effect.gen(function* () {
         const cost = Math.min(wanted, tokenCapacity)
@@ -66,7 +72,7 @@ export const makeRequestLimiter = (
           const waitMs = Math.max((1 - had.requests) / requestRate, (cost - had.tokens) / tokenRate, 1)
           yield* Effect.sleep(Math.ceil(waitMs))
         }
-      })
+      }).pipe(turn.withPermits(1))
 
     // Tokens estimated but not used go back (or, used beyond the estimate, are taken).
     const settle = (estimated: number, actual: number) => take(0, actual - estimated, true).pipe(Effect.asVoid)
