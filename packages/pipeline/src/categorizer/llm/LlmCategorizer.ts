@@ -9,13 +9,11 @@ import {
   LlmMeter,
   type LlmRoutingPolicy,
   type Neighbour,
-  profileVector,
   recommendations,
   type Route
 } from "@workcat/core"
 import { ConfigError, Context, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { OfflineCategorizerLive } from "../OfflineCategorizer.js"
-import { categorize as offlineModel } from "../OfflineModel.js"
 import { loadLlmSettings, type LlmSettings } from "./LlmSettings.js"
 import { categorizeInstructions, explainInstructions, PROMPT_VERSION, profileMessage } from "./Prompts.js"
 import { type BatchLine, BatchMode } from "./BatchMode.js"
@@ -68,11 +66,11 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
       return input.profile
     })
 
-    // Tool 2: similar categorized colleagues as few-shot examples; on a cold start, the closest archetypes.
-    const queryAppCooccurrence = Effect.fn("tool.query_app_cooccurrence")(function* (input: CategorizationInput) {
+    // Tool 2: similar categorized colleagues as few-shot examples; on a cold start, the offline
+    // model's closest categories (its judgement of this user, made with no colleagues to go by).
+    const queryAppCooccurrence = Effect.fn("tool.query_app_cooccurrence")(function* (input: CategorizationInput, offline: CategorizationResult) {
       if (input.neighbours.length > 0) return input.neighbours
-      const ranked = offlineModel(profileVector(input.profile, input.appIdf), DefaultArchetypes, input.taxonomy.ids, [], undefined, input.roleCentroids)
-      return [{ category: ranked.category, score: ranked.confidence }, ...ranked.alternatives].map(
+      return [{ category: offline.category, score: offline.confidence }, ...offline.alternatives].map(
         (s): Neighbour => ({ userId: input.profile.userId, category: s.category, similarity: s.score })
       )
     })
@@ -164,7 +162,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
           const { costUsd, explanation } = yield* explainTool(input, offline.category, offline.evidenceApps)
           return { ...offline, explanation, categorizer: name, route: routed("explain", costUsd) }
         }
-        const examples = yield* queryAppCooccurrence(input)
+        const examples = yield* queryAppCooccurrence(input, offline)
         const decision = yield* categorizeTool(input, examples, hardModel)
         const category = decision.category as CategoryId
         const { costUsd, explanation } = yield* explainTool(input, category, decision.evidence_apps)
@@ -214,7 +212,7 @@ export const makeLlmCategorizer = (settings: LlmSettings) =>
         const route = routeOf(meter.policy, offline)
         if (route === "offline") return Option.none<BatchLine>()
         if (route === "explain") return yield* explainLine(offline.category, offline.evidenceApps, 1)
-        const call = categorizeCall(input, yield* queryAppCooccurrence(input), hardModel)
+        const call = categorizeCall(input, yield* queryAppCooccurrence(input, offline), hardModel)
         const categorizing = yield* unanswered("categorize", call, 1)
         if (Option.isNone(categorizing.kept)) return Option.some<BatchLine>(categorizing.line)
         const decision = yield* Effect.option(call.parse(categorizing.kept.value))
