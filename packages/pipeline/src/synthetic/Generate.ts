@@ -57,11 +57,31 @@ const hrRecords = (t: SyntheticTenant): Array<HrRecord> =>
     })
     .sort((a, b) => a.effectiveDate.localeCompare(b.effectiveDate) || a.eventId.localeCompare(b.eventId))
 
-const writeLines = async (file: string, lines: Iterable<string>) => {
+export const writeLines = async (file: string, lines: Iterable<string>) => {
   const stream = fs.createWriteStream(file)
   for (const line of lines) if (!stream.write(line + "\n")) await once(stream, "drain")
   stream.end()
   await once(stream, "finish")
+}
+
+/** Writes `days` days of event lines to `file`, day by day in order (`linesOf(d)` for day index `d`); the number of lines. */
+export const writeEventDays = async (
+  file: string,
+  days: number,
+  linesOf: (day: number) => ReadonlyArray<string>,
+  onDay?: (daysDone: number, lines: number) => void
+) => {
+  let count = 0
+  const stream = fs.createWriteStream(file)
+  for (let d = 0; d < days; d++) {
+    const lines = linesOf(d)
+    count += lines.length
+    if (lines.length > 0 && !stream.write(lines.join("\n") + "\n")) await once(stream, "drain")
+    onDay?.(d + 1, count)
+  }
+  stream.end()
+  await once(stream, "finish")
+  return count
 }
 
 /**
@@ -89,16 +109,12 @@ export const generate = (options: GenerateOptions) =>
           JSON.stringify({ login: e.login, category: e.category, secondary: e.secondary, drift: e.drift && { to: e.drift.to, since: e.drift.since } } satisfies TruthRecord)
         )
       )
-      let eventCount = 0
-      const stream = fs.createWriteStream(files.events)
-      for (let d = 0; d < options.days; d++) {
-        const lines = eventsForDay(tenant, addDays(tenant.start, d), random, options.malformedRate ?? 0)
-        eventCount += lines.length
-        if (!stream.write(lines.length === 0 ? "" : lines.join("\n") + "\n")) await once(stream, "drain")
-        options.onProgress?.(d + 1, options.days, eventCount)
-      }
-      stream.end()
-      await once(stream, "finish")
+      const eventCount = await writeEventDays(
+        files.events,
+        options.days,
+        (d) => eventsForDay(tenant, addDays(tenant.start, d), random, options.malformedRate ?? 0),
+        (done, lines) => options.onProgress?.(done, options.days, lines)
+      )
       return { ...files, eventCount, employees: tenant.employees.length }
     },
     catch: (cause) => new GenerateError({ message: `Cannot generate into ${options.out}: ${String(cause)}` })

@@ -1,9 +1,8 @@
 import { addDays } from "@workcat/core"
 import { Effect } from "effect"
-import { once } from "node:events"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { GenerateError, type GenerateOptions } from "../Generate.js"
+import { FILES, GenerateError, type GeneratedFiles, type GenerateOptions, writeEventDays, writeLines } from "../Generate.js"
 import { makeRandom } from "../Random.js"
 import { makeCompany } from "./Company.js"
 import { logOfDay } from "./OktaLog.js"
@@ -18,12 +17,8 @@ export interface IndependentTruth {
   readonly title: string
 }
 
-export interface IndependentFiles {
-  readonly events: string
-  readonly truth: string
-  readonly eventCount: number
-  readonly employees: number
-}
+/** The first generator's files but HR. */
+export type IndependentFiles = Omit<GeneratedFiles, "hr">
 
 /**
  * A second synthetic tenant, built from its own roles (`Roles.ts`) rather than the model's
@@ -38,23 +33,13 @@ export const generateIndependent = (options: IndependentOptions) =>
       const random = makeRandom(`independent:${options.seed}`)
       const company = makeCompany(options.tenant, options.employees, options.days, random)
       await fs.promises.mkdir(options.out, { recursive: true })
-      const files = { events: path.join(options.out, "okta-events.ndjson"), truth: path.join(options.out, "truth.ndjson") }
-      await fs.promises.writeFile(
+      const files = { events: path.join(options.out, FILES.events), truth: path.join(options.out, FILES.truth) }
+      await writeLines(
         files.truth,
-        company.people
-          .map((p) => JSON.stringify({ login: p.login, category: p.role.category, title: p.role.title } satisfies IndependentTruth) + "\n")
-          .join("")
+        company.people.map((p) => JSON.stringify({ login: p.login, category: p.role.category, title: p.role.title } satisfies IndependentTruth))
       )
       const start = addDays(options.end, -options.days)
-      let eventCount = 0
-      const stream = fs.createWriteStream(files.events)
-      for (let d = 0; d < options.days; d++) {
-        const lines = logOfDay(company, addDays(start, d), d, random)
-        eventCount += lines.length
-        if (lines.length > 0 && !stream.write(lines.join("\n") + "\n")) await once(stream, "drain")
-      }
-      stream.end()
-      await once(stream, "finish")
+      const eventCount = await writeEventDays(files.events, options.days, (d) => logOfDay(company, addDays(start, d), d, random))
       return { ...files, eventCount, employees: company.people.length }
     },
     catch: (cause) => new GenerateError({ message: `Cannot generate the independent tenant into ${options.out}: ${String(cause)}` })
