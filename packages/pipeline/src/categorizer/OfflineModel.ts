@@ -73,41 +73,6 @@ export type RoleCentroids = ReadonlyMap<CategoryId, SparseVector>
 /** A category's share of an uncategorized user below this adds nothing to its centroid (it would not move it). */
 const NEGLIGIBLE = 1e-4
 
-/** Each category's probability for a profile, in the order of `candidates`. */
-const probabilities = (
-  vector: SparseVector,
-  candidates: ReadonlyArray<Archetype>,
-  neighbours: ReadonlyArray<Neighbour>,
-  options: ModelOptions,
-  centroids: RoleCentroids | undefined
-) => {
-  const similarities = candidates.map((a) => archetypeSimilarity(vector, a))
-  let prior = softmax(similarities.map((s) => s.score), options.temperature)
-
-  if (centroids !== undefined && centroids.size > 0) {
-    // A category nobody here is in yet competes with its archetype, so a new role is still seen.
-    const closeness = candidates.map((a, j) => {
-      const centroid = centroids.get(a.category)
-      return centroid === undefined ? similarities[j]!.score : cosine(vector, centroid)
-    })
-    const fromTenant = softmax(closeness, options.tenantTemperature)
-    prior = prior.map((p, j) => (1 - options.tenantWeight) * p + options.tenantWeight * fromTenant[j]!)
-  }
-
-  const voters = neighbours.slice(0, options.k)
-  const vote = new Map<string, number>()
-  let voteTotal = 0
-  for (const n of voters) {
-    const w = Math.max(0, n.similarity) ** 2
-    vote.set(n.category, (vote.get(n.category) ?? 0) + w)
-    voteTotal += w
-  }
-  const closeness = voters.length === 0 ? 0 : voters.reduce((acc, n) => acc + Math.max(0, n.similarity), 0) / options.k
-  const alpha = voteTotal === 0 ? 0 : options.maxNeighbourWeight * Math.min(1, closeness)
-  const scores = candidates.map((a, i) => (1 - alpha) * prior[i]! + (alpha * (vote.get(a.category) ?? 0)) / (voteTotal || 1))
-  return { scores, similarities, voters }
-}
-
 /**
  * Learns the tenant's role centroids from its users, visited once by `each` (see `RoleCentroids`):
  * linear in the tenant's (user, app) pairs, times the categories an uncategorized user may be in.
@@ -158,7 +123,30 @@ export const categorize = (
   centroids?: RoleCentroids
 ): ModelOutput => {
   const candidates = archetypes.archetypes.filter((a) => allowed.includes(a.category))
-  const { scores, similarities, voters } = probabilities(vector, candidates, neighbours, options, centroids)
+  const similarities = candidates.map((a) => archetypeSimilarity(vector, a))
+  let prior = softmax(similarities.map((s) => s.score), options.temperature)
+
+  if (centroids !== undefined && centroids.size > 0) {
+    // A category nobody here is in yet competes with its archetype, so a new role is still seen.
+    const nearness = candidates.map((a, j) => {
+      const centroid = centroids.get(a.category)
+      return centroid === undefined ? similarities[j]!.score : cosine(vector, centroid)
+    })
+    const fromTenant = softmax(nearness, options.tenantTemperature)
+    prior = prior.map((p, j) => (1 - options.tenantWeight) * p + options.tenantWeight * fromTenant[j]!)
+  }
+
+  const voters = neighbours.slice(0, options.k)
+  const vote = new Map<string, number>()
+  let voteTotal = 0
+  for (const n of voters) {
+    const w = Math.max(0, n.similarity) ** 2
+    vote.set(n.category, (vote.get(n.category) ?? 0) + w)
+    voteTotal += w
+  }
+  const closeness = voters.length === 0 ? 0 : voters.reduce((acc, n) => acc + Math.max(0, n.similarity), 0) / options.k
+  const alpha = voteTotal === 0 ? 0 : options.maxNeighbourWeight * Math.min(1, closeness)
+  const scores = candidates.map((a, i) => (1 - alpha) * prior[i]! + (alpha * (vote.get(a.category) ?? 0)) / (voteTotal || 1))
   const ranked = candidates.map((a, i) => ({ category: a.category, score: scores[i]! })).sort((a, b) => b.score - a.score)
   const best = ranked[0]!
   const bestIndex = candidates.findIndex((a) => a.category === best.category)
