@@ -105,9 +105,9 @@ export const benchLlm = (options: LlmBenchOptions) =>
       routed: TenantId.make("bench_llm_routed"),
       batch: TenantId.make("bench_llm_batch")
     }
-    yield* seedTenant(tenants.fleet, options.employees, "1", budget, files).pipe(Effect.provide(base))
-    yield* seedTenant(tenants.routed, options.employees, "1", { llm: { ...budget.llm, routing: "explain" } }, files).pipe(Effect.provide(base))
-    yield* seedTenant(tenants.batch, options.employees, "1", { llm: { ...budget.llm, mode: "batch" } }, files).pipe(Effect.provide(base))
+    yield* seedTenant(tenants.fleet, budget, files).pipe(Effect.provide(base))
+    yield* seedTenant(tenants.routed, { llm: { ...budget.llm, routing: "explain" } }, files).pipe(Effect.provide(base))
+    yield* seedTenant(tenants.batch, { llm: { ...budget.llm, mode: "batch" } }, files).pipe(Effect.provide(base))
 
     /** A finished night's summary and spend (the night run again returns its recorded result). */
     const outcome = (tenant: TenantId, url: string) =>

@@ -22,19 +22,14 @@ const freshTenant = (tenant: TenantId, patch: SettingsPatch) =>
 export const generateFor = (tenant: TenantId, employees: number, seed: string) =>
   generate({ tenant, employees, days: 90, seed, end: END, out: mkdtempSync(join(tmpdir(), "workcat-bench-")) })
 
-/**
- * A fresh tenant with a generated company ingested (HR and Okta events): its own, or `files`
- * generated once for several tenants that should see the same people. Returns the files.
- */
-export const seedTenant = (tenant: TenantId, employees: number, seed: string, patch: SettingsPatch, files?: GeneratedFiles) =>
+/** A fresh tenant with these settings and a generated company's files ingested (HR and Okta events; several tenants may share them). */
+export const seedTenant = (tenant: TenantId, patch: SettingsPatch, files: GeneratedFiles) =>
   Effect.gen(function* () {
     yield* freshTenant(tenant, patch)
-    const generated = files ?? (yield* generateFor(tenant, employees, seed))
     yield* Effect.gen(function* () {
-      yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(generated.hr), { source: generated.hr }))
-      yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(generated.events), { source: generated.events }))
+      yield* Effect.flatMap(HrIngest, (h) => h.records(fileValues(files.hr), { source: files.hr }))
+      yield* Effect.flatMap(Ingest, (i) => i.events("okta", fileValues(files.events), { source: files.events }))
     }).pipe(Effect.provide(PipelineLive(tenant)))
-    return generated
   })
 
 /** A fresh tenant with the independent generator's company of this seed ingested (SSO events only); returns its files. */

@@ -38,7 +38,7 @@ import { Chunk, Console, Effect, Layer, Stream } from "effect"
 import { readFileSync } from "node:fs"
 import { benchDatabase } from "./Database.js"
 import { benchLlm } from "./LlmFleet.js"
-import { END, seedIndependent, seedTenant } from "./Seed.js"
+import { END, generateFor, seedIndependent, seedTenant } from "./Seed.js"
 
 /** A generator's ground truth, one person a line (both generators write what `Evaluator.fromFile` reads). */
 const readTruth = (truthFile: string) =>
@@ -159,7 +159,11 @@ const bench = Command.make(
           yield* Console.log(`\ngenerating and ingesting ${employees} employees x 90 days (${generator} generator, seed ${seed}) for the offline categorizer …`)
           const truth = independent
             ? (yield* seedIndependent(offline, employees, seed).pipe(Effect.provide(base))).truth
-            : (yield* seedTenant(offline, employees, seed, {}).pipe(Effect.provide(base))).truth
+            : yield* Effect.gen(function* () {
+                const files = yield* generateFor(offline, employees, seed)
+                yield* seedTenant(offline, {}, files)
+                return files.truth
+              }).pipe(Effect.provide(base))
           const { one, two, seconds } = yield* twoNights(offline, truth).pipe(Effect.provide(offlineLayer(offline)))
           const peer = yield* supervisedPeer(truth).pipe(Effect.provide(offlineLayer(offline)))
           tally(tallied.one, one)
